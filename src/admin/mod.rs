@@ -1,0 +1,238 @@
+//! The control API under `/__admin` (and `/s/{session}/__admin`): health, reset, the virtual clock,
+//! fixtures, device-code decisions, revocation, forced expiry, settings and the request journal.
+//! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409. Documented in
+//! `docs/ADMIN.md`.
+
+use axum::Router;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::app::{AppState, Session};
+use crate::lwa::tokens::TokenKind;
+use crate::store::{ClockChange, CodePairDecision, DecisionError, SessionId, SettingsPatch};
+
+/// The admin routes, relative to `/__admin`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/reset", post(reset))
+        .route("/clock", get(clock))
+        .route("/clock/freeze", post(clock_freeze))
+        .route("/clock/unfreeze", post(clock_unfreeze))
+        .route("/clock/set", post(clock_set))
+        .route("/clock/advance", post(clock_advance))
+        .route("/security-profiles", get(security_profiles))
+        .route("/users", get(users))
+        .route("/device/approve", post(device_approve))
+        .route("/device/deny", post(device_deny))
+        .route("/device/expire", post(device_expire))
+        .route("/grants/revoke", post(grants_revoke))
+        .route("/tokens/expire", post(tokens_expire))
+        .route("/settings", get(settings).put(put_settings))
+        .route("/requests", get(requests))
+        .route("/sessions", get(sessions))
+        .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
+}
+
+/// An admin error: `{"error": message}`.
+pub fn err(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// A JSON body that may be empty (then `{}`), whose errors answer in the admin error shape.
+pub struct AdminJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AdminJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Response> {
+        let bytes = axum::body::to_bytes(req.into_body(), 1024 * 1024)
+            .await
+            .map_err(|_| err(StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB"))?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        serde_json::from_slice(text)
+            .map(AdminJson)
+            .map_err(|e| err(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    }
+}
+
+async fn health(session: Session) -> Response {
+    axum::Json(json!({"status": "ok", "session": session.id})).into_response()
+}
+
+async fn reset(session: Session) -> Response {
+    session.store.reset().await;
+    axum::Json(json!({"reset": true, "session": session.id})).into_response()
+}
+
+async fn clock(session: Session) -> Response {
+    axum::Json(session.store.clock_state()).into_response()
+}
+
+async fn clock_freeze(session: Session) -> Response {
+    axum::Json(session.store.change_clock(ClockChange::Freeze).await).into_response()
+}
+
+async fn clock_unfreeze(session: Session) -> Response {
+    axum::Json(session.store.change_clock(ClockChange::Unfreeze).await).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetClock {
+    now: i64,
+}
+
+async fn clock_set(session: Session, AdminJson(b): AdminJson<SetClock>) -> Response {
+    axum::Json(session.store.change_clock(ClockChange::Set(b.now)).await).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: i64,
+}
+
+async fn clock_advance(session: Session, AdminJson(b): AdminJson<Advance>) -> Response {
+    axum::Json(session.store.change_clock(ClockChange::Advance(b.seconds)).await).into_response()
+}
+
+async fn security_profiles(State(state): State<AppState>) -> Response {
+    axum::Json(state.fixtures.profiles()).into_response()
+}
+
+async fn users(State(state): State<AppState>) -> Response {
+    axum::Json(state.fixtures.users()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Approve {
+    user_code: String,
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserCode {
+    user_code: String,
+}
+
+async fn decide(session: &Session, user_code: &str, decision: CodePairDecision, status: &str) -> Response {
+    match session.store.decide_code_pair(user_code, decision).await {
+        Ok(p) => {
+            let user = match &p.status {
+                crate::store::CodePairStatus::Approved(u) => Some(u.clone()),
+                _ => None,
+            };
+            axum::Json(json!({"user_code": p.user_code, "status": status, "user_id": user, "client_id": p.client_id}))
+                .into_response()
+        }
+        Err(DecisionError::Unknown) => err(StatusCode::NOT_FOUND, format!("no code pair with user_code {user_code:?}")),
+        Err(DecisionError::NotPending) => err(StatusCode::CONFLICT, format!("code pair {user_code:?} is not pending")),
+    }
+}
+
+async fn device_approve(State(state): State<AppState>, session: Session, AdminJson(b): AdminJson<Approve>) -> Response {
+    let user = match b.user_id {
+        Some(u) => match state.fixtures.user(&u) {
+            Some(u) => u.user_id.as_str().to_owned(),
+            None => return err(StatusCode::NOT_FOUND, format!("no fixture user {u:?}")),
+        },
+        None => state.fixtures.first_user().user_id.as_str().to_owned(),
+    };
+    decide(&session, &b.user_code, CodePairDecision::Approve(user), "approved").await
+}
+
+async fn device_deny(session: Session, AdminJson(b): AdminJson<UserCode>) -> Response {
+    decide(&session, &b.user_code, CodePairDecision::Deny, "denied").await
+}
+
+async fn device_expire(session: Session, AdminJson(b): AdminJson<UserCode>) -> Response {
+    decide(&session, &b.user_code, CodePairDecision::Expire, "expired").await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revoke {
+    user_id: String,
+    client_id: String,
+}
+
+async fn grants_revoke(State(state): State<AppState>, session: Session, AdminJson(b): AdminJson<Revoke>) -> Response {
+    if state.fixtures.user(&b.user_id).is_none() {
+        return err(StatusCode::NOT_FOUND, format!("no fixture user {:?}", b.user_id));
+    }
+    if state.fixtures.client(&b.client_id).is_none() {
+        return err(StatusCode::NOT_FOUND, format!("no fixture client {:?}", b.client_id));
+    }
+    let generation = session.store.revoke_grant(&b.user_id, &b.client_id).await;
+    axum::Json(json!({"user_id": b.user_id, "client_id": b.client_id, "revoked": true, "generation": generation}))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpireToken {
+    token: String,
+}
+
+/// Expires an access, refresh or app token, an authorization code, or a code pair (by user or device code).
+async fn tokens_expire(
+    State(state): State<AppState>,
+    session: Session,
+    AdminJson(b): AdminJson<ExpireToken>,
+) -> Response {
+    let t = b.token.trim();
+    if t.starts_with("Atza|") || t.starts_with("Atzr|") || t.starts_with("Atc|") {
+        return match state.tokens.verify(t) {
+            Ok(c) => {
+                session.store.expire_token(&c.jti).await;
+                let kind = match c.knd {
+                    TokenKind::Access => "access_token",
+                    TokenKind::Refresh => "refresh_token",
+                    TokenKind::App => "app_token",
+                };
+                axum::Json(json!({"expired": kind})).into_response()
+            }
+            Err(_) => err(StatusCode::BAD_REQUEST, "not a token issued by this server (bad signature or format)"),
+        };
+    }
+    if session.store.expire_auth_code(t).await {
+        return axum::Json(json!({"expired": "authorization_code"})).into_response();
+    }
+    let user_code = match session.store.code_pair_by_device_code(t).await {
+        Some(p) => Some(p.user_code),
+        None => session.store.code_pair(t).await.map(|p| p.user_code),
+    };
+    if let Some(uc) = user_code {
+        return match session.store.decide_code_pair(&uc, CodePairDecision::Expire).await {
+            Ok(_) => axum::Json(json!({"expired": "code_pair"})).into_response(),
+            Err(_) => err(StatusCode::CONFLICT, "the code pair was already used"),
+        };
+    }
+    err(StatusCode::NOT_FOUND, "no token, code or code pair matches")
+}
+
+async fn settings(session: Session) -> Response {
+    axum::Json(session.store.settings().await).into_response()
+}
+
+async fn put_settings(session: Session, AdminJson(patch): AdminJson<SettingsPatch>) -> Response {
+    axum::Json(session.store.update_settings(patch).await).into_response()
+}
+
+async fn requests(session: Session) -> Response {
+    axum::Json(session.store.journal().await).into_response()
+}
+
+async fn sessions(State(state): State<AppState>) -> Response {
+    let ids: Vec<SessionId> = state.store.session_ids();
+    axum::Json(Value::from(ids.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>())).into_response()
+}

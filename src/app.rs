@@ -1,0 +1,252 @@
+//! Wiring: [`AppState`], the router of every domain, and the outer layer every request passes through.
+//!
+//! The outer layer (`outer`) runs before routing. It
+//! 1. takes a `/s/{session}` prefix off the path and picks that session (the default one otherwise);
+//! 2. canonicalises paths: LWA paths match case-insensitively (`/auth/O2/token`), a trailing slash is
+//!    ignored;
+//! 3. records the request in the session's journal afterwards, with whatever the handler noted;
+//! 4. sets the `Date` header from the session's virtual clock and an `x-amzn-RequestId`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::fixtures::Fixtures;
+use crate::journal::{JournalEntry, JournalNote, RECORDED_HEADERS, redact};
+use crate::lwa::tokens::TokenCodec;
+use crate::store::{SessionId, SessionStore, Store};
+
+/// Limits and switches fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { body_limit: 1024 * 1024 }
+    }
+}
+
+/// What every handler can reach: fixtures, the store, the token codec.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts of [`AppState`].
+pub struct Inner {
+    /// Security profiles, clients and customers.
+    pub fixtures: Arc<Fixtures>,
+    /// All mutable state.
+    pub store: Arc<dyn Store>,
+    /// Signs and verifies tokens.
+    pub tokens: TokenCodec,
+    /// Start-up limits.
+    pub limits: Limits,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(fixtures: Fixtures, store: Arc<dyn Store>, tokens: TokenCodec, limits: Limits) -> Self {
+        AppState(Arc::new(Inner { fixtures: Arc::new(fixtures), store, tokens, limits }))
+    }
+}
+
+/// The session a request belongs to, resolved by the outer layer.
+#[derive(Clone)]
+pub struct Session {
+    /// Its name.
+    pub id: SessionId,
+    /// Its state.
+    pub store: Arc<dyn SessionStore>,
+    /// `""` for the default session, `/s/{id}` otherwise: prefix for links the pages render.
+    pub prefix: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
+        parts.extensions.get::<Session>().cloned().ok_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// Adds to the journal note of a response (creating it when the handler set none).
+pub fn note(resp: &mut Response, f: impl FnOnce(&mut JournalNote)) {
+    match resp.extensions_mut().get_mut::<JournalNote>() {
+        Some(n) => f(n),
+        None => {
+            let mut n = JournalNote::default();
+            f(&mut n);
+            resp.extensions_mut().insert(n);
+        }
+    }
+}
+
+/// The complete application: every domain router behind the outer layer.
+pub fn router(state: AppState) -> Router {
+    let inner = Router::new()
+        .merge(crate::lwa::router())
+        .nest("/__admin", crate::admin::router())
+        .fallback(not_found)
+        .with_state(state.clone());
+    Router::new()
+        .fallback_service(inner)
+        .layer(axum::middleware::from_fn_with_state(state, outer))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let body = json!({"error_description": "The server encountered an unexpected error", "error": "server_error"});
+    (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    let body = json!({"error_description": format!("No such resource : {}", uri.path()), "error": "not_found"});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+/// Paths matched without regard to case (`lwa.md` §13.1).
+const CASE_INSENSITIVE_PREFIXES: &[&str] = &["/auth/o2/", "/ap/oa", "/user/profile", "/ap/user/profile", "/us/code"];
+
+/// Splits `/s/{session}/rest` into the session and the rest, and canonicalises the rest.
+fn split_session(path: &str) -> Result<(Option<&str>, String), ()> {
+    let (session, rest) = match path.strip_prefix("/s/") {
+        Some(after) => {
+            let (name, rest) = after.split_once('/').map_or((after, ""), |(n, r)| (n, r));
+            (Some(name), rest)
+        }
+        None => (None, path.strip_prefix('/').unwrap_or(path)),
+    };
+    if session.is_some_and(|s| SessionId::parse(s).is_none()) {
+        return Err(());
+    }
+    let mut canonical = String::with_capacity(rest.len() + 1);
+    canonical.push('/');
+    canonical.push_str(rest.strip_suffix('/').unwrap_or(rest));
+    let lower = canonical.to_ascii_lowercase();
+    if CASE_INSENSITIVE_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+        canonical = lower;
+    }
+    Ok((session, canonical))
+}
+
+async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let Ok((session_name, path)) = split_session(req.uri().path()) else {
+        let body = json!({"error": "invalid session id: use 1-64 characters of A-Z a-z 0-9 . _ -"});
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    };
+    let id = session_name.and_then(SessionId::parse).unwrap_or_else(SessionId::default_session);
+    let prefix = session_name.map(|s| format!("/s/{s}")).unwrap_or_default();
+    let store = state.store.session(&id);
+
+    let new_uri = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.clone(),
+    };
+    if let Ok(uri) = new_uri.parse::<Uri>() {
+        *req.uri_mut() = uri;
+    }
+    let journaled = !path.starts_with("/__admin");
+    let mut entry = journaled.then(|| base_entry(&req, &path, store.now_ms()));
+    req.extensions_mut().insert(Session { id, store: store.clone(), prefix });
+
+    let mut resp = next.run(req).await;
+
+    let now = store.now_ms();
+    let headers = resp.headers_mut();
+    let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64));
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        headers.insert(header::DATE, v);
+    }
+    if !headers.contains_key("x-amzn-requestid") {
+        let mut rng_bytes = store.random_u128().to_le_bytes();
+        rng_bytes[6] = (rng_bytes[6] & 0x0f) | 0x40;
+        rng_bytes[8] = (rng_bytes[8] & 0x3f) | 0x80;
+        let id = uuid::Uuid::from_bytes(rng_bytes).hyphenated().to_string();
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            headers.insert("x-amzn-requestid", v);
+        }
+    }
+    if let Some(mut e) = entry.take() {
+        e.status = resp.status().as_u16();
+        e.duration_us = started.elapsed().as_micros() as u64;
+        if let Some(n) = resp.extensions().get::<JournalNote>() {
+            e.params = n.params.clone();
+            e.error = n.error.clone();
+            e.client_id = n.client_id.clone();
+            e.user_id = n.user_id.clone();
+            e.token = n.token.clone();
+        }
+        store.journal_append(e).await;
+    }
+    resp
+}
+
+fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
+    let h = req.headers();
+    let query = req
+        .uri()
+        .query()
+        .and_then(|q| crate::lwa::params::parse_form(q.as_bytes()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| {
+            let r = redact(&k, &v);
+            (k, r)
+        })
+        .collect();
+    let headers = RECORDED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let v = h.get(*name)?.to_str().unwrap_or("<non-ascii>");
+            Some(((*name).to_owned(), redact(name, v)))
+        })
+        .collect();
+    JournalEntry {
+        seq: 0,
+        at_ms,
+        method: req.method().as_str().to_owned(),
+        host: h.get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        path: path.to_owned(),
+        query,
+        headers,
+        params: Vec::new(),
+        status: 0,
+        error: None,
+        client_id: None,
+        user_id: None,
+        token: None,
+        duration_us: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_prefixes_and_case_are_canonicalised() {
+        assert_eq!(split_session("/auth/O2/token"), Ok((None, "/auth/o2/token".into())));
+        assert_eq!(split_session("/s/t1/auth/O2/create/codepair"), Ok((Some("t1"), "/auth/o2/create/codepair".into())));
+        assert_eq!(split_session("/s/t1"), Ok((Some("t1"), "/".into())));
+        assert_eq!(split_session("/v1/albums/B0064UPU4G/"), Ok((None, "/v1/albums/B0064UPU4G".into())));
+        assert_eq!(split_session("/"), Ok((None, "/".into())));
+        assert!(split_session("/s/bad%20id/x").is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! The command line: `amazon-music-mock serve …`. Every flag can also be set with an `AMM_`-prefixed
+//! environment variable (`--bind` ↔ `AMM_BIND`).
+//!
+//! Exit codes: 0 clean shutdown, 2 usage, fixture or I/O errors (the message goes to stderr).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::server::{DEFAULT_TOKEN_KEY, ServerConfig, build_state, shutdown_signal, start_with_state};
+
+/// Offline stand-in for Login With Amazon and the Amazon Music Web API.
+#[derive(Debug, Parser)]
+#[command(name = "amazon-music-mock", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the mock until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `serve` flags.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the `listening on` line shows the real one).
+    #[arg(long, env = "AMM_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Directory with fixture files replacing the embedded ones (security-profiles.yaml, users.yaml).
+    #[arg(long, env = "AMM_FIXTURES")]
+    pub fixtures: Option<PathBuf>,
+    /// Seed for every random value (codes, token ids), so runs repeat.
+    #[arg(long, env = "AMM_SEED")]
+    pub seed: Option<u64>,
+    /// Key material for signing tokens; replicas that share it accept each other's tokens.
+    #[arg(long, env = "AMM_TOKEN_KEY", default_value = DEFAULT_TOKEN_KEY, hide_default_value = true)]
+    pub token_key: String,
+    /// Request-journal entries kept per session.
+    #[arg(long, env = "AMM_JOURNAL_CAPACITY", default_value_t = 1000)]
+    pub journal_capacity: usize,
+    /// Largest accepted request body in bytes (larger bodies get 413).
+    #[arg(long, env = "AMM_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Log format (logs go to stderr).
+    #[arg(long, env = "AMM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Log filter, e.g. `info` or `amazon_music_mock=debug`.
+    #[arg(long, env = "AMM_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl ServeArgs {
+    fn config(&self) -> ServerConfig {
+        ServerConfig {
+            bind: self.bind,
+            fixtures: self.fixtures.clone(),
+            seed: self.seed,
+            token_key: self.token_key.clone(),
+            journal_capacity: self.journal_capacity,
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+fn init_logging(format: LogFormat, filter: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format, &args.log);
+    let cfg = args.config();
+    let state = match build_state(&cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let profiles = state.fixtures.profiles().len();
+    let users = state.fixtures.users().len();
+    let server = match start_with_state(cfg.bind, state).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on {}", server.uri());
+        let _ = out.flush();
+    }
+    tracing::info!(addr = %server.addr(), profiles, users, "serving");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    ExitCode::SUCCESS
+}

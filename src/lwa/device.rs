@@ -1,0 +1,171 @@
+//! Code-based linking: `POST /auth/O2/create/codepair` (spec `lwa.md` §5, §13.5) and the verification
+//! page at `/us/code` where a person enters the user code, signs in and allows or denies.
+
+use axum::extract::{Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+use super::error::{LwaError, lwa_json_headers};
+use super::pages::{VerifyView, scope_lines, verify_done, verify_page as render_verify};
+use super::params::LwaParams;
+use super::{ScopeRequest, identify_client, resolve_scopes};
+use crate::app::{AppState, Session, note};
+use crate::store::{CodePairDecision, CodePairStatus, NewCodePair};
+
+/// Code pairs live 600 s (`lwa.md` §5, §10).
+pub const CODE_PAIR_LIFETIME_S: u64 = 600;
+
+/// The verification URI every real code pair carries (`lwa.md` §1, §13.5).
+pub const VERIFICATION_URI: &str = "https://amazon.com/us/code";
+
+/// The code-pair body, keys in the captured order.
+#[derive(Debug, Serialize)]
+pub struct CodePairResponse {
+    /// 6 characters `[A-Z0-9]`.
+    pub user_code: String,
+    /// UUID-4 text.
+    pub device_code: String,
+    /// Seconds between polls.
+    pub interval: u64,
+    /// Where the person enters the code.
+    pub verification_uri: &'static str,
+    /// Seconds the pair lives.
+    pub expires_in: u64,
+}
+
+/// `POST /auth/O2/create/codepair`.
+pub async fn codepair(State(state): State<AppState>, session: Session, req: Request) -> Response {
+    let params = match LwaParams::from_request(req, state.limits.body_limit).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let mut resp = match create(&state, &session, &params).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let redacted = params.redacted();
+    let client = params.get("client_id").ok().flatten().map(str::to_owned);
+    note(&mut resp, |n| {
+        n.params = redacted;
+        n.client_id = n.client_id.take().or(client);
+    });
+    resp
+}
+
+async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Result<Response, LwaError> {
+    match params.require("response_type")? {
+        "device_code" => {}
+        _ => return Err(LwaError::unsupported_response_type()),
+    }
+    let client = identify_client(state, params)?.ok_or_else(|| LwaError::missing("client_id"))?;
+    if !client.client.cbl_enabled {
+        return Err(LwaError::unauthorized_client());
+    }
+    let scopes = match resolve_scopes(client.profile, params.get("scope")?) {
+        ScopeRequest::Allowed(s) => s,
+        ScopeRequest::Missing => return Err(LwaError::missing("scope")),
+        ScopeRequest::Unknown => return Err(LwaError::unknown_scope()),
+    };
+    let scope_data = params.get("scope_data")?.map(str::to_owned);
+    if let Some(sd) = &scope_data {
+        if !matches!(serde_json::from_str::<serde_json::Value>(sd), Ok(serde_json::Value::Object(_))) {
+            return Err(LwaError::invalid_param("scope_data"));
+        }
+    }
+    let interval = session.store.settings().await.device_interval_seconds;
+    let pair = session
+        .store
+        .insert_code_pair(NewCodePair {
+            client_id: client.client.client_id.as_str().to_owned(),
+            scopes,
+            scope_data,
+            expires_at_ms: session.store.now_ms() + (CODE_PAIR_LIFETIME_S as i64) * 1000,
+            interval_seconds: interval,
+        })
+        .await;
+    let body = CodePairResponse {
+        user_code: pair.user_code,
+        device_code: pair.device_code,
+        interval,
+        verification_uri: VERIFICATION_URI,
+        expires_in: CODE_PAIR_LIFETIME_S,
+    };
+    let mut resp = serde_json::to_vec(&body).unwrap_or_default().into_response();
+    lwa_json_headers(&mut resp);
+    note(&mut resp, |n| n.client_id = Some(client.client.client_id.as_str().to_owned()));
+    Ok(resp)
+}
+
+/// Query of the verification page.
+#[derive(Debug, serde::Deserialize)]
+pub struct VerifyQuery {
+    /// The code typed in (also accepted as `cbl-code`, as Amazon's own link carries it).
+    #[serde(default, alias = "cbl-code")]
+    code: Option<String>,
+}
+
+async fn page_for(state: &AppState, session: &Session, code: Option<&str>) -> (StatusCode, String) {
+    let users = state.fixtures.users();
+    let action = format!("{}/us/code", session.prefix);
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return (
+            StatusCode::OK,
+            render_verify(&VerifyView { action, code: None, found: None, problem: None, users }).into_string(),
+        );
+    };
+    let pair = session.store.code_pair(code).await;
+    let now = session.store.now_ms();
+    let problem = match &pair {
+        None => Some("That code was not recognised. Check the code on your device and try again."),
+        Some(p) if p.status != CodePairStatus::Pending || now >= p.expires_at_ms => {
+            Some("That code has expired or was already used. Ask your device for a new code.")
+        }
+        Some(_) => None,
+    };
+    match (pair, problem) {
+        (Some(p), None) => {
+            let app = state.fixtures.client(&p.client_id).map_or("An application", |(prof, _)| prof.name.as_str());
+            let found = Some((app, scope_lines(Some(&p.scopes), None)));
+            let html =
+                render_verify(&VerifyView { action, code: Some(code), found, problem: None, users }).into_string();
+            (StatusCode::OK, html)
+        }
+        (_, problem) => {
+            let html =
+                render_verify(&VerifyView { action, code: Some(code), found: None, problem, users }).into_string();
+            (StatusCode::BAD_REQUEST, html)
+        }
+    }
+}
+
+/// `GET /us/code[?code=XXXXXX]`.
+pub async fn verify_page(State(state): State<AppState>, session: Session, Query(q): Query<VerifyQuery>) -> Response {
+    let (status, html) = page_for(&state, &session, q.code.as_deref()).await;
+    (status, Html(html)).into_response()
+}
+
+/// `POST /us/code`: `user_code`, `user_id`, `decision=allow|deny`.
+pub async fn verify_submit(State(state): State<AppState>, session: Session, req: Request) -> Response {
+    let params = match LwaParams::from_request(req, state.limits.body_limit).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let code = params.get("user_code").ok().flatten().unwrap_or("").to_owned();
+    let decision = match (params.get("decision").ok().flatten(), params.get("user_id").ok().flatten()) {
+        (Some("allow"), Some(u)) if state.fixtures.user(u).is_some() => CodePairDecision::Approve(u.to_owned()),
+        (Some("deny"), _) => CodePairDecision::Deny,
+        _ => {
+            let (_, html) = page_for(&state, &session, Some(&code)).await;
+            return (StatusCode::BAD_REQUEST, Html(html)).into_response();
+        }
+    };
+    let approved = matches!(decision, CodePairDecision::Approve(_));
+    match session.store.decide_code_pair(&code, decision).await {
+        Ok(_) => Html(verify_done(approved).into_string()).into_response(),
+        Err(_) => {
+            let (_, html) = page_for(&state, &session, Some(&code)).await;
+            (StatusCode::BAD_REQUEST, Html(html)).into_response()
+        }
+    }
+}

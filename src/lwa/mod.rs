@@ -1,0 +1,320 @@
+//! Login With Amazon: the authorization page, the token endpoint with every grant, code-based linking,
+//! token info and the customer profile (spec `lwa.md`).
+//!
+//! Files: `authorize.rs` (`/ap/oa` and its pages), `token.rs` (`/auth/o2/token`), `device.rs`
+//! (`/auth/o2/create/codepair` and the `/us/code` verification page), `profile.rs` (`tokeninfo`,
+//! `/user/profile`), `tokens.rs` (the signed token format), `params.rs` (how parameters are read),
+//! `error.rs` (`LwaError`), `pages.rs` (the HTML). This file holds the router and the domain rules
+//! the endpoints share: client authentication, token issue and token checks.
+
+pub mod authorize;
+pub mod device;
+pub mod error;
+pub mod pages;
+pub mod params;
+pub mod profile;
+pub mod token;
+pub mod tokens;
+
+use axum::Router;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use crate::app::{AppState, Session};
+use crate::fixtures::{Client, SecurityProfile};
+use crate::journal::fingerprint;
+use crate::scope::ScopeSet;
+use crate::store::TokenState;
+use error::{LwaError, lwa_json_headers};
+use params::LwaParams;
+use tokens::{Claims, TokenError, TokenKind};
+
+/// The LWA routes. Paths are already lower-cased by the outer layer, so `/auth/O2/…` lands here too.
+pub fn router() -> Router<AppState> {
+    let post_only = || LwaError::method_not_allowed("POST");
+    let get_only = || LwaError::method_not_allowed("GET");
+    Router::new()
+        .route("/auth/o2/token", post(token::token).fallback(move || async move { post_only() }))
+        .route("/auth/o2/create/codepair", post(device::codepair).fallback(move || async move { post_only() }))
+        .route("/auth/o2/tokeninfo", get(profile::tokeninfo).fallback(move || async move { get_only() }))
+        .route("/user/profile", get(profile::profile).fallback(move || async move { get_only() }))
+        .route("/ap/user/profile", get(profile::legacy_profile).fallback(move || async move { get_only() }))
+        .route("/ap/oa", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route("/us/code", get(device::verify_page).post(device::verify_submit))
+}
+
+/// A client that presented itself at the token endpoint.
+pub struct AuthenticatedClient<'a> {
+    /// Its security profile.
+    pub profile: &'a SecurityProfile,
+    /// The client.
+    pub client: &'a Client,
+    /// Whether a correct secret was presented (false: no secret at all).
+    pub with_secret: bool,
+}
+
+/// Identifies the client from HTTP Basic or `client_id`, and checks a secret when one is presented.
+///
+/// `Ok(None)` when the request names no client at all (allowed for the device-code grant).
+///
+/// # Errors
+/// 401 `invalid_client` for an unknown client, a wrong secret, a secret sent by a client that has none,
+/// or Basic and `client_id` naming different clients.
+pub fn identify_client<'a>(
+    state: &'a AppState,
+    params: &LwaParams,
+) -> Result<Option<AuthenticatedClient<'a>>, LwaError> {
+    let param_id = params.get("client_id")?;
+    let param_secret = params.get("client_secret")?;
+    let (id, secret) = match &params.basic {
+        Some(b) => {
+            if param_id.is_some_and(|p| p != b.client_id) {
+                return Err(LwaError::invalid_client());
+            }
+            (Some(b.client_id.as_str()), Some(b.client_secret.as_str()).filter(|s| !s.is_empty()).or(param_secret))
+        }
+        None => (param_id, param_secret),
+    };
+    let Some(id) = id else { return Ok(None) };
+    let (profile, client) = state.fixtures.client(id).ok_or_else(LwaError::invalid_client)?;
+    let with_secret = match (secret, &client.client_secret) {
+        (None, _) => false,
+        (Some(s), Some(real)) if real.matches(s) => true,
+        _ => return Err(LwaError::invalid_client()),
+    };
+    Ok(Some(AuthenticatedClient { profile, client, with_secret }))
+}
+
+/// A token endpoint success body for customer grants, keys in the real order (`lwa.md` §4.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    /// `Atza|…`
+    pub access_token: String,
+    /// `Atzr|…`; absent for a public client without refresh tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds.
+    pub expires_in: u64,
+}
+
+/// The `client_credentials` success body (`lwa.md` §4.3): `scope`, and no refresh token.
+#[derive(Debug, Serialize)]
+pub struct AppTokenResponse {
+    /// `Atc|…`
+    pub access_token: String,
+    /// Granted scopes.
+    pub scope: String,
+    /// Always `bearer`.
+    pub token_type: &'static str,
+    /// Seconds.
+    pub expires_in: u64,
+}
+
+/// Serialises a token-endpoint success with LWA's headers, noting the client, customer and access token.
+pub fn token_json<T: Serialize>(body: &T, client_id: &str, user_id: Option<&str>, access_token: &str) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = bytes.into_response();
+    lwa_json_headers(&mut resp);
+    crate::app::note(&mut resp, |n| {
+        n.client_id = Some(client_id.to_owned());
+        n.user_id = user_id.map(str::to_owned);
+        n.token = Some(fingerprint(access_token));
+    });
+    resp
+}
+
+/// The rules for issuing tokens.
+pub struct Issue<'a> {
+    /// The client.
+    pub profile: &'a SecurityProfile,
+    /// Its client record.
+    pub client: &'a Client,
+    /// The customer.
+    pub user_id: &'a str,
+    /// Granted scopes.
+    pub scopes: &'a ScopeSet,
+    /// Whether the refresh token may be refreshed without a secret.
+    pub public_refresh: bool,
+}
+
+fn token_id(session: &Session) -> String {
+    format!("{:032x}", session.store.random_u128())
+}
+
+/// Mints an access token (and, unless withheld, a refresh token) for a customer grant.
+pub async fn issue_user_tokens(
+    state: &AppState,
+    session: &Session,
+    issue: Issue<'_>,
+    with_refresh: bool,
+) -> TokenResponse {
+    let now_s = session.store.now_ms().div_euclid(1000);
+    let lifetime = session.store.settings().await.access_token_lifetime_seconds;
+    let generation = session.store.grant_generation(issue.user_id, issue.client.client_id.as_str()).await;
+    let base = Claims {
+        knd: TokenKind::Access,
+        sid: session.id.as_str().to_owned(),
+        sub: Some(issue.user_id.to_owned()),
+        cid: issue.client.client_id.as_str().to_owned(),
+        pid: issue.profile.security_profile_id.as_str().to_owned(),
+        scp: issue.scopes.to_string(),
+        iat: now_s,
+        exp: Some(now_s + lifetime as i64),
+        gen_: generation,
+        jti: token_id(session),
+        pc: false,
+    };
+    let refresh_token = with_refresh.then(|| {
+        let r = Claims {
+            knd: TokenKind::Refresh,
+            exp: None,
+            jti: token_id(session),
+            pc: issue.public_refresh,
+            ..base.clone()
+        };
+        state.tokens.mint(&r)
+    });
+    TokenResponse { access_token: state.tokens.mint(&base), refresh_token, token_type: "bearer", expires_in: lifetime }
+}
+
+/// Mints a new access token from a refresh token's claims (same grant, same scopes).
+pub async fn reissue_access(state: &AppState, session: &Session, refresh: &Claims) -> (String, u64) {
+    let now_s = session.store.now_ms().div_euclid(1000);
+    let lifetime = session.store.settings().await.access_token_lifetime_seconds;
+    let c = Claims {
+        knd: TokenKind::Access,
+        iat: now_s,
+        exp: Some(now_s + lifetime as i64),
+        jti: token_id(session),
+        pc: false,
+        ..refresh.clone()
+    };
+    (state.tokens.mint(&c), lifetime)
+}
+
+/// Mints an `Atc|` app token.
+pub async fn issue_app_token(
+    state: &AppState,
+    session: &Session,
+    profile: &SecurityProfile,
+    client: &Client,
+    scopes: &ScopeSet,
+) -> AppTokenResponse {
+    let now_s = session.store.now_ms().div_euclid(1000);
+    let lifetime = session.store.settings().await.access_token_lifetime_seconds;
+    let c = Claims {
+        knd: TokenKind::App,
+        sid: session.id.as_str().to_owned(),
+        sub: None,
+        cid: client.client_id.as_str().to_owned(),
+        pid: profile.security_profile_id.as_str().to_owned(),
+        scp: scopes.to_string(),
+        iat: now_s,
+        exp: Some(now_s + lifetime as i64),
+        gen_: 0,
+        jti: token_id(session),
+        pc: false,
+    };
+    AppTokenResponse {
+        access_token: state.tokens.mint(&c),
+        scope: scopes.to_string(),
+        token_type: "bearer",
+        expires_in: lifetime,
+    }
+}
+
+/// Why a presented token cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    /// Not one of our tokens (bad prefix, encoding or structure).
+    Malformed,
+    /// The signature does not verify.
+    Forged,
+    /// Issued in another session.
+    OtherSession,
+    /// Past `exp` on the session's virtual clock.
+    Expired,
+    /// Forced to expire by the admin API.
+    ForcedExpired,
+    /// Its grant was revoked.
+    Revoked,
+    /// The wrong family (a refresh token used as an access token, …).
+    WrongKind,
+}
+
+impl TokenProblem {
+    /// A short reason for logs and helpful messages.
+    pub fn reason(self) -> &'static str {
+        match self {
+            TokenProblem::Malformed => "the token is malformed",
+            TokenProblem::Forged => "the token signature is invalid",
+            TokenProblem::OtherSession => "the token was issued in another session",
+            TokenProblem::Expired => "the token has expired",
+            TokenProblem::ForcedExpired => "the token was expired by the test harness",
+            TokenProblem::Revoked => "the grant behind the token was revoked",
+            TokenProblem::WrongKind => "this kind of token cannot be used here",
+        }
+    }
+}
+
+/// Verifies a token of one of the `kinds` against signature, session, virtual-clock expiry, forced
+/// expiry and grant revocation.
+///
+/// # Errors
+/// The first [`TokenProblem`] found.
+pub async fn check_token(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    kinds: &[TokenKind],
+) -> Result<Claims, TokenProblem> {
+    let claims = state.tokens.verify(token).map_err(|e| match e {
+        TokenError::Malformed => TokenProblem::Malformed,
+        TokenError::BadSignature => TokenProblem::Forged,
+    })?;
+    if !kinds.contains(&claims.knd) {
+        return Err(TokenProblem::WrongKind);
+    }
+    if claims.sid != session.id.as_str() {
+        return Err(TokenProblem::OtherSession);
+    }
+    if let Some(exp) = claims.exp {
+        if session.store.now_ms() >= exp.saturating_mul(1000) {
+            return Err(TokenProblem::Expired);
+        }
+    }
+    let grant = claims.sub.as_deref().map(|u| (u, claims.cid.as_str()));
+    match session.store.token_state(&claims.jti, grant, claims.gen_).await {
+        TokenState::Active => Ok(claims),
+        TokenState::Revoked => Err(TokenProblem::Revoked),
+        TokenState::ForcedExpired => Err(TokenProblem::ForcedExpired),
+    }
+}
+
+/// Resolves the scopes of a request against a profile: the default scope when none were asked for
+/// (music-enabled profiles), and whether every scope is allowed.
+pub enum ScopeRequest {
+    /// Every scope is allowed.
+    Allowed(ScopeSet),
+    /// No scope was requested and the profile has no default.
+    Missing,
+    /// Syntactically invalid, unknown, or outside the allow-list.
+    Unknown,
+}
+
+/// Applies the allow-list and the default-scope rule (`lwa.md` §13.6, issue: default `music::library:read`).
+pub fn resolve_scopes(profile: &SecurityProfile, requested: Option<&str>) -> ScopeRequest {
+    let Some(raw) = requested.filter(|s| !s.trim().is_empty()) else {
+        return match &profile.default_scope {
+            Some(d) => ScopeRequest::Allowed(ScopeSet::new([d.clone()])),
+            None => ScopeRequest::Missing,
+        };
+    };
+    match ScopeSet::parse(raw) {
+        Ok(set) if !set.is_empty() && set.iter().all(|s| profile.allows(s)) => ScopeRequest::Allowed(set),
+        _ => ScopeRequest::Unknown,
+    }
+}

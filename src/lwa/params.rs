@@ -1,0 +1,247 @@
+//! Request parameters of the LWA POST endpoints, read the way real clients send them (`lwa.md` §2, §14):
+//! form bodies (with or without `;charset=UTF-8`, percent-encoded or built by plain string concatenation),
+//! JSON bodies with the same snake_case keys, parameters in the query string of a POST with an empty body,
+//! chunked bodies without `Content-Length`, and HTTP Basic client authentication. Query and body
+//! parameters are merged; a parameter given twice with different values is an error.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, header};
+use base64::Engine;
+use percent_encoding::percent_decode;
+
+use super::error::LwaError;
+use crate::journal::redact;
+
+/// Decodes an `application/x-www-form-urlencoded` string (also used for query strings).
+///
+/// `+` is a space, `%XX` a byte; the decoded bytes must be UTF-8. A `|` or other character that a
+/// string-concatenating client did not encode is taken literally.
+///
+/// # Errors
+/// `None` when a name or value does not decode to UTF-8.
+pub fn parse_form(input: &[u8]) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for pair in input.split(|&b| b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        out.push((decode_component(name)?, decode_component(value)?));
+    }
+    Some(out)
+}
+
+fn decode_component(raw: &[u8]) -> Option<String> {
+    let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let bytes: Vec<u8> = percent_decode(&spaced).collect();
+    String::from_utf8(bytes).ok()
+}
+
+/// Client credentials from an `Authorization: Basic` header.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// The client id.
+    pub client_id: String,
+    /// The secret.
+    pub client_secret: String,
+}
+
+impl std::fmt::Debug for BasicAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "BasicAuth({}, [redacted])", self.client_id)
+    }
+}
+
+/// Reads `Authorization: Basic base64(id:secret)`; each half may itself be form-encoded (RFC 6749 §2.3.1).
+///
+/// # Errors
+/// `invalid_client` when the header is Basic but cannot be decoded.
+pub fn basic_auth(headers: &HeaderMap) -> Result<Option<BasicAuth>, LwaError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let Ok(value) = value.to_str() else { return Err(LwaError::invalid_client()) };
+    let Some((scheme, rest)) = value.trim().split_once(' ') else { return Ok(None) };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(LwaError::invalid_client)?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(LwaError::invalid_client)?;
+    let id = decode_component(id.as_bytes()).ok_or_else(LwaError::invalid_client)?;
+    let secret = decode_component(secret.as_bytes()).ok_or_else(LwaError::invalid_client)?;
+    Ok(Some(BasicAuth { client_id: id, client_secret: secret }))
+}
+
+/// The merged parameters of one LWA request.
+#[derive(Debug, Default)]
+pub struct LwaParams {
+    pairs: Vec<(String, String)>,
+    /// HTTP Basic client credentials, when sent.
+    pub basic: Option<BasicAuth>,
+}
+
+impl LwaParams {
+    /// Reads the query string, the body (up to `limit` bytes) and the Basic header.
+    ///
+    /// # Errors
+    /// 413 over the limit; `invalid_request` "Malformed request" for an undecodable body or an unsupported
+    /// content type; `invalid_client` for a broken Basic header.
+    pub async fn from_request(req: Request<Body>, limit: usize) -> Result<Self, LwaError> {
+        let (parts, body) = req.into_parts();
+        let mut pairs = match parts.uri.query() {
+            Some(q) => parse_form(q.as_bytes()).ok_or_else(LwaError::malformed)?,
+            None => Vec::new(),
+        };
+        let basic = basic_auth(&parts.headers)?;
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(s) = source {
+                if s.is::<http_body_util::LengthLimitError>() {
+                    return LwaError::too_large(limit);
+                }
+                source = s.source();
+            }
+            LwaError::malformed()
+        })?;
+        if !bytes.iter().all(u8::is_ascii_whitespace) {
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            let looks_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            match content_type.as_deref() {
+                Some("application/x-www-form-urlencoded") => {
+                    pairs.extend(parse_form(trim_ascii(&bytes)).ok_or_else(LwaError::malformed)?)
+                }
+                Some("application/json") => pairs.extend(parse_json(&bytes)?),
+                Some(ct) if ct.ends_with("+json") => pairs.extend(parse_json(&bytes)?),
+                // Some concatenating clients send no Content-Type at all.
+                None | Some("") if looks_json => pairs.extend(parse_json(&bytes)?),
+                None | Some("") | Some("text/plain") => {
+                    pairs.extend(parse_form(trim_ascii(&bytes)).ok_or_else(LwaError::malformed)?)
+                }
+                Some(_) => return Err(LwaError::malformed()),
+            }
+        }
+        Ok(LwaParams { pairs, basic })
+    }
+
+    /// Builds parameters from already-decoded pairs (for tests and the consent page form).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        LwaParams { pairs, basic: None }
+    }
+
+    /// The value of `name`, if present and non-empty.
+    ///
+    /// # Errors
+    /// `invalid_request` when the parameter is given more than once with different values.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, LwaError> {
+        let mut found: Option<&str> = None;
+        for (k, v) in &self.pairs {
+            if k == name {
+                match found {
+                    Some(prev) if prev != v => return Err(LwaError::invalid_param(name)),
+                    _ => found = Some(v),
+                }
+            }
+        }
+        Ok(found.filter(|v| !v.is_empty()))
+    }
+
+    /// The value of `name`.
+    ///
+    /// # Errors
+    /// `invalid_request` "missing a required parameter" when absent or empty; see [`LwaParams::get`].
+    pub fn require(&self, name: &str) -> Result<&str, LwaError> {
+        self.get(name)?.ok_or_else(|| LwaError::missing(name))
+    }
+
+    /// The pairs with secrets redacted, for the journal.
+    pub fn redacted(&self) -> Vec<(String, String)> {
+        let mut out: Vec<_> = self.pairs.iter().map(|(k, v)| (k.clone(), redact(k, v))).collect();
+        if let Some(b) = &self.basic {
+            out.push(("basic_client_id".into(), b.client_id.clone()));
+        }
+        out
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Vec<(String, String)>, LwaError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| LwaError::malformed())?;
+    let serde_json::Value::Object(map) = value else { return Err(LwaError::malformed()) };
+    let mut out = Vec::with_capacity(map.len());
+    for (k, v) in map {
+        let s = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Null => continue,
+            // A scope list as a JSON array is joined with spaces, as the SP-API Java client serialises it.
+            serde_json::Value::Array(items) if k == "scope" => {
+                let mut parts = Vec::with_capacity(items.len());
+                for i in items {
+                    match i {
+                        serde_json::Value::String(s) => parts.push(s),
+                        _ => return Err(LwaError::invalid_param(&k)),
+                    }
+                }
+                parts.join(" ")
+            }
+            serde_json::Value::Object(o) if k == "scope_data" => serde_json::Value::Object(o).to_string(),
+            _ => return Err(LwaError::invalid_param(&k)),
+        };
+        out.push((k, s));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concatenated_forms_keep_pipes_and_decode_plus() {
+        let p = parse_form(b"grant_type=refresh_token&refresh_token=Atzr|IwEB-x_y&scope=a+b%20c").unwrap();
+        assert_eq!(p[1], ("refresh_token".into(), "Atzr|IwEB-x_y".into()));
+        assert_eq!(p[2], ("scope".into(), "a b c".into()));
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected() {
+        assert!(parse_form(b"a=%FF%FE").is_none());
+    }
+
+    #[test]
+    fn differing_duplicates_are_errors_but_equal_ones_are_not() {
+        let p = LwaParams::from_pairs(vec![
+            ("a".into(), "1".into()),
+            ("a".into(), "1".into()),
+            ("b".into(), "1".into()),
+            ("b".into(), "2".into()),
+        ]);
+        assert_eq!(p.get("a").unwrap(), Some("1"));
+        assert_eq!(p.get("b").unwrap_err(), LwaError::invalid_param("b"));
+        assert_eq!(p.require("c").unwrap_err(), LwaError::missing("c"));
+    }
+
+    #[test]
+    fn basic_auth_decodes_form_encoded_halves() {
+        let mut h = HeaderMap::new();
+        let v = base64::engine::general_purpose::STANDARD.encode("my%20id:s%3Acret");
+        h.insert(header::AUTHORIZATION, format!("Basic {v}").parse().unwrap());
+        let b = basic_auth(&h).unwrap().unwrap();
+        assert_eq!((b.client_id.as_str(), b.client_secret.as_str()), ("my id", "s:cret"));
+        h.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
+        assert_eq!(basic_auth(&h).unwrap_err(), LwaError::invalid_client());
+    }
+}

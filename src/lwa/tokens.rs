@@ -1,0 +1,205 @@
+//! The mock's tokens: `Atza|` (access), `Atzr|` (refresh) and `Atc|` (app, client credentials).
+//!
+//! A token is a JWT signed with HS256 (`jsonwebtoken`) carried base64url-encoded after its prefix, so it
+//! is made only of `[A-Za-z0-9_-]` after the `|` (safe in un-encoded forms, `lwa.md` §14) and is at least
+//! 350 characters long (`lwa.md` §6, §13.3). Any replica that holds the key can verify a token; what can
+//! change after issue (revocation, forced expiry) is state, checked through the store.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The three token families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKind {
+    /// `Atza|`: a customer's access token.
+    #[serde(rename = "a")]
+    Access,
+    /// `Atzr|`: a refresh token.
+    #[serde(rename = "r")]
+    Refresh,
+    /// `Atc|`: an app-only access token from `client_credentials`.
+    #[serde(rename = "c")]
+    App,
+}
+
+impl TokenKind {
+    /// The wire prefix, `|` included.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::Access => "Atza|",
+            TokenKind::Refresh => "Atzr|",
+            TokenKind::App => "Atc|",
+        }
+    }
+}
+
+/// What a token says about itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Token family; must agree with the prefix.
+    pub knd: TokenKind,
+    /// The session that issued it: tokens do not cross sessions.
+    pub sid: String,
+    /// The customer (`amzn1.account.…`); none for app tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    /// The client id.
+    pub cid: String,
+    /// The security profile id of the client.
+    pub pid: String,
+    /// Granted scopes, normalised and space-separated.
+    pub scp: String,
+    /// Issued at, virtual epoch seconds.
+    pub iat: i64,
+    /// Expiry, virtual epoch seconds; none for refresh tokens, which do not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    /// Grant generation at issue; a revocation moves the grant to a later generation.
+    pub gen_: u64,
+    /// Token id (for forced expiry), 32 hex.
+    pub jti: String,
+    /// Refresh tokens: whether refreshing needs no client secret (CBL and PKCE-without-secret grants).
+    #[serde(default)]
+    pub pc: bool,
+}
+
+/// Why a token string is not a token of ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a known prefix, not base64url, not a JWT, or the prefix disagrees with the claims.
+    #[error("malformed token")]
+    Malformed,
+    /// The signature does not verify (forged or from another key).
+    #[error("bad signature")]
+    BadSignature,
+}
+
+/// Signs and verifies tokens with one HS256 key.
+#[derive(Clone)]
+pub struct TokenCodec {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenCodec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenCodec([redacted])")
+    }
+}
+
+/// Minimum characters after the prefix (`lwa.md` §6: "350 characters or more").
+const MIN_BODY_CHARS: usize = 350;
+
+impl TokenCodec {
+    /// A codec whose key is derived from `secret` (any length).
+    pub fn new(secret: &[u8]) -> Self {
+        let key = Sha256::digest(secret);
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked against the session's virtual clock by the caller, never the system clock.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        TokenCodec { encoding: EncodingKey::from_secret(&key), decoding: DecodingKey::from_secret(&key), validation }
+    }
+
+    /// Signs the claims and returns the wire token.
+    pub fn mint(&self, claims: &Claims) -> String {
+        // HS256 over serialisable claims cannot fail; an empty token would be rejected everywhere anyway.
+        let jwt = jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default();
+        let body = URL_SAFE_NO_PAD.encode(jwt.as_bytes());
+        // Claims always carry three long ids and a token id, so the body is ~600 characters; a unit test
+        // pins the minimum.
+        debug_assert!(body.len() >= MIN_BODY_CHARS);
+        let prefix = claims.knd.prefix();
+        let mut token = String::with_capacity(prefix.len() + body.len());
+        token.push_str(prefix);
+        token.push_str(&body);
+        token
+    }
+
+    /// Verifies a wire token's prefix and signature and returns its claims. Expiry and revocation are
+    /// the caller's checks.
+    ///
+    /// # Errors
+    /// [`TokenError`].
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let (kind, body) = if let Some(b) = token.strip_prefix("Atza|") {
+            (TokenKind::Access, b)
+        } else if let Some(b) = token.strip_prefix("Atzr|") {
+            (TokenKind::Refresh, b)
+        } else if let Some(b) = token.strip_prefix("Atc|") {
+            (TokenKind::App, b)
+        } else {
+            return Err(TokenError::Malformed);
+        };
+        let jwt = decode_body(body).ok_or(TokenError::Malformed)?;
+        let data =
+            jsonwebtoken::decode::<Claims>(&jwt, &self.decoding, &self.validation).map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::InvalidSignature => TokenError::BadSignature,
+                _ => TokenError::Malformed,
+            })?;
+        if data.claims.knd != kind {
+            return Err(TokenError::Malformed);
+        }
+        Ok(data.claims)
+    }
+}
+
+fn decode_body(body: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
+    let s = String::from_utf8(bytes).ok()?;
+    (s.matches('.').count() == 2).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(knd: TokenKind) -> Claims {
+        Claims {
+            knd,
+            sid: "default".into(),
+            sub: Some("amzn1.account.AGPCHSCJL6ZCTBHQTEU4CG67MHJQ".into()),
+            cid: "amzn1.application-oa2-client.aad322b5faab44b980c8f87f94fbac56".into(),
+            pid: "amzn1.application.30877432d1026706d7e805da846a32c3".into(),
+            scp: "profile".into(),
+            iat: 1_700_000_000,
+            exp: Some(1_700_003_600),
+            gen_: 0,
+            jti: "0123456789abcdef0123456789abcdef".into(),
+            pc: false,
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_have_the_wire_shape() {
+        let codec = TokenCodec::new(b"k");
+        for kind in [TokenKind::Access, TokenKind::Refresh, TokenKind::App] {
+            let c = claims(kind);
+            let t = codec.mint(&c);
+            assert!(t.starts_with(kind.prefix()));
+            let body = &t[kind.prefix().len()..];
+            assert!(body.len() >= 350 && t.len() <= 2048, "{}", t.len());
+            assert!(body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            assert_eq!(codec.verify(&t).unwrap(), c);
+        }
+    }
+
+    #[test]
+    fn forged_and_mislabelled_tokens_fail() {
+        let a = TokenCodec::new(b"k");
+        let b = TokenCodec::new(b"other");
+        let t = a.mint(&claims(TokenKind::Access));
+        assert_eq!(b.verify(&t), Err(TokenError::BadSignature));
+        let relabelled = t.replacen("Atza|", "Atzr|", 1);
+        assert_eq!(a.verify(&relabelled), Err(TokenError::Malformed));
+        assert_eq!(a.verify("Atza|"), Err(TokenError::Malformed));
+        assert_eq!(a.verify("Bearer x"), Err(TokenError::Malformed));
+        assert_eq!(a.verify(&t[..t.len() - 10]), Err(TokenError::Malformed));
+    }
+}

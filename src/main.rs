@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    amazon_music_mock::cli::main()
+}

@@ -1,0 +1,201 @@
+//! Starting and stopping the server: resolve the configuration into [`AppState`], bind, serve until a
+//! shutdown signal. Used by the `serve` command and, in-process, by tests ([`MockAmazon`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::{AppState, Limits, router};
+use crate::fixtures::{FixtureError, Fixtures};
+use crate::lwa::tokens::TokenCodec;
+use crate::store::memory::MemoryStore;
+
+/// The key tokens are signed with when none is configured. Every instance started without a key can
+/// verify every other's tokens, which is what replicas of a mock want; set `--token-key` to separate them.
+pub const DEFAULT_TOKEN_KEY: &str = "amazon-music-mock default signing key";
+
+/// Everything `serve` needs, resolved from flags and environment.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to bind (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// Fixture directory; `None` for the embedded defaults.
+    pub fixtures: Option<PathBuf>,
+    /// Seed for every random value (codes, token ids); `None` draws from the OS.
+    pub seed: Option<u64>,
+    /// HS256 key material for tokens.
+    pub token_key: String,
+    /// Journal entries kept per session.
+    pub journal_capacity: usize,
+    /// Largest request body, bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            fixtures: None,
+            seed: None,
+            token_key: DEFAULT_TOKEN_KEY.to_owned(),
+            journal_capacity: 1000,
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A fixture file is malformed.
+    #[error("fixture error: {0}")]
+    Fixtures(#[from] FixtureError),
+    /// The address could not be bound.
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Loads fixtures and builds the application state for a configuration.
+///
+/// # Errors
+/// [`StartError::Fixtures`].
+pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
+    let fixtures = match &cfg.fixtures {
+        Some(dir) => Fixtures::load_dir(dir)?,
+        None => Fixtures::embedded(),
+    };
+    let store = Arc::new(MemoryStore::new(cfg.seed, cfg.journal_capacity));
+    Ok(AppState::new(fixtures, store, TokenCodec::new(cfg.token_key.as_bytes()), Limits { body_limit: cfg.body_limit }))
+}
+
+/// A server running in the background of the current tokio runtime.
+pub struct RunningServer {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`.
+    pub fn uri(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Binds and starts serving in the background; returns once the socket accepts connections.
+///
+/// # Errors
+/// [`StartError`].
+pub async fn start(cfg: &ServerConfig) -> Result<RunningServer, StartError> {
+    let state = build_state(cfg)?;
+    start_with_state(cfg.bind, state).await
+}
+
+/// Like [`start`], with a prepared state.
+///
+/// # Errors
+/// [`StartError::Bind`].
+pub async fn start_with_state(bind: SocketAddr, state: AppState) -> Result<RunningServer, StartError> {
+    let listener = TcpListener::bind(bind).await.map_err(|source| StartError::Bind { addr: bind, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: bind, source })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer { addr, shutdown: Some(tx), task: Some(task) })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// An in-process mock for tests, in the wiremock style: binds `127.0.0.1:0`, serves in the background,
+/// and stops when dropped.
+pub struct MockAmazon {
+    server: RunningServer,
+}
+
+impl MockAmazon {
+    /// Starts with the embedded fixtures, a fixed seed and the default key.
+    ///
+    /// # Panics
+    /// When the loopback socket cannot be bound (a test environment problem).
+    pub async fn start() -> Self {
+        let cfg =
+            ServerConfig { bind: SocketAddr::from(([127, 0, 0, 1], 0)), seed: Some(1), ..ServerConfig::default() };
+        Self::start_with(cfg).await
+    }
+
+    /// Starts with a given configuration (its `bind` is used as is).
+    ///
+    /// # Panics
+    /// When the configuration cannot start (tests pass valid ones).
+    pub async fn start_with(cfg: ServerConfig) -> Self {
+        MockAmazon { server: start(&cfg).await.expect("the mock starts") }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+}

@@ -1,0 +1,322 @@
+//! The default, in-memory [`Store`]: sessions in a sharded concurrent map, each session's state split by
+//! concern so that unrelated requests do not contend (codes, code pairs and grants each have their own
+//! lock; the clock is lock-free). No method awaits while holding a lock.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+
+use super::*;
+use crate::clock::{Clock, ClockState};
+use crate::ids;
+use crate::journal::JournalEntry;
+
+/// Recovers the data of a poisoned lock: a panic elsewhere must not take the session down with it.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// In-memory sessions.
+pub struct MemoryStore {
+    sessions: DashMap<SessionId, Arc<MemorySession>>,
+    seed: Option<u64>,
+    journal_capacity: usize,
+}
+
+impl MemoryStore {
+    /// A store whose sessions draw random values from `seed` (mixed with the session name) when given,
+    /// or from the operating system otherwise; each session keeps at most `journal_capacity` entries.
+    pub fn new(seed: Option<u64>, journal_capacity: usize) -> Self {
+        MemoryStore { sessions: DashMap::new(), seed, journal_capacity: journal_capacity.max(1) }
+    }
+
+    fn rng_for(&self, id: &SessionId) -> StdRng {
+        match self.seed {
+            Some(seed) => {
+                let mut h = Sha256::new();
+                h.update(seed.to_le_bytes());
+                h.update(id.as_str().as_bytes());
+                StdRng::from_seed(h.finalize().into())
+            }
+            None => StdRng::from_os_rng(),
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn session(&self, id: &SessionId) -> Arc<dyn SessionStore> {
+        if let Some(s) = self.sessions.get(id) {
+            return s.clone();
+        }
+        self.sessions
+            .entry(id.clone())
+            .or_insert_with(|| Arc::new(MemorySession::new(self.rng_for(id), self.journal_capacity)))
+            .clone()
+    }
+
+    fn session_ids(&self) -> Vec<SessionId> {
+        let mut ids: Vec<_> = self.sessions.iter().map(|e| e.key().clone()).collect();
+        ids.sort();
+        ids
+    }
+}
+
+#[derive(Default)]
+struct Grants {
+    generations: HashMap<(String, String), u64>,
+    expired_tokens: HashSet<String>,
+}
+
+#[derive(Default)]
+struct CodePairs {
+    by_device: HashMap<String, CodePairRecord>,
+    user_to_device: HashMap<String, String>,
+}
+
+struct Journal {
+    entries: VecDeque<JournalEntry>,
+    next_seq: u64,
+}
+
+/// One session's state.
+pub struct MemorySession {
+    clock: Clock,
+    rng: Mutex<StdRng>,
+    initial_rng: StdRng,
+    settings: RwLock<Settings>,
+    codes: Mutex<HashMap<String, AuthCodeRecord>>,
+    pairs: Mutex<CodePairs>,
+    grants: Mutex<Grants>,
+    journal: Mutex<Journal>,
+    journal_capacity: usize,
+}
+
+impl MemorySession {
+    fn new(rng: StdRng, journal_capacity: usize) -> Self {
+        MemorySession {
+            clock: Clock::default(),
+            rng: Mutex::new(rng.clone()),
+            initial_rng: rng,
+            settings: RwLock::new(Settings::default()),
+            codes: Mutex::default(),
+            pairs: Mutex::default(),
+            grants: Mutex::default(),
+            journal: Mutex::new(Journal { entries: VecDeque::new(), next_seq: 1 }),
+            journal_capacity,
+        }
+    }
+
+    fn pair_expired(p: &CodePairRecord, now_ms: i64) -> bool {
+        p.status == CodePairStatus::Expired || now_ms >= p.expires_at_ms
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemorySession {
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn clock_state(&self) -> ClockState {
+        self.clock.state()
+    }
+
+    fn random_u128(&self) -> u128 {
+        lock(&self.rng).random()
+    }
+
+    async fn change_clock(&self, change: ClockChange) -> ClockState {
+        match change {
+            ClockChange::Freeze => self.clock.freeze(),
+            ClockChange::Unfreeze => self.clock.unfreeze(),
+            ClockChange::Set(s) => self.clock.set_ms(s.saturating_mul(1000)),
+            ClockChange::Advance(s) => self.clock.advance_ms(s.saturating_mul(1000)),
+        }
+        self.clock.state()
+    }
+
+    async fn settings(&self) -> Settings {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn update_settings(&self, patch: SettingsPatch) -> Settings {
+        let mut s = self.settings.write().unwrap_or_else(|e| e.into_inner());
+        s.apply(patch);
+        s.clone()
+    }
+
+    async fn reset(&self) {
+        self.clock.reset();
+        *lock(&self.rng) = self.initial_rng.clone();
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Settings::default();
+        lock(&self.codes).clear();
+        *lock(&self.pairs) = CodePairs::default();
+        *lock(&self.grants) = Grants::default();
+        let mut j = lock(&self.journal);
+        j.entries.clear();
+        j.next_seq = 1;
+    }
+
+    async fn insert_auth_code(&self, record: AuthCodeRecord) -> String {
+        let mut codes = lock(&self.codes);
+        let mut rng = lock(&self.rng);
+        let mut code = ids::authorization_code(&mut *rng);
+        while codes.contains_key(&code) {
+            code = ids::authorization_code(&mut *rng);
+        }
+        codes.insert(code.clone(), record);
+        code
+    }
+
+    async fn take_auth_code(&self, code: &str) -> Option<AuthCodeRecord> {
+        lock(&self.codes).remove(code)
+    }
+
+    async fn expire_auth_code(&self, code: &str) -> bool {
+        match lock(&self.codes).get_mut(code) {
+            Some(r) => {
+                r.expires_at_ms = i64::MIN;
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn insert_code_pair(&self, pair: NewCodePair) -> CodePairRecord {
+        let mut pairs = lock(&self.pairs);
+        let (user_code, device_code) = {
+            let mut rng = lock(&self.rng);
+            let mut uc = ids::user_code(&mut *rng);
+            while pairs.user_to_device.contains_key(&uc) {
+                uc = ids::user_code(&mut *rng);
+            }
+            (uc, ids::uuid(&mut *rng))
+        };
+        let rec = CodePairRecord {
+            user_code: user_code.clone(),
+            device_code: device_code.clone(),
+            client_id: pair.client_id,
+            scopes: pair.scopes,
+            scope_data: pair.scope_data,
+            expires_at_ms: pair.expires_at_ms,
+            interval_seconds: pair.interval_seconds,
+            status: CodePairStatus::Pending,
+            last_poll_ms: None,
+        };
+        pairs.user_to_device.insert(user_code, device_code.clone());
+        pairs.by_device.insert(device_code, rec.clone());
+        rec
+    }
+
+    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, min_gap_ms: i64) -> PollOutcome {
+        let mut pairs = lock(&self.pairs);
+        let Some(p) = pairs.by_device.get_mut(device_code) else {
+            return PollOutcome::Unknown;
+        };
+        let previous = p.last_poll_ms.replace(now_ms);
+        if p.status == CodePairStatus::Consumed {
+            return PollOutcome::Consumed;
+        }
+        if Self::pair_expired(p, now_ms) {
+            return PollOutcome::Expired;
+        }
+        match &p.status {
+            CodePairStatus::Approved(_) => {
+                let approved = p.clone();
+                p.status = CodePairStatus::Consumed;
+                PollOutcome::Approved(approved)
+            }
+            CodePairStatus::Denied => PollOutcome::Denied,
+            CodePairStatus::Pending => match previous {
+                Some(prev) if now_ms - prev < min_gap_ms => PollOutcome::SlowDown,
+                _ => PollOutcome::Pending,
+            },
+            CodePairStatus::Expired | CodePairStatus::Consumed => PollOutcome::Expired,
+        }
+    }
+
+    async fn decide_code_pair(
+        &self,
+        user_code: &str,
+        decision: CodePairDecision,
+    ) -> Result<CodePairRecord, DecisionError> {
+        let now = self.clock.now_ms();
+        let mut pairs = lock(&self.pairs);
+        let key = user_code.trim().to_ascii_uppercase();
+        let device = pairs.user_to_device.get(&key).cloned().ok_or(DecisionError::Unknown)?;
+        let p = pairs.by_device.get_mut(&device).ok_or(DecisionError::Unknown)?;
+        let pending = p.status == CodePairStatus::Pending && !Self::pair_expired(p, now);
+        match decision {
+            CodePairDecision::Expire => {
+                if p.status == CodePairStatus::Consumed {
+                    return Err(DecisionError::NotPending);
+                }
+                p.status = CodePairStatus::Expired;
+            }
+            _ if !pending => return Err(DecisionError::NotPending),
+            CodePairDecision::Approve(user) => p.status = CodePairStatus::Approved(user),
+            CodePairDecision::Deny => p.status = CodePairStatus::Denied,
+        }
+        Ok(p.clone())
+    }
+
+    async fn code_pair(&self, user_code: &str) -> Option<CodePairRecord> {
+        let pairs = lock(&self.pairs);
+        let device = pairs.user_to_device.get(&user_code.trim().to_ascii_uppercase())?;
+        pairs.by_device.get(device).cloned()
+    }
+
+    async fn code_pair_by_device_code(&self, device_code: &str) -> Option<CodePairRecord> {
+        lock(&self.pairs).by_device.get(device_code).cloned()
+    }
+
+    async fn grant_generation(&self, user_id: &str, client_id: &str) -> u64 {
+        let g = lock(&self.grants);
+        g.generations.get(&(user_id.to_owned(), client_id.to_owned())).copied().unwrap_or(0)
+    }
+
+    async fn revoke_grant(&self, user_id: &str, client_id: &str) -> u64 {
+        let mut g = lock(&self.grants);
+        let gen_ = g.generations.entry((user_id.to_owned(), client_id.to_owned())).or_insert(0);
+        *gen_ += 1;
+        *gen_
+    }
+
+    async fn expire_token(&self, token_id: &str) {
+        lock(&self.grants).expired_tokens.insert(token_id.to_owned());
+    }
+
+    async fn token_state(&self, token_id: &str, grant: Option<(&str, &str)>, generation: u64) -> TokenState {
+        let g = lock(&self.grants);
+        if g.expired_tokens.contains(token_id) {
+            return TokenState::ForcedExpired;
+        }
+        if let Some((user, client)) = grant {
+            // A lookup without allocating: revocations are few, so scan them.
+            let current = g.generations.iter().find(|((u, c), _)| u == user && c == client).map_or(0, |(_, v)| *v);
+            if current != generation {
+                return TokenState::Revoked;
+            }
+        }
+        TokenState::Active
+    }
+
+    async fn journal_append(&self, mut entry: JournalEntry) {
+        let mut j = lock(&self.journal);
+        entry.seq = j.next_seq;
+        j.next_seq += 1;
+        if j.entries.len() == self.journal_capacity {
+            j.entries.pop_front();
+        }
+        j.entries.push_back(entry);
+    }
+
+    async fn journal(&self) -> Vec<JournalEntry> {
+        lock(&self.journal).entries.iter().cloned().collect()
+    }
+}

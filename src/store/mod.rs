@@ -1,0 +1,369 @@
+//! The state boundary: everything the mock remembers lives behind [`Store`] and [`SessionStore`].
+//!
+//! **Each method is one transaction.** Handlers never see a lock; they call a method, which does its
+//! whole read-check-write under the store's own synchronisation. The methods are `async` so that a
+//! file-backed embedded store (offline work that survives restarts) or a shared one (several replicas
+//! behind a load balancer) can replace [`memory::MemoryStore`], the default, without touching a handler.
+//! The clock read and the random source are synchronous because they sit on every request's path; a
+//! shared store can serve them from a locally cached clock offset and a local random source.
+//!
+//! What is *not* here: fixtures (immutable, loaded at start, shared by all sessions) and token contents
+//! (signed, self-contained `Atza|`/`Atzr|`/`Atc|` tokens: any replica with the key can verify them). Only
+//! what can change is state: codes, code pairs, grant revocations, forced expiries, settings, the clock,
+//! and the request journal.
+
+pub mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::ClockState;
+use crate::journal::JournalEntry;
+use crate::scope::ScopeSet;
+
+/// The name of an isolated session (`/s/{session}/…`); un-prefixed routes use [`SessionId::DEFAULT`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// The session of un-prefixed routes.
+    pub const DEFAULT: &'static str = "default";
+
+    /// Validates a session name: 1–64 characters of `[A-Za-z0-9._-]`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        ok.then(|| SessionId(s.to_owned()))
+    }
+
+    /// The default session.
+    pub fn default_session() -> Self {
+        SessionId(Self::DEFAULT.to_owned())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which error a poll on an expired code pair gets (`lwa.md` §13.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiredCodePairError {
+    /// LWA's own `invalid_code_pair` (default).
+    InvalidCodePair,
+    /// RFC 8628's `expired_token`, from the LWA CBL doc list.
+    ExpiredToken,
+}
+
+/// How `/ap/oa` answers a scope outside the profile's allow-list (`lwa.md` §13.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownScopeResponse {
+    /// The HTML "400 Bad Request - An unknown scope was requested" page after sign-in (observed, default).
+    Page,
+    /// A redirect with `error=invalid_scope`, as other clients observed.
+    Redirect,
+}
+
+/// Per-session behaviour switches (`PUT /__admin/settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// `/ap/oa` skips the page and answers as if the first fixture user clicked Allow.
+    pub auto_consent: bool,
+    /// A pending poll sooner than this many seconds after the previous poll gets `slow_down`. The
+    /// effective threshold is never above the code pair's `interval`.
+    pub slow_down_below_seconds: u64,
+    /// The error for polls on an expired code pair.
+    pub expired_code_pair_error: ExpiredCodePairError,
+    /// The code pair's `interval`.
+    pub device_interval_seconds: u64,
+    /// How `/ap/oa` answers an unknown or disallowed scope.
+    pub unknown_scope_response: UnknownScopeResponse,
+    /// Strict LWA: reject the RFC 8628 device-code URN, and require `redirect_uri` at the token endpoint
+    /// when one was given at `/ap/oa`.
+    pub strict_lwa: bool,
+    /// Lifetime of newly issued access tokens. The wire value `expires_in` follows it (3600 by default).
+    pub access_token_lifetime_seconds: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            auto_consent: false,
+            slow_down_below_seconds: 2,
+            expired_code_pair_error: ExpiredCodePairError::InvalidCodePair,
+            device_interval_seconds: 30,
+            unknown_scope_response: UnknownScopeResponse::Page,
+            strict_lwa: false,
+            access_token_lifetime_seconds: 3600,
+        }
+    }
+}
+
+/// A partial update of [`Settings`]; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// See [`Settings::auto_consent`].
+    pub auto_consent: Option<bool>,
+    /// See [`Settings::slow_down_below_seconds`].
+    pub slow_down_below_seconds: Option<u64>,
+    /// See [`Settings::expired_code_pair_error`].
+    pub expired_code_pair_error: Option<ExpiredCodePairError>,
+    /// See [`Settings::device_interval_seconds`].
+    pub device_interval_seconds: Option<u64>,
+    /// See [`Settings::unknown_scope_response`].
+    pub unknown_scope_response: Option<UnknownScopeResponse>,
+    /// See [`Settings::strict_lwa`].
+    pub strict_lwa: Option<bool>,
+    /// See [`Settings::access_token_lifetime_seconds`].
+    pub access_token_lifetime_seconds: Option<u64>,
+}
+
+impl Settings {
+    /// Applies a patch.
+    pub fn apply(&mut self, p: SettingsPatch) {
+        macro_rules! set {
+            ($($f:ident),*) => { $(if let Some(v) = p.$f { self.$f = v; })* };
+        }
+        set!(
+            auto_consent,
+            slow_down_below_seconds,
+            expired_code_pair_error,
+            device_interval_seconds,
+            unknown_scope_response,
+            strict_lwa,
+            access_token_lifetime_seconds
+        );
+    }
+}
+
+/// PKCE parameters remembered with an authorization code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PkceChallenge {
+    /// The `code_challenge` as sent.
+    pub challenge: String,
+    /// `S256` or `plain`.
+    pub method: PkceMethod,
+}
+
+/// The PKCE transformation (`lwa.md` §3.1: `plain` when absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkceMethod {
+    /// `base64url(sha256(verifier))`.
+    S256,
+    /// The verifier itself.
+    Plain,
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone)]
+pub struct AuthCodeRecord {
+    /// The client the code was issued to.
+    pub client_id: String,
+    /// The signed-in customer.
+    pub user_id: String,
+    /// The granted scopes.
+    pub scopes: ScopeSet,
+    /// `redirect_uri` as given at `/ap/oa`.
+    pub redirect_uri: Option<String>,
+    /// The PKCE challenge, when one was sent.
+    pub pkce: Option<PkceChallenge>,
+    /// Expiry, virtual epoch ms.
+    pub expires_at_ms: i64,
+}
+
+/// Where a code pair stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodePairStatus {
+    /// Waiting for the customer.
+    Pending,
+    /// Approved by this customer.
+    Approved(String),
+    /// Declined.
+    Denied,
+    /// Forced to expire by the admin API.
+    Expired,
+    /// Tokens were issued; the pair cannot be used again.
+    Consumed,
+}
+
+/// A code pair (`/auth/O2/create/codepair`).
+#[derive(Debug, Clone)]
+pub struct CodePairRecord {
+    /// The 6-character code the customer types.
+    pub user_code: String,
+    /// The UUID the device polls with.
+    pub device_code: String,
+    /// The device client.
+    pub client_id: String,
+    /// The requested (normalised) scopes.
+    pub scopes: ScopeSet,
+    /// `scope_data` as sent, if any.
+    pub scope_data: Option<String>,
+    /// Expiry, virtual epoch ms.
+    pub expires_at_ms: i64,
+    /// The `interval` that was returned, seconds.
+    pub interval_seconds: u64,
+    /// Status.
+    pub status: CodePairStatus,
+    /// The last poll, virtual epoch ms.
+    pub last_poll_ms: Option<i64>,
+}
+
+/// What a new code pair is created from; the store picks the codes.
+#[derive(Debug, Clone)]
+pub struct NewCodePair {
+    /// The device client.
+    pub client_id: String,
+    /// The requested scopes.
+    pub scopes: ScopeSet,
+    /// `scope_data` as sent.
+    pub scope_data: Option<String>,
+    /// Expiry, virtual epoch ms.
+    pub expires_at_ms: i64,
+    /// The `interval` returned.
+    pub interval_seconds: u64,
+}
+
+/// The outcome of one device poll, decided atomically with recording the poll.
+#[derive(Debug, Clone)]
+pub enum PollOutcome {
+    /// No such device code.
+    Unknown,
+    /// The customer has not decided yet.
+    Pending,
+    /// Polled sooner than the threshold after the previous poll.
+    SlowDown,
+    /// The customer declined.
+    Denied,
+    /// Past `expires_in`, or forced to expire.
+    Expired,
+    /// Tokens were already issued for this pair.
+    Consumed,
+    /// Approved: the pair is now consumed and the caller issues tokens.
+    Approved(CodePairRecord),
+}
+
+/// An admin decision on a user code.
+#[derive(Debug, Clone)]
+pub enum CodePairDecision {
+    /// The customer allowed access.
+    Approve(String),
+    /// The customer declined.
+    Deny,
+    /// Expire the pair now.
+    Expire,
+}
+
+/// Why a decision could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionError {
+    /// No pair with that user code.
+    #[error("no code pair with that user_code")]
+    Unknown,
+    /// The pair is no longer pending (decided, expired or used).
+    #[error("the code pair is not pending")]
+    NotPending,
+}
+
+/// Whether a token that verified cryptographically is still good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    /// Usable.
+    Active,
+    /// Its grant was revoked after it was issued.
+    Revoked,
+    /// Forced to expire through the admin API.
+    ForcedExpired,
+}
+
+/// A change to the session clock.
+#[derive(Debug, Clone, Copy)]
+pub enum ClockChange {
+    /// Stop the clock.
+    Freeze,
+    /// Let it run again.
+    Unfreeze,
+    /// Jump to this epoch second.
+    Set(i64),
+    /// Move by this many seconds.
+    Advance(i64),
+}
+
+/// The process-wide store: hands out sessions.
+pub trait Store: Send + Sync + 'static {
+    /// The session with this id, created with fresh state on first use.
+    fn session(&self, id: &SessionId) -> Arc<dyn SessionStore>;
+    /// The ids of every session that exists.
+    fn session_ids(&self) -> Vec<SessionId>;
+}
+
+/// One isolated session's state: its own clock, settings, grants, codes and journal.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Virtual now, epoch milliseconds.
+    fn now_ms(&self) -> i64;
+    /// The clock as the admin API shows it.
+    fn clock_state(&self) -> ClockState;
+    /// Draws 128 random bits from the session's seeded source.
+    fn random_u128(&self) -> u128;
+
+    /// Changes the clock.
+    async fn change_clock(&self, change: ClockChange) -> ClockState;
+    /// The current settings.
+    async fn settings(&self) -> Settings;
+    /// Applies a partial settings update and returns the result.
+    async fn update_settings(&self, patch: SettingsPatch) -> Settings;
+    /// Back to the fixtures: clock, settings, codes, grants and journal all start afresh.
+    async fn reset(&self);
+
+    /// Stores an authorization code's grant and returns the new code.
+    async fn insert_auth_code(&self, record: AuthCodeRecord) -> String;
+    /// Removes and returns a code's grant (codes are single use). Expiry is the caller's check.
+    async fn take_auth_code(&self, code: &str) -> Option<AuthCodeRecord>;
+    /// Forces a code to expire; false when there is no such code.
+    async fn expire_auth_code(&self, code: &str) -> bool;
+
+    /// Creates a code pair with fresh, unique user and device codes.
+    async fn insert_code_pair(&self, pair: NewCodePair) -> CodePairRecord;
+    /// Records a poll and decides its outcome. `min_gap_ms` is the `slow_down` threshold.
+    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, min_gap_ms: i64) -> PollOutcome;
+    /// Approves, denies or expires a pending pair, by user code (any case).
+    async fn decide_code_pair(
+        &self,
+        user_code: &str,
+        decision: CodePairDecision,
+    ) -> Result<CodePairRecord, DecisionError>;
+    /// Looks a pair up by user code (any case), without changing it.
+    async fn code_pair(&self, user_code: &str) -> Option<CodePairRecord>;
+    /// Looks a pair up by device code.
+    async fn code_pair_by_device_code(&self, device_code: &str) -> Option<CodePairRecord>;
+
+    /// The current generation of the (customer, client) grant; tokens carry it.
+    async fn grant_generation(&self, user_id: &str, client_id: &str) -> u64;
+    /// Revokes every token of the grant; returns the new generation.
+    async fn revoke_grant(&self, user_id: &str, client_id: &str) -> u64;
+    /// Forces one token (by its id) to expire.
+    async fn expire_token(&self, token_id: &str);
+    /// Whether a verified token is still good.
+    async fn token_state(&self, token_id: &str, grant: Option<(&str, &str)>, generation: u64) -> TokenState;
+
+    /// Appends to the bounded request journal.
+    async fn journal_append(&self, entry: JournalEntry);
+    /// The journal, oldest first.
+    async fn journal(&self) -> Vec<JournalEntry>;
+}
