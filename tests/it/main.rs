@@ -1,0 +1,6 @@
+//! Black-box integration tests: the real server on a free port, driven over HTTP.
+//! One test binary (one link step); one module per area.
+
+mod support;
+
+mod smoke;
