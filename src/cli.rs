@@ -26,6 +26,20 @@ pub struct Cli {
 pub enum Command {
     /// Serve the mock until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Exit 0 when a running server answers `GET /__admin/health` with 200, 1 otherwise (for container
+    /// HEALTHCHECKs on images without curl).
+    Healthcheck(HealthcheckArgs),
+}
+
+/// `healthcheck` flags.
+#[derive(Debug, clap::Args)]
+pub struct HealthcheckArgs {
+    /// Address of the server to ask.
+    #[arg(long, env = "AMM_HEALTHCHECK_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Give up after this many milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub timeout_ms: u64,
 }
 
 /// Log output format.
@@ -108,6 +122,29 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Healthcheck(args) => runtime.block_on(healthcheck(args)),
+    }
+}
+
+/// A minimal HTTP/1.1 GET over a plain socket: the runtime image has no curl, and pulling an HTTP client
+/// into the server binary for one request is not worth it.
+async fn healthcheck(args: HealthcheckArgs) -> ExitCode {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(args.addr).await.ok()?;
+        let req = format!("GET /__admin/health HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", args.addr);
+        stream.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = Vec::with_capacity(512);
+        stream.read_to_end(&mut buf).await.ok()?;
+        let head = String::from_utf8_lossy(&buf);
+        Some(head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"))
+    };
+    match tokio::time::timeout(std::time::Duration::from_millis(args.timeout_ms), attempt).await {
+        Ok(Some(true)) => ExitCode::SUCCESS,
+        _ => {
+            eprintln!("unhealthy: no 200 from http://{}/__admin/health", args.addr);
+            ExitCode::from(1)
+        }
     }
 }
 
