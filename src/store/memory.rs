@@ -11,6 +11,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
+use super::memory_music::{MemoryMusic, SeedFn};
+use super::music::MusicStore;
 use super::*;
 use crate::clock::{Clock, ClockState};
 use crate::ids;
@@ -26,13 +28,25 @@ pub struct MemoryStore {
     sessions: DashMap<SessionId, Arc<MemorySession>>,
     seed: Option<u64>,
     journal_capacity: usize,
+    music_seed: SeedFn,
 }
 
 impl MemoryStore {
     /// A store whose sessions draw random values from `seed` (mixed with the session name) when given,
     /// or from the operating system otherwise; each session keeps at most `journal_capacity` entries.
     pub fn new(seed: Option<u64>, journal_capacity: usize) -> Self {
-        MemoryStore { sessions: DashMap::new(), seed, journal_capacity: journal_capacity.max(1) }
+        MemoryStore {
+            sessions: DashMap::new(),
+            seed,
+            journal_capacity: journal_capacity.max(1),
+            music_seed: Arc::new(|_| None),
+        }
+    }
+
+    /// Sets how customers' music state is seeded on first access in a session.
+    pub fn with_music_seed(mut self, seed: SeedFn) -> Self {
+        self.music_seed = seed;
+        self
     }
 
     fn rng_for(&self, id: &SessionId) -> StdRng {
@@ -55,7 +69,9 @@ impl Store for MemoryStore {
         }
         self.sessions
             .entry(id.clone())
-            .or_insert_with(|| Arc::new(MemorySession::new(self.rng_for(id), self.journal_capacity)))
+            .or_insert_with(|| {
+                Arc::new(MemorySession::new(self.rng_for(id), self.journal_capacity, self.music_seed.clone()))
+            })
             .clone()
     }
 
@@ -85,7 +101,8 @@ struct Journal {
 
 /// One session's state.
 pub struct MemorySession {
-    clock: Clock,
+    clock: Arc<Clock>,
+    music: MemoryMusic,
     rng: Mutex<StdRng>,
     initial_rng: StdRng,
     settings: RwLock<Settings>,
@@ -97,9 +114,13 @@ pub struct MemorySession {
 }
 
 impl MemorySession {
-    fn new(rng: StdRng, journal_capacity: usize) -> Self {
+    fn new(rng: StdRng, journal_capacity: usize, music_seed: SeedFn) -> Self {
+        let clock = Arc::new(Clock::default());
+        let mut music_rng = rng.clone();
+        let music_rng = StdRng::from_seed(music_rng.random());
         MemorySession {
-            clock: Clock::default(),
+            music: MemoryMusic::new(music_seed, clock.clone(), music_rng),
+            clock,
             rng: Mutex::new(rng.clone()),
             initial_rng: rng,
             settings: RwLock::new(Settings::default()),
@@ -130,6 +151,10 @@ impl SessionStore for MemorySession {
         lock(&self.rng).random()
     }
 
+    fn music(&self) -> &dyn MusicStore {
+        &self.music
+    }
+
     async fn change_clock(&self, change: ClockChange) -> ClockState {
         match change {
             ClockChange::Freeze => self.clock.freeze(),
@@ -152,6 +177,7 @@ impl SessionStore for MemorySession {
 
     async fn reset(&self) {
         self.clock.reset();
+        self.music.reset();
         *lock(&self.rng) = self.initial_rng.clone();
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Settings::default();
         lock(&self.codes).clear();

@@ -13,6 +13,8 @@
 //! and the request journal.
 
 pub mod memory;
+pub mod memory_music;
+pub mod music;
 
 use std::fmt;
 use std::sync::Arc;
@@ -321,6 +323,8 @@ pub trait SessionStore: Send + Sync {
     fn clock_state(&self) -> ClockState;
     /// Draws 128 random bits from the session's seeded source.
     fn random_u128(&self) -> u128;
+    /// The session's Music API state.
+    fn music(&self) -> &dyn music::MusicStore;
 
     /// Changes the clock.
     async fn change_clock(&self, change: ClockChange) -> ClockState;

@@ -1,0 +1,192 @@
+//! `MusicError`: the Web API V1 error envelope (spec `music-api.md` §6.1, §11.2):
+//! `{"error":{"status":"<HTTP status as a string>","code":…,"message":…,"reference":"<uuid>"}}`, with
+//! `url` and `payload` when they help.
+
+use std::borrow::Cow;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::journal::JournalNote;
+
+/// The V1 error codes the mock answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    /// 400.
+    BadRequest,
+    /// 401: no `Authorization` header or no bearer token in it.
+    InvalidAuthType,
+    /// 401: `Bearer ` with an empty token.
+    InvalidAuthToken,
+    /// 401: unknown, expired, revoked or forged token.
+    InvalidAccessToken,
+    /// 403: `x-api-key` or scope problems.
+    AccessDenied,
+    /// 403: the customer has no Amazon Music account.
+    NoMusicAccount,
+    /// 404.
+    ResourceNotFound,
+    /// 405 (a known path with another method).
+    MethodNotAllowed,
+    /// 413.
+    PayloadTooLarge,
+    /// 429.
+    Throttled,
+    /// 500.
+    Internal,
+}
+
+impl Code {
+    /// The wire code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadRequest => "BAD_REQUEST",
+            Code::InvalidAuthType => "INVALID_AUTH_TYPE",
+            Code::InvalidAuthToken => "INVALID_AUTH_TOKEN",
+            Code::InvalidAccessToken => "INVALID_ACCESS_TOKEN",
+            Code::AccessDenied => "ACCESS_DENIED",
+            Code::NoMusicAccount => "AUTH_NO_MUSIC_ACCOUNT_FOUND",
+            Code::ResourceNotFound => "RESOURCE_NOT_FOUND",
+            Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Code::Throttled => "THROTTLED",
+            Code::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Code::BadRequest => StatusCode::BAD_REQUEST,
+            Code::InvalidAuthType | Code::InvalidAuthToken | Code::InvalidAccessToken => StatusCode::UNAUTHORIZED,
+            Code::AccessDenied | Code::NoMusicAccount => StatusCode::FORBIDDEN,
+            Code::ResourceNotFound => StatusCode::NOT_FOUND,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Parses a wire code (for fault injection).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Code::BadRequest,
+            Code::InvalidAuthType,
+            Code::InvalidAuthToken,
+            Code::InvalidAccessToken,
+            Code::AccessDenied,
+            Code::NoMusicAccount,
+            Code::ResourceNotFound,
+            Code::MethodNotAllowed,
+            Code::PayloadTooLarge,
+            Code::Throttled,
+            Code::Internal,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// The documented `BAD_REQUEST` message (`music-api.md` §6.1).
+pub const MALFORMED: &str = "Malformed request. Check for missing query parameter.";
+
+/// A V1 error response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MusicError {
+    /// The code (and so the status).
+    pub code: Code,
+    /// The message.
+    pub message: Cow<'static, str>,
+    /// An optional URL for the client to show (QR codes).
+    pub url: Option<&'static str>,
+    /// `Retry-After` seconds for 429.
+    pub retry_after: Option<u64>,
+    /// The `reference`, filled in by the handler layer from the session's random source.
+    pub reference: Option<String>,
+}
+
+impl MusicError {
+    /// An error with this code and message.
+    pub fn new(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
+        MusicError { code, message: message.into(), url: None, retry_after: None, reference: None }
+    }
+
+    /// 400 with the documented message.
+    pub fn malformed() -> Self {
+        Self::new(Code::BadRequest, MALFORMED)
+    }
+
+    /// 400 with a specific message.
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(Code::BadRequest, message)
+    }
+
+    /// 404 for an entity.
+    pub fn not_found(kind: &str, id: &str) -> Self {
+        Self::new(Code::ResourceNotFound, format!("The requested {kind} {id} was not found."))
+    }
+
+    /// 403 `AUTH_NO_MUSIC_ACCOUNT_FOUND` as documented, with the sign-up URL.
+    pub fn no_music_account() -> Self {
+        let mut e = Self::new(
+            Code::NoMusicAccount,
+            "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.",
+        );
+        e.url = Some("https://music.amazon.com");
+        e
+    }
+
+    /// 429 `THROTTLED` with the documented message.
+    pub fn throttled(retry_after: Option<u64>) -> Self {
+        let mut e = Self::new(Code::Throttled, "Too Many Requests. Rate limiting has been applied.");
+        e.retry_after = retry_after;
+        e
+    }
+
+    /// 500 `INTERNAL`.
+    pub fn internal() -> Self {
+        Self::new(Code::Internal, "An unexpected error occurred. Please retry the request.")
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    status: &'a str,
+    code: &'static str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    reference: &'a str,
+}
+
+impl IntoResponse for MusicError {
+    fn into_response(self) -> Response {
+        let status = self.code.status();
+        let reference = self.reference.as_deref().unwrap_or("00000000-0000-4000-8000-000000000000");
+        let body = Envelope {
+            error: Inner {
+                status: status.as_str(),
+                code: self.code.as_str(),
+                message: &self.message,
+                url: self.url,
+                reference,
+            },
+        };
+        let mut resp = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(s) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp.extensions_mut().insert(JournalNote { error: Some(self.code.as_str().to_owned()), ..Default::default() });
+        resp
+    }
+}

@@ -1,0 +1,526 @@
+//! In-memory [`MusicStore`]: customers and playlists in sharded maps (a write to one playlist locks only
+//! that playlist), customers seeded lazily from the fixtures on first access, so a new session costs
+//! nothing until it is used. Lock order, where two are held: customer, then playlist.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use rand::rngs::StdRng;
+use serde_json::json;
+
+use super::music::*;
+use crate::clock::Clock;
+use crate::ids;
+
+/// Builds a customer's initial music state; `None` for an unknown customer (who starts empty).
+pub type SeedFn = Arc<dyn Fn(&str) -> Option<SeedMusic> + Send + Sync>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct UserMusic {
+    /// Oldest first; read newest first.
+    collections: HashMap<Collection, Vec<Item>>,
+    /// Owned playlist ids, oldest first.
+    playlists: Vec<String>,
+    /// Oldest first.
+    history: Vec<Play>,
+    profile: MusicProfile,
+    version: u64,
+}
+
+struct PlaylistState {
+    meta: PlaylistMeta,
+    entries: Vec<Entry>,
+}
+
+impl PlaylistState {
+    fn refresh_meta(&mut self, now_ms: i64) {
+        self.meta.track_count = self.entries.len();
+        self.meta.track_ids = self.entries.iter().map(|e| e.track_id.clone()).collect();
+        self.meta.updated_at_ms = now_ms;
+        self.meta.version += 1;
+    }
+}
+
+struct FaultState {
+    fault: Fault,
+    seen: u64,
+}
+
+struct Bucket {
+    tokens: f64,
+    last_ms: i64,
+}
+
+/// The in-memory music state of one session.
+pub struct MemoryMusic {
+    seed: SeedFn,
+    clock: Arc<Clock>,
+    rng: Mutex<StdRng>,
+    initial_rng: StdRng,
+    users: DashMap<String, UserMusic>,
+    playlists: DashMap<String, PlaylistState>,
+    faults: Mutex<Vec<FaultState>>,
+    buckets: DashMap<String, Bucket>,
+}
+
+impl MemoryMusic {
+    /// A session's music state.
+    pub fn new(seed: SeedFn, clock: Arc<Clock>, rng: StdRng) -> Self {
+        MemoryMusic {
+            seed,
+            clock,
+            rng: Mutex::new(rng.clone()),
+            initial_rng: rng,
+            users: DashMap::new(),
+            playlists: DashMap::new(),
+            faults: Mutex::new(Vec::new()),
+            buckets: DashMap::new(),
+        }
+    }
+
+    /// Back to the fixtures.
+    pub fn reset(&self) {
+        self.users.clear();
+        self.playlists.clear();
+        lock(&self.faults).clear();
+        self.buckets.clear();
+        *lock(&self.rng) = self.initial_rng.clone();
+    }
+
+    fn uuid(&self) -> String {
+        ids::uuid(&mut *lock(&self.rng))
+    }
+
+    /// Runs `f` on the customer's state, seeding it first if needed. Holds the customer's shard lock.
+    fn with_user<R>(&self, user: &str, f: impl FnOnce(&mut UserMusic, &DashMap<String, PlaylistState>) -> R) -> R {
+        let mut entry = self.users.entry(user.to_owned()).or_insert_with(|| self.seeded(user));
+        f(entry.value_mut(), &self.playlists)
+    }
+
+    fn seeded(&self, user: &str) -> UserMusic {
+        let now = self.clock.now_ms();
+        let Some(seed) = (self.seed)(user) else {
+            return UserMusic {
+                collections: HashMap::new(),
+                playlists: Vec::new(),
+                history: Vec::new(),
+                profile: MusicProfile {
+                    id: String::new(),
+                    name: String::new(),
+                    visibility: Visibility::Private,
+                    playback_visibility: Visibility::Private,
+                },
+                version: 0,
+            };
+        };
+        let mut collections = HashMap::new();
+        for (c, ids) in seed.collections {
+            // Seeded newest first, an hour apart; stored oldest first.
+            let n = ids.len() as i64;
+            let items = ids
+                .into_iter()
+                .enumerate()
+                .rev()
+                .map(|(i, id)| Item { id, added_at_ms: now - (i as i64 + 1) * 3_600_000 })
+                .collect::<Vec<_>>();
+            debug_assert_eq!(items.len() as i64, n);
+            collections.insert(c, items);
+        }
+        let mut owned = Vec::new();
+        for (i, p) in seed.playlists.into_iter().enumerate() {
+            let created = now - (30 - i as i64).max(1) * 86_400_000;
+            let entries: Vec<Entry> = p
+                .entries
+                .into_iter()
+                .map(|(entry_id, track_id)| Entry { entry_id, track_id, added_at_ms: created })
+                .collect();
+            let meta = PlaylistMeta {
+                id: p.id.clone(),
+                owner: user.to_owned(),
+                title: p.title,
+                description: p.description,
+                visibility: p.visibility,
+                track_count: entries.len(),
+                track_ids: entries.iter().map(|e| e.track_id.clone()).collect(),
+                created_at_ms: created,
+                updated_at_ms: created,
+                version: 1,
+            };
+            owned.push(p.id.clone());
+            self.playlists.insert(p.id, PlaylistState { meta, entries });
+        }
+        let mut history: Vec<Play> =
+            seed.history.into_iter().map(|(ago, track_id)| Play { played_at_ms: now - ago, track_id }).collect();
+        history.sort_by_key(|p| p.played_at_ms);
+        UserMusic { collections, playlists: owned, history, profile: seed.profile, version: 1 }
+    }
+
+    fn owned_playlist<R>(
+        &self,
+        user: &str,
+        id: &str,
+        f: impl FnOnce(&mut PlaylistState) -> Result<R, PlaylistError>,
+    ) -> Result<R, PlaylistError> {
+        // Seed the customer first (their seeded playlists may be the one asked for).
+        self.with_user(user, |_, _| ());
+        let mut p = self.playlists.get_mut(id).ok_or(PlaylistError::NotFound)?;
+        if p.meta.owner != user {
+            return Err(PlaylistError::NotOwner);
+        }
+        f(&mut p)
+    }
+}
+
+fn page<T: Clone>(
+    items: impl DoubleEndedIterator<Item = T> + ExactSizeIterator,
+    offset: usize,
+    limit: usize,
+    version: u64,
+) -> Page<T> {
+    let total = items.len();
+    Page { items: items.skip(offset).take(limit).collect(), total, version }
+}
+
+/// Whether a fault's route pattern matches `METHOD /path`.
+fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
+    let pattern = pattern.trim();
+    if pattern == "*" {
+        return true;
+    }
+    let (pm, pp) = match pattern.split_once(' ') {
+        Some((m, p)) => (m, p.trim()),
+        None => ("*", pattern),
+    };
+    if pm != "*" && !pm.eq_ignore_ascii_case(method) {
+        return false;
+    }
+    let strip = |p: &'_ str| -> String {
+        let p = p.trim_end_matches('/');
+        p.strip_prefix("/v1").map_or_else(|| p.to_owned(), str::to_owned)
+    };
+    let (pp, path) = (strip(pp), strip(path));
+    let mut a = pp.split('/');
+    let mut b = path.split('/');
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some("**"), _) => return true,
+            (Some(x), Some(y)) if x == "*" || x == y => {}
+            _ => return false,
+        }
+    }
+}
+
+#[async_trait]
+impl MusicStore for MemoryMusic {
+    async fn collection_page(&self, user: &str, c: Collection, offset: usize, limit: usize) -> Page<Item> {
+        self.with_user(user, |u, _| {
+            let items = u.collections.get(&c).map(Vec::as_slice).unwrap_or(&[]);
+            page(items.iter().rev().cloned(), offset, limit, u.version)
+        })
+    }
+
+    async fn collection_add(&self, user: &str, c: Collection, ids: &[String], now_ms: i64) -> usize {
+        self.with_user(user, |u, _| {
+            let items = u.collections.entry(c).or_default();
+            let mut added = 0;
+            for id in ids {
+                if !items.iter().any(|i| &i.id == id) {
+                    items.push(Item { id: id.clone(), added_at_ms: now_ms });
+                    added += 1;
+                }
+            }
+            u.version += 1;
+            added
+        })
+    }
+
+    async fn collection_remove(&self, user: &str, c: Collection, ids: &[String]) -> usize {
+        self.with_user(user, |u, _| {
+            let items = u.collections.entry(c).or_default();
+            let before = items.len();
+            items.retain(|i| !ids.contains(&i.id));
+            u.version += 1;
+            before - items.len()
+        })
+    }
+
+    async fn user_playlists(&self, user: &str, offset: usize, limit: usize) -> Page<PlaylistMeta> {
+        self.with_user(user, |u, playlists| {
+            let metas: Vec<PlaylistMeta> =
+                u.playlists.iter().rev().filter_map(|id| playlists.get(id).map(|p| p.meta.clone())).collect();
+            page(metas.into_iter(), offset, limit, u.version)
+        })
+    }
+
+    async fn playlist(&self, id: &str) -> Option<PlaylistMeta> {
+        self.playlists.get(id).map(|p| p.meta.clone())
+    }
+
+    async fn playlist_entries(&self, id: &str, offset: usize, limit: usize) -> Option<Page<Entry>> {
+        let p = self.playlists.get(id)?;
+        Some(page(p.entries.iter().cloned(), offset, limit, p.meta.version))
+    }
+
+    async fn create_playlist(
+        &self,
+        user: &str,
+        title: String,
+        description: String,
+        visibility: Visibility,
+        now_ms: i64,
+    ) -> PlaylistMeta {
+        let id = self.uuid();
+        self.with_user(user, |u, playlists| {
+            let meta = PlaylistMeta {
+                id: id.clone(),
+                owner: user.to_owned(),
+                title,
+                description,
+                visibility,
+                track_count: 0,
+                track_ids: Vec::new(),
+                created_at_ms: now_ms,
+                updated_at_ms: now_ms,
+                version: 1,
+            };
+            playlists.insert(id.clone(), PlaylistState { meta: meta.clone(), entries: Vec::new() });
+            u.playlists.push(id);
+            u.version += 1;
+            meta
+        })
+    }
+
+    async fn update_playlist(
+        &self,
+        user: &str,
+        id: &str,
+        patch: PlaylistPatch,
+        now_ms: i64,
+    ) -> Result<PlaylistMeta, PlaylistError> {
+        self.owned_playlist(user, id, |p| {
+            if let Some(t) = patch.title {
+                p.meta.title = t;
+            }
+            if let Some(d) = patch.description {
+                p.meta.description = d;
+            }
+            if let Some(v) = patch.visibility {
+                p.meta.visibility = v;
+            }
+            p.refresh_meta(now_ms);
+            Ok(p.meta.clone())
+        })
+    }
+
+    async fn add_to_playlist(
+        &self,
+        user: &str,
+        id: &str,
+        track_ids: &[String],
+        allow_duplicates: bool,
+        now_ms: i64,
+    ) -> Result<AddOutcome, PlaylistError> {
+        // Entry ids are drawn before taking the playlist lock, so the lock is held only for the append.
+        let fresh: Vec<String> = (0..track_ids.len()).map(|_| self.uuid()).collect();
+        self.owned_playlist(user, id, |p| {
+            let mut added = Vec::new();
+            let mut skipped = Vec::new();
+            for (t, entry_id) in track_ids.iter().zip(fresh) {
+                if !allow_duplicates && p.entries.iter().any(|e| &e.track_id == t) {
+                    skipped.push(t.clone());
+                    continue;
+                }
+                let e = Entry { entry_id, track_id: t.clone(), added_at_ms: now_ms };
+                p.entries.push(e.clone());
+                added.push(e);
+            }
+            p.refresh_meta(now_ms);
+            Ok(AddOutcome { added, skipped, playlist: p.meta.clone() })
+        })
+    }
+
+    async fn remove_from_playlist(
+        &self,
+        user: &str,
+        id: &str,
+        entry_ids: &[String],
+        now_ms: i64,
+    ) -> Result<PlaylistMeta, PlaylistError> {
+        self.owned_playlist(user, id, |p| {
+            if let Some(missing) = entry_ids.iter().find(|e| !p.entries.iter().any(|x| &x.entry_id == *e)) {
+                return Err(PlaylistError::UnknownEntry(missing.clone()));
+            }
+            p.entries.retain(|e| !entry_ids.contains(&e.entry_id));
+            p.refresh_meta(now_ms);
+            Ok(p.meta.clone())
+        })
+    }
+
+    async fn reorder_playlist(
+        &self,
+        user: &str,
+        id: &str,
+        entry_ids: &[String],
+        anchor: Anchor,
+        now_ms: i64,
+    ) -> Result<PlaylistMeta, PlaylistError> {
+        self.owned_playlist(user, id, |p| {
+            let anchor_id = match &anchor {
+                Anchor::Above(a) | Anchor::Below(a) => a,
+            };
+            for e in entry_ids.iter().chain(std::iter::once(anchor_id)) {
+                if !p.entries.iter().any(|x| &x.entry_id == e) {
+                    return Err(PlaylistError::UnknownEntry(e.clone()));
+                }
+            }
+            let moving: Vec<Entry> =
+                entry_ids.iter().filter_map(|e| p.entries.iter().find(|x| &x.entry_id == e).cloned()).collect();
+            p.entries.retain(|e| !entry_ids.contains(&e.entry_id));
+            // An anchor that is itself being moved keeps its old neighbours' position: fall back to the end.
+            let at = match &anchor {
+                Anchor::Above(a) => p.entries.iter().position(|x| &x.entry_id == a),
+                Anchor::Below(a) => p.entries.iter().position(|x| &x.entry_id == a).map(|i| i + 1),
+            }
+            .unwrap_or(p.entries.len());
+            p.entries.splice(at..at, moving);
+            p.refresh_meta(now_ms);
+            Ok(p.meta.clone())
+        })
+    }
+
+    async fn delete_playlist(&self, user: &str, id: &str) -> Result<(), PlaylistError> {
+        self.with_user(user, |u, playlists| {
+            let owner = playlists.get(id).map(|p| p.meta.owner.clone()).ok_or(PlaylistError::NotFound)?;
+            if owner != user {
+                return Err(PlaylistError::NotOwner);
+            }
+            playlists.remove(id);
+            u.playlists.retain(|p| p != id);
+            u.version += 1;
+            Ok(())
+        })
+    }
+
+    async fn record_play(&self, user: &str, track_id: &str, at_ms: i64) {
+        self.with_user(user, |u, _| {
+            let pos = u.history.partition_point(|p| p.played_at_ms <= at_ms);
+            u.history.insert(pos, Play { played_at_ms: at_ms, track_id: track_id.to_owned() });
+            u.version += 1;
+        });
+    }
+
+    async fn history(&self, user: &str, offset: usize, limit: usize) -> Page<Play> {
+        self.with_user(user, |u, _| page(u.history.iter().rev().cloned(), offset, limit, u.version))
+    }
+
+    async fn music_profile(&self, user: &str) -> MusicProfile {
+        self.with_user(user, |u, _| u.profile.clone())
+    }
+
+    async fn update_music_profile(
+        &self,
+        user: &str,
+        name: String,
+        visibility: Visibility,
+        playback_visibility: Visibility,
+    ) -> MusicProfile {
+        self.with_user(user, |u, _| {
+            u.profile.name = name;
+            u.profile.visibility = visibility;
+            u.profile.playback_visibility = playback_visibility;
+            u.version += 1;
+            u.profile.clone()
+        })
+    }
+
+    async fn dump(&self, user: &str) -> serde_json::Value {
+        self.with_user(user, |u, playlists| {
+            let mut cols = serde_json::Map::new();
+            for c in Collection::ALL {
+                let items: Vec<&Item> = u.collections.get(&c).map(|v| v.iter().rev().collect()).unwrap_or_default();
+                cols.insert(
+                    serde_json::to_value(c).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+                    json!(items),
+                );
+            }
+            let owned: Vec<serde_json::Value> = u
+                .playlists
+                .iter()
+                .rev()
+                .filter_map(|id| playlists.get(id).map(|p| json!({"playlist": p.meta, "entries": p.entries})))
+                .collect();
+            let history: Vec<&Play> = u.history.iter().rev().collect();
+            json!({"profile": u.profile, "collections": cols, "playlists": owned, "history": history})
+        })
+    }
+
+    async fn add_fault(&self, fault: Fault) {
+        lock(&self.faults).push(FaultState { fault, seen: 0 });
+    }
+
+    async fn faults(&self) -> Vec<Fault> {
+        lock(&self.faults).iter().map(|f| f.fault.clone()).collect()
+    }
+
+    async fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
+    async fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let idx = faults.iter_mut().position(|f| {
+            if !route_matches(&f.fault.route, method, path) {
+                return false;
+            }
+            f.seen += 1;
+            f.seen > f.fault.after.unwrap_or(0)
+        })?;
+        let f = &mut faults[idx];
+        let hit = f.fault.clone();
+        if let Some(n) = f.fault.count.as_mut() {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                faults.remove(idx);
+            }
+        }
+        Some(hit)
+    }
+
+    async fn rate_limit(&self, key: &str, tps: f64, now_ms: i64) -> Result<(), i64> {
+        if tps <= 0.0 {
+            return Ok(());
+        }
+        let burst = tps.max(1.0);
+        let mut b = self.buckets.entry(key.to_owned()).or_insert(Bucket { tokens: burst, last_ms: now_ms });
+        let elapsed = (now_ms - b.last_ms).max(0) as f64 / 1000.0;
+        b.tokens = (b.tokens + elapsed * tps).min(burst);
+        b.last_ms = now_ms;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err((((1.0 - b.tokens) / tps) * 1000.0).ceil() as i64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_routes_match_with_wildcards_and_optional_v1() {
+        assert!(route_matches("*", "GET", "/v1/tracks/B0"));
+        assert!(route_matches("GET /v1/tracks/*", "GET", "/tracks/B012345678"));
+        assert!(route_matches("/me/playlists", "POST", "/v1/me/playlists/"));
+        assert!(!route_matches("POST /v1/playlists", "GET", "/v1/playlists"));
+        assert!(route_matches("* /v1/playlists/**", "DELETE", "/v1/playlists/x/tracks"));
+        assert!(!route_matches("GET /v1/tracks/*", "GET", "/v1/tracks/a/b"));
+    }
+}
