@@ -48,6 +48,8 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     /// Signs and verifies tokens.
     pub tokens: TokenCodec,
+    /// The music catalog (read-only, shared by every session).
+    pub catalog: Arc<crate::catalog::Catalog>,
     /// Start-up limits.
     pub limits: Limits,
 }
@@ -61,8 +63,14 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(fixtures: Fixtures, store: Arc<dyn Store>, tokens: TokenCodec, limits: Limits) -> Self {
-        AppState(Arc::new(Inner { fixtures: Arc::new(fixtures), store, tokens, limits }))
+    pub fn new(
+        fixtures: Arc<Fixtures>,
+        catalog: Arc<crate::catalog::Catalog>,
+        store: Arc<dyn Store>,
+        tokens: TokenCodec,
+        limits: Limits,
+    ) -> Self {
+        AppState(Arc::new(Inner { fixtures, store, tokens, catalog, limits }))
     }
 }
 
@@ -101,6 +109,8 @@ pub fn note(resp: &mut Response, f: impl FnOnce(&mut JournalNote)) {
 pub fn router(state: AppState) -> Router {
     let inner = Router::new()
         .merge(crate::lwa::router())
+        .nest("/v1", crate::music::router())
+        .merge(crate::music::router())
         .nest("/__admin", crate::admin::router())
         .fallback(not_found)
         .with_state(state.clone());
@@ -116,6 +126,10 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/v1/") || uri.path() == "/v1" {
+        let msg = format!("No such resource: {}", uri.path());
+        return crate::music::error::MusicError::new(crate::music::error::Code::ResourceNotFound, msg).into_response();
+    }
     let body = json!({"error_description": format!("No such resource : {}", uri.path()), "error": "not_found"});
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
@@ -175,10 +189,7 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         headers.insert(header::DATE, v);
     }
     if !headers.contains_key("x-amzn-requestid") {
-        let mut rng_bytes = store.random_u128().to_le_bytes();
-        rng_bytes[6] = (rng_bytes[6] & 0x0f) | 0x40;
-        rng_bytes[8] = (rng_bytes[8] & 0x3f) | 0x80;
-        let id = uuid::Uuid::from_bytes(rng_bytes).hyphenated().to_string();
+        let id = crate::ids::uuid_from_u128(store.random_u128());
         if let Ok(v) = HeaderValue::from_str(&id) {
             headers.insert("x-amzn-requestid", v);
         }

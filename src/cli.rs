@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes (larger bodies get 413).
     #[arg(long, env = "AMM_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Tracks in the generated catalog (deterministic from --seed; e.g. 1000000 for scale tests).
+    #[arg(long, env = "AMM_CATALOG_SIZE", default_value_t = crate::server::DEFAULT_CATALOG_SIZE)]
+    pub catalog_size: usize,
     /// Log format (logs go to stderr).
     #[arg(long, env = "AMM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -89,6 +92,7 @@ impl ServeArgs {
             token_key: self.token_key.clone(),
             journal_capacity: self.journal_capacity,
             body_limit: self.body_limit,
+            catalog_size: self.catalog_size,
         }
     }
 }

@@ -165,6 +165,11 @@ pub fn user_code(rng: &mut impl Rng) -> String {
     (0..6).map(|_| USER_CODE_CHARS[rng.random_range(0..USER_CODE_CHARS.len())] as char).collect()
 }
 
+/// A UUID-4 in its 36-character text form, from 128 random bits.
+pub fn uuid_from_u128(bits: u128) -> String {
+    uuid::Builder::from_random_bytes(bits.to_le_bytes()).into_uuid().hyphenated().to_string()
+}
+
 /// A UUID-4 in its 36-character text form, from the given random source.
 pub fn uuid(rng: &mut impl Rng) -> String {
     uuid::Builder::from_random_bytes(rng.random()).into_uuid().hyphenated().to_string()

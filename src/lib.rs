@@ -19,12 +19,14 @@
 
 pub mod admin;
 pub mod app;
+pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod fixtures;
 pub mod ids;
 pub mod journal;
 pub mod lwa;
+pub mod music;
 pub mod scope;
 pub mod server;
 pub mod store;

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::{AppState, Limits, router};
+use crate::catalog::Catalog;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::lwa::tokens::TokenCodec;
 use crate::store::memory::MemoryStore;
@@ -17,6 +18,9 @@ use crate::store::memory::MemoryStore;
 /// The key tokens are signed with when none is configured. Every instance started without a key can
 /// verify every other's tokens, which is what replicas of a mock want; set `--token-key` to separate them.
 pub const DEFAULT_TOKEN_KEY: &str = "amazon-music-mock default signing key";
+
+/// Tracks in the default catalog (with 30+ artists, 80+ albums, podcasts and curated playlists).
+pub const DEFAULT_CATALOG_SIZE: usize = 800;
 
 /// Everything `serve` needs, resolved from flags and environment.
 #[derive(Debug, Clone)]
@@ -33,6 +37,8 @@ pub struct ServerConfig {
     pub journal_capacity: usize,
     /// Largest request body, bytes.
     pub body_limit: usize,
+    /// Tracks in the generated catalog.
+    pub catalog_size: usize,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +50,7 @@ impl Default for ServerConfig {
             token_key: DEFAULT_TOKEN_KEY.to_owned(),
             journal_capacity: 1000,
             body_limit: 1024 * 1024,
+            catalog_size: DEFAULT_CATALOG_SIZE,
         }
     }
 }
@@ -73,8 +80,12 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
         Some(dir) => Fixtures::load_dir(dir)?,
         None => Fixtures::embedded(),
     };
-    let store = Arc::new(MemoryStore::new(cfg.seed, cfg.journal_capacity));
-    Ok(AppState::new(fixtures, store, TokenCodec::new(cfg.token_key.as_bytes()), Limits { body_limit: cfg.body_limit }))
+    let fixtures = Arc::new(fixtures);
+    let catalog = Arc::new(Catalog::generate(cfg.seed.unwrap_or(0), cfg.catalog_size));
+    let music_seed = crate::music::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
+    let store = Arc::new(MemoryStore::new(cfg.seed, cfg.journal_capacity).with_music_seed(music_seed));
+    let tokens = TokenCodec::new(cfg.token_key.as_bytes());
+    Ok(AppState::new(fixtures, catalog, store, tokens, Limits { body_limit: cfg.body_limit }))
 }
 
 /// A server running in the background of the current tokio runtime.

@@ -74,7 +74,12 @@ fn denied(message: String) -> MusicError {
 ///
 /// # Errors
 /// The first failing step's [`MusicError`].
-pub async fn check(state: &AppState, session: &Session, headers: &HeaderMap, requires: Requires) -> Result<Caller, MusicError> {
+pub async fn check(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    requires: Requires,
+) -> Result<Caller, MusicError> {
     // 1–2: the header and its scheme.
     let auth = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim);
     let token = match auth {
@@ -109,7 +114,9 @@ pub async fn check(state: &AppState, session: &Session, headers: &HeaderMap, req
         Ok(c) => c,
         Err(p) => {
             let message = match p {
-                TokenProblem::Expired | TokenProblem::ForcedExpired => "The access token has expired. Refresh it and retry.",
+                TokenProblem::Expired | TokenProblem::ForcedExpired => {
+                    "The access token has expired. Refresh it and retry."
+                }
                 TokenProblem::Revoked => "The access token is no longer valid: the customer revoked the grant.",
                 TokenProblem::WrongKind => "A refresh token is not an access token.",
                 _ => "The access token is invalid.",
@@ -120,10 +127,7 @@ pub async fn check(state: &AppState, session: &Session, headers: &HeaderMap, req
     // 4: x-api-key must be the security profile the token was issued under, enabled for music.
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
     let Some(key) = key else {
-        return Err(denied(format!(
-            "Missing x-api-key header: send the security profile id ({}).",
-            claims.pid
-        )));
+        return Err(denied(format!("Missing x-api-key header: send the security profile id ({}).", claims.pid)));
     };
     if key.starts_with("amzn1.application-oa2-client.") {
         return Err(denied(format!(

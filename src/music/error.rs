@@ -169,7 +169,16 @@ struct Inner<'a> {
 impl IntoResponse for MusicError {
     fn into_response(self) -> Response {
         let status = self.code.status();
-        let reference = self.reference.as_deref().unwrap_or("00000000-0000-4000-8000-000000000000");
+        // Handlers fill `reference` from the session's seeded source; errors raised outside a handler
+        // (unknown paths, wrong methods) take a fresh random one.
+        let fallback;
+        let reference = match self.reference.as_deref() {
+            Some(r) => r,
+            None => {
+                fallback = uuid::Uuid::new_v4().hyphenated().to_string();
+                &fallback
+            }
+        };
         let body = Envelope {
             error: Inner {
                 status: status.as_str(),

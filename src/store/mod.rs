@@ -99,6 +99,12 @@ pub struct Settings {
     pub strict_lwa: bool,
     /// Lifetime of newly issued access tokens. The wire value `expires_in` follows it (3600 by default).
     pub access_token_lifetime_seconds: u64,
+    /// Music API rate limit per (security profile, access token), requests per second; 0 is off
+    /// (`music-api.md` §11.6).
+    pub rate_limit_tps: u32,
+    /// Largest `limit` accepted by the search-by-body routes: 100 (the widest documented range) or a
+    /// narrower bound such as 20 (a later doc revision, `music-api.md` §4.2, §11.2).
+    pub search_limit_max: u32,
 }
 
 impl Default for Settings {
@@ -111,6 +117,8 @@ impl Default for Settings {
             unknown_scope_response: UnknownScopeResponse::Page,
             strict_lwa: false,
             access_token_lifetime_seconds: 3600,
+            rate_limit_tps: 0,
+            search_limit_max: 100,
         }
     }
 }
@@ -133,6 +141,10 @@ pub struct SettingsPatch {
     pub strict_lwa: Option<bool>,
     /// See [`Settings::access_token_lifetime_seconds`].
     pub access_token_lifetime_seconds: Option<u64>,
+    /// See [`Settings::rate_limit_tps`].
+    pub rate_limit_tps: Option<u32>,
+    /// See [`Settings::search_limit_max`].
+    pub search_limit_max: Option<u32>,
 }
 
 impl Settings {
@@ -148,7 +160,9 @@ impl Settings {
             device_interval_seconds,
             unknown_scope_response,
             strict_lwa,
-            access_token_lifetime_seconds
+            access_token_lifetime_seconds,
+            rate_limit_tps,
+            search_limit_max
         );
     }
 }

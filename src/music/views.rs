@@ -1,0 +1,216 @@
+//! Views (spec `music-api.md` §3.4 "View (V1)", §4.5): `GET /v1/views/home`, `/v1/views/home/{groupId}`
+//! and the other named views (paths beyond `home` and `artist/{id}` are assumptions).
+//!
+//! A view is `{_type:"View", id, images, content{_type:"ViewContent", nextPageToken, entityGroups[…]}}`;
+//! each group is `{_type:"EntityGroup", id, title, viewType:"LIST", content{_type:"EntityGroupContent",
+//! nextPageToken, entities[…]}}`. Groups hold at most 10 entities a page (`limit` 1–10); a group's next
+//! page is `GET /v1/views/<view>/<groupId>?cursor=<nextPageToken>`.
+
+use axum::extract::Path;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::error::MusicError;
+use super::page::{encode_cursor, request};
+use super::{Caller, Requires, V1Ctx};
+use crate::catalog::{Catalog, EntityRef};
+use crate::store::music::Collection;
+
+/// Entities per group page: default and maximum (§11.2).
+const GROUP_LIMIT: usize = 10;
+
+struct Group {
+    id: String,
+    title: String,
+    entities: Vec<EntityRef>,
+}
+
+fn group_json(cat: &Catalog, view: &str, g: &Group, offset: usize, limit: usize) -> Value {
+    let page: Vec<Value> =
+        g.entities.iter().skip(offset).take(limit).filter_map(|&e| cat.view_entity_json(e)).collect();
+    let next = offset + limit;
+    let token = (next < g.entities.len()).then(|| encode_cursor(next, 0));
+    json!({
+        "_type": "EntityGroup",
+        "id": format!("{view}:{}", g.id),
+        "title": g.title,
+        "viewType": "LIST",
+        "content": { "_type": "EntityGroupContent", "nextPageToken": token, "entities": page },
+    })
+}
+
+fn view_json(cat: &Catalog, id: &str, groups: &[Group], limit: usize) -> Value {
+    let gs: Vec<Value> =
+        groups.iter().filter(|g| !g.entities.is_empty()).map(|g| group_json(cat, id, g, 0, limit)).collect();
+    json!({
+        "_type": "View",
+        "id": id,
+        "images": [],
+        "content": { "_type": "ViewContent", "nextPageToken": null, "entityGroups": gs },
+    })
+}
+
+async fn ids_in(ctx: &V1Ctx, c: &Caller, coll: Collection, n: usize) -> Vec<String> {
+    ctx.session.store.music().collection_page(c.user_id(), coll, 0, n).await.items.into_iter().map(|i| i.id).collect()
+}
+
+/// Builds a named view's groups; `None` for an unknown view or entity.
+async fn groups(ctx: &V1Ctx, c: &Caller, name: &str, id: Option<&str>) -> Result<Vec<Group>, MusicError> {
+    let cat = ctx.catalog();
+    let lookup = |ids: Vec<String>| -> Vec<EntityRef> { ids.iter().filter_map(|i| cat.lookup(i)).collect() };
+    let g = |id: &str, title: &str, entities: Vec<EntityRef>| Group {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        entities,
+    };
+    Ok(match (name, id) {
+        ("home", None) => {
+            let history = ctx.session.store.music().history(c.user_id(), 0, 200).await;
+            let mut recent = Vec::new();
+            for p in &history.items {
+                if let Some(t) = cat.track(&p.track_id) {
+                    let e = EntityRef::Album(t.album);
+                    if !recent.contains(&e) {
+                        recent.push(e);
+                    }
+                }
+            }
+            let mut new_releases: Vec<_> = cat.albums().iter().collect();
+            new_releases.sort_by(|a, b| b.release_date.cmp(&a.release_date).then(a.id.as_str().cmp(b.id.as_str())));
+            let followed = lookup(ids_in(ctx, c, Collection::FollowedArtists, 20).await);
+            let mut for_you = Vec::new();
+            for e in &followed {
+                if let EntityRef::Artist(a) = e {
+                    for r in cat.related_artists(*a, 5) {
+                        for &al in cat.artist_albums(r).iter().take(2) {
+                            if !for_you.contains(&EntityRef::Album(al)) {
+                                for_you.push(EntityRef::Album(al));
+                            }
+                        }
+                    }
+                }
+            }
+            let mut playlists: Vec<_> = cat.playlists().iter().collect();
+            playlists.sort_by_key(|p| std::cmp::Reverse(p.popularity));
+            vec![
+                g("recentlyPlayed", "Recently played", recent.into_iter().take(50).collect()),
+                g("recommendedForYou", "Recommended for you", for_you.into_iter().take(50).collect()),
+                g(
+                    "newReleases",
+                    "New releases",
+                    new_releases.iter().take(50).map(|a| EntityRef::Album(a.idx)).collect(),
+                ),
+                g(
+                    "popularPlaylists",
+                    "Popular playlists",
+                    playlists.iter().take(50).map(|p| EntityRef::Playlist(p.idx)).collect(),
+                ),
+            ]
+        }
+        ("artist", Some(id)) => {
+            let a = cat.artist(id).ok_or_else(|| MusicError::not_found("artist", id))?;
+            vec![
+                g(
+                    "topSongs",
+                    "Top songs",
+                    cat.artist_tracks(a.idx).iter().take(50).map(|&t| EntityRef::Track(t)).collect(),
+                ),
+                g("albums", "Albums", cat.artist_albums(a.idx).iter().map(|&x| EntityRef::Album(x)).collect()),
+                g(
+                    "relatedArtists",
+                    "Fans also like",
+                    cat.related_artists(a.idx, 20).into_iter().map(EntityRef::Artist).collect(),
+                ),
+            ]
+        }
+        ("album", Some(id)) => {
+            let a = cat.album(id).ok_or_else(|| MusicError::not_found("album", id))?;
+            vec![
+                g("tracks", "Songs", cat.album_tracks(a.idx).iter().map(|&t| EntityRef::Track(t)).collect()),
+                g(
+                    "moreByArtist",
+                    "More by this artist",
+                    cat.artist_albums(a.artist).iter().filter(|&&x| x != a.idx).map(|&x| EntityRef::Album(x)).collect(),
+                ),
+            ]
+        }
+        ("playlist", Some(id)) => {
+            let p = cat.playlist(id).ok_or_else(|| MusicError::not_found("playlist", id))?;
+            vec![g("tracks", "Songs", p.tracks.iter().map(|&t| EntityRef::Track(t)).collect())]
+        }
+        ("podcast-show", Some(id)) => {
+            let s = cat.podcast_show(id).ok_or_else(|| MusicError::not_found("podcast show", id))?;
+            vec![g(
+                "episodes",
+                "Episodes",
+                cat.show_episodes(s.idx).iter().map(|&e| EntityRef::PodcastEpisode(e)).collect(),
+            )]
+        }
+        ("podcasts", None) => {
+            let mut shows: Vec<_> = cat.podcast_shows().iter().collect();
+            shows.sort_by_key(|s| std::cmp::Reverse(s.popularity));
+            vec![g("topShows", "Top podcasts", shows.iter().map(|s| EntityRef::PodcastShow(s.idx)).collect())]
+        }
+        ("my-library", None) => vec![
+            g("albums", "Albums", lookup(ids_in(ctx, c, Collection::LibraryAlbums, 200).await)),
+            g("songs", "Songs", lookup(ids_in(ctx, c, Collection::LibraryTracks, 200).await)),
+            g("artists", "Artists", lookup(ids_in(ctx, c, Collection::FollowedArtists, 200).await)),
+            g("playlists", "Playlists", lookup(ids_in(ctx, c, Collection::FollowedPlaylists, 200).await)),
+            g("podcasts", "Podcasts", lookup(ids_in(ctx, c, Collection::FollowedPodcastShows, 200).await)),
+        ],
+        ("recently-played", None) => {
+            let history = ctx.session.store.music().history(c.user_id(), 0, 200).await;
+            let tracks: Vec<EntityRef> =
+                history.items.iter().filter_map(|p| cat.track(&p.track_id).map(|t| EntityRef::Track(t.idx))).collect();
+            vec![g("tracks", "Recently played", tracks)]
+        }
+        _ => return Err(MusicError::not_found("view", &id.map_or_else(|| name.to_owned(), |i| format!("{name}/{i}")))),
+    })
+}
+
+/// The scope a view path needs before its groups are built (the auth chain runs with it).
+fn scope_of(name: &str) -> Requires {
+    match name {
+        "home" => Requires::RECOMMENDATION,
+        "my-library" => Requires::LIBRARY_READ,
+        "recently-played" => Requires::HISTORY,
+        _ => Requires::CATALOG,
+    }
+}
+
+/// `GET /v1/views/{name}` (home, podcasts, my-library, recently-played).
+pub async fn view(ctx: V1Ctx, Path(name): Path<String>) -> Response {
+    ctx.handle(scope_of(&name), async |c| {
+        let limit = request(ctx.query_param("limit").as_deref(), None, GROUP_LIMIT, GROUP_LIMIT)?.limit;
+        let gs = groups(&ctx, c, &name, None).await?;
+        Ok(view_json(ctx.catalog(), &name, &gs, limit))
+    })
+    .await
+}
+
+/// `GET /v1/views/{name}/{id}`: an entity's view (artist, album, playlist, podcast-show) or, for views
+/// without an entity, one group's page (`/v1/views/home/{groupId}?cursor&limit`).
+pub async fn view_with_id(ctx: V1Ctx, Path((name, id)): Path<(String, String)>) -> Response {
+    ctx.handle(scope_of(&name), async |c| {
+        let p = request(
+            ctx.query_param("limit").as_deref(),
+            ctx.query_param("cursor").as_deref(),
+            GROUP_LIMIT,
+            GROUP_LIMIT,
+        )?;
+        let cat = ctx.catalog();
+        if matches!(name.as_str(), "home" | "podcasts" | "my-library" | "recently-played") {
+            let gs = groups(&ctx, c, &name, None).await?;
+            let short = id.strip_prefix(&format!("{name}:")).unwrap_or(&id);
+            let g = gs.iter().find(|g| g.id == short).ok_or_else(|| MusicError::not_found("view group", &id))?;
+            return Ok(group_json(cat, &name, g, p.offset, p.limit));
+        }
+        let gs = groups(&ctx, c, &name, Some(&id)).await?;
+        let mut v = view_json(cat, &format!("{name}/{id}"), &gs, p.limit);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("entity".into(), cat.lookup(&id).and_then(|e| cat.view_entity_json(e)).unwrap_or(Value::Null));
+        }
+        Ok(v)
+    })
+    .await
+}
