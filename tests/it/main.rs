@@ -3,4 +3,7 @@
 
 mod support;
 
+mod lwa_support;
+
+mod lwa_token;
 mod smoke;
