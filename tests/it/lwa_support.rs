@@ -64,6 +64,11 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// Percent-encodes a value for a query string (`|` → `%7C`).
+pub fn enc(t: &str) -> String {
+    url::form_urlencoded::byte_serialize(t.as_bytes()).collect()
+}
+
 impl TestApp {
     /// Turns auto-consent on in the session under `prefix` (`""` or `/s/NAME`).
     pub async fn auto_consent(&self, prefix: &str) {

@@ -5,5 +5,6 @@ mod support;
 
 mod lwa_support;
 
+mod lwa_device;
 mod lwa_token;
 mod smoke;
