@@ -6,5 +6,6 @@ mod support;
 mod lwa_support;
 
 mod lwa_device;
+mod lwa_profile;
 mod lwa_token;
 mod smoke;
