@@ -140,6 +140,12 @@ pub struct Issue<'a> {
     pub public_refresh: bool,
 }
 
+/// `now_s + lifetime`, saturating: the admin API bounds the lifetime, and this keeps any other value from
+/// overflowing.
+fn expiry(now_s: i64, lifetime: u64) -> i64 {
+    now_s.saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX))
+}
+
 fn token_id(session: &Session) -> String {
     format!("{:032x}", session.store.random_u128())
 }
@@ -162,7 +168,7 @@ pub async fn issue_user_tokens(
         pid: issue.profile.security_profile_id.as_str().to_owned(),
         scp: issue.scopes.to_string(),
         iat: now_s,
-        exp: Some(now_s + lifetime as i64),
+        exp: Some(expiry(now_s, lifetime)),
         gen_: generation,
         jti: token_id(session),
         pc: false,
@@ -187,7 +193,7 @@ pub async fn reissue_access(state: &AppState, session: &Session, refresh: &Claim
     let c = Claims {
         knd: TokenKind::Access,
         iat: now_s,
-        exp: Some(now_s + lifetime as i64),
+        exp: Some(expiry(now_s, lifetime)),
         jti: token_id(session),
         pc: false,
         ..refresh.clone()
@@ -213,7 +219,7 @@ pub async fn issue_app_token(
         pid: profile.security_profile_id.as_str().to_owned(),
         scp: scopes.to_string(),
         iat: now_s,
-        exp: Some(now_s + lifetime as i64),
+        exp: Some(expiry(now_s, lifetime)),
         gen_: 0,
         jti: token_id(session),
         pc: false,
@@ -316,5 +322,17 @@ pub fn resolve_scopes(profile: &SecurityProfile, requested: Option<&str>) -> Sco
     match ScopeSet::parse(raw) {
         Ok(set) if !set.is_empty() && set.iter().all(|s| profile.allows(s)) => ScopeRequest::Allowed(set),
         _ => ScopeRequest::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_saturates_instead_of_overflowing() {
+        assert_eq!(expiry(1_700_000_000, 3600), 1_700_003_600);
+        assert_eq!(expiry(1_700_000_000, u64::MAX), i64::MAX);
+        assert_eq!(expiry(1_700_000_000, i64::MAX as u64), i64::MAX);
     }
 }

@@ -133,6 +133,34 @@ pub struct SettingsPatch {
     pub access_token_lifetime_seconds: Option<u64>,
 }
 
+/// Upper bounds of the numeric settings: larger values would overflow the token and poll arithmetic
+/// (a lifetime near `u64::MAX` would make `exp` wrap) and mean nothing to a client.
+pub const MAX_ACCESS_TOKEN_LIFETIME_SECONDS: u64 = 3_155_760_000; // 100 years
+/// See [`MAX_ACCESS_TOKEN_LIFETIME_SECONDS`].
+pub const MAX_DEVICE_INTERVAL_SECONDS: u64 = 86_400;
+/// See [`MAX_ACCESS_TOKEN_LIFETIME_SECONDS`].
+pub const MAX_SLOW_DOWN_BELOW_SECONDS: u64 = 86_400;
+
+impl SettingsPatch {
+    /// Checks the numeric fields against their bounds, so that a patch is applied whole or not at all.
+    ///
+    /// # Errors
+    /// A message naming the field and its bound.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks = [
+            ("access_token_lifetime_seconds", self.access_token_lifetime_seconds, MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
+            ("device_interval_seconds", self.device_interval_seconds, MAX_DEVICE_INTERVAL_SECONDS),
+            ("slow_down_below_seconds", self.slow_down_below_seconds, MAX_SLOW_DOWN_BELOW_SECONDS),
+        ];
+        for (name, value, max) in checks {
+            if value.is_some_and(|v| v > max) {
+                return Err(format!("{name} must be at most {max}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Settings {
     /// Applies a patch.
     pub fn apply(&mut self, p: SettingsPatch) {
