@@ -5,6 +5,7 @@ mod support;
 
 mod lwa_support;
 
+mod admin;
 mod lwa_device;
 mod lwa_profile;
 mod lwa_token;
