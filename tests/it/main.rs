@@ -6,6 +6,7 @@ mod support;
 mod lwa_support;
 
 mod admin;
+mod bad_input;
 mod lwa_device;
 mod lwa_profile;
 mod lwa_token;
