@@ -10,4 +10,5 @@ mod bad_input;
 mod lwa_device;
 mod lwa_profile;
 mod lwa_token;
+mod oauth2_client;
 mod smoke;
