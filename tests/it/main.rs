@@ -12,3 +12,4 @@ mod lwa_profile;
 mod lwa_token;
 mod oauth2_client;
 mod smoke;
+mod startup;
