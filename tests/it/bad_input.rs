@@ -189,7 +189,8 @@ async fn unknown_clients_and_broken_basic_headers_are_401_invalid_client() {
 async fn odd_but_harmless_values_get_ordinary_lwa_errors() {
     let app = TestApp::spawn().await;
     let long = "A".repeat(100_000);
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![
                 ("grant_type", "authorization_code"),
