@@ -766,3 +766,87 @@ async fn get_on_the_token_endpoint_is_405_with_allow_post_and_an_lwa_body() {
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("POST"));
 }
+
+// ---- per-client refresh-token switch and hosts -----------------------------------------------------
+
+/// A mock whose public PKCE client has `public_refresh_tokens: false` (the Data Portability behaviour).
+async fn spawn_without_public_refresh_tokens() -> (TestApp, std::path::PathBuf) {
+    let original = include_str!("../../fixtures/security-profiles.yaml");
+    let at = original.find(PUBLIC_CLIENT).expect("the public client is in the fixtures");
+    let (head, tail) = original.split_at(at);
+    let tail = tail.replacen("public_refresh_tokens: true", "public_refresh_tokens: false", 1);
+    let dir = std::env::temp_dir().join(format!("amm-no-public-refresh-{}-{}", std::process::id(), line!()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("security-profiles.yaml"), format!("{head}{tail}")).unwrap();
+    let mock = amazon_music_mock::MockAmazon::start_with(amazon_music_mock::ServerConfig {
+        bind: ([127, 0, 0, 1], 0).into(),
+        seed: Some(1),
+        fixtures: Some(dir.clone()),
+        ..amazon_music_mock::ServerConfig::default()
+    })
+    .await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    (TestApp { mock, http }, dir)
+}
+
+#[tokio::test]
+async fn a_public_client_set_to_get_no_refresh_token_gets_three_fields() {
+    let (app, dir) = spawn_without_public_refresh_tokens().await;
+    let profiles = app.admin("GET", "/__admin/security-profiles", json!({})).await;
+    assert_eq!(profiles[0]["clients"][1]["public_refresh_tokens"], false);
+    let pkce = [("code_challenge", CHALLENGE_S256), ("code_challenge_method", "S256")];
+    let code = app.code(PUBLIC_CLIENT, PUBLIC_RETURN, "profile", &pkce).await;
+    let r = app
+        .post_form(
+            TOKEN,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", PUBLIC_CLIENT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_lwa_headers(&r);
+    let v = r.json();
+    assert_eq!(keys(&v), ["access_token", "token_type", "expires_in"]);
+    assert_token_format(s(&v, "access_token"), "Atza|");
+    // Other clients are unaffected.
+    app.web_tokens("profile").await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn tokens_are_not_bound_to_the_regional_host_that_issued_them() {
+    let app = TestApp::spawn().await;
+    let code = app.code(WEB_CLIENT, WEB_RETURN, "profile", &[]).await;
+    let r = app
+        .send(app.http.post(app.url(TOKEN)).header("host", "api.amazon.co.uk").form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", WEB_CLIENT),
+            ("client_secret", WEB_SECRET),
+        ]))
+        .await;
+    let v = assert_user_token_response(&r);
+    for host in ["api.amazon.com", "api.amazon.de", "api.amazon.co.jp", "api.sandbox.amazon.com"] {
+        let r = app
+            .send(app.http.get(app.url("/user/profile")).header("host", host).bearer_auth(s(&v, "access_token")))
+            .await;
+        assert_eq!(r.status, 200, "{host}: {}", r.text);
+    }
+    let r = app
+        .send(
+            app.http
+                .post(app.url(TOKEN))
+                .header("host", "api.amazon.co.jp")
+                .basic_auth(WEB_CLIENT, Some(WEB_SECRET))
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", s(&v, "refresh_token"))]),
+        )
+        .await;
+    assert_user_token_response(&r);
+    let journal = app.admin("GET", "/__admin/requests", json!({})).await;
+    let hosts: Vec<&str> = journal.as_array().unwrap().iter().filter_map(|e| e["host"].as_str()).collect();
+    assert!(hosts.contains(&"api.amazon.co.uk") && hosts.contains(&"api.amazon.de"), "{hosts:?}");
+}
