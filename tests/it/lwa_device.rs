@@ -312,3 +312,58 @@ async fn a_device_poll_naming_another_client_does_not_get_the_tokens() {
     assert_eq!(r.json()["error"], "invalid_grant");
     assert_user_token_response(&app.poll(&pair).await);
 }
+
+// ---- the verification page (/us/code) --------------------------------------------------------------
+
+#[tokio::test]
+async fn a_person_approving_on_the_verification_page_lets_the_device_get_tokens() {
+    let app = TestApp::spawn().await;
+    let pair = app.codepair(DEVICE_CLIENT, "profile").await;
+    let uc = s(&pair, "user_code");
+    let page = app.get("/us/code").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains(r#"name="code""#), "{}", page.text);
+    // Codes are typed in any case; Amazon's own link calls the parameter cbl-code.
+    let page = app.get(&format!("/us/code?cbl-code={}", uc.to_ascii_lowercase())).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Mock Music Player") && page.text.contains(USER_PRIME), "{}", page.text);
+    let done = app.post_form("/us/code", &[("user_code", uc), ("user_id", USER_PRIME), ("decision", "allow")]).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(done.text.contains(r#"id="result">Success"#), "{}", done.text);
+    let v = assert_user_token_response(&app.poll(&pair).await);
+    assert_eq!(app.profile(s(&v, "access_token")).await.json()["user_id"], USER_PRIME);
+    // The code is used up: the page now says so.
+    let again = app.get(&format!("/us/code?code={uc}")).await;
+    assert_eq!(again.status, 400);
+    assert!(again.text.contains(r#"id="problem""#), "{}", again.text);
+}
+
+#[tokio::test]
+async fn a_person_denying_on_the_verification_page_gives_the_device_access_denied() {
+    let app = TestApp::spawn().await;
+    let pair = app.codepair(DEVICE_CLIENT, "profile").await;
+    let done = app.post_form("/us/code", &[("user_code", s(&pair, "user_code")), ("decision", "deny")]).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    assert!(done.text.contains("Registration cancelled"), "{}", done.text);
+    assert_eq!(app.poll(&pair).await.json()["error"], "access_denied");
+}
+
+#[tokio::test]
+async fn the_verification_page_rejects_unknown_codes_users_and_decisions_without_changing_the_pair() {
+    let app = TestApp::spawn().await;
+    let pair = app.codepair(DEVICE_CLIENT, "profile").await;
+    let uc = s(&pair, "user_code");
+    let r = app.get("/us/code?code=NOPE42").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("not recognised"), "{}", r.text);
+    for form in [
+        vec![("user_code", uc), ("user_id", "amzn1.account.AAAAAAAAAAAAAAAAAAAAAAAAAAAA"), ("decision", "allow")],
+        vec![("user_code", uc), ("user_id", USER_PRIME), ("decision", "maybe")],
+        vec![("user_code", uc), ("decision", "allow")],
+        vec![("user_code", "NOPE42"), ("user_id", USER_PRIME), ("decision", "allow")],
+    ] {
+        let r = app.post_form("/us/code", &form).await;
+        assert_eq!(r.status, 400, "{form:?}: {}", r.text);
+    }
+    assert_eq!(app.poll(&pair).await.json()["error"], "authorization_pending");
+}
