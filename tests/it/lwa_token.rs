@@ -850,3 +850,30 @@ async fn tokens_are_not_bound_to_the_regional_host_that_issued_them() {
     let hosts: Vec<&str> = journal.as_array().unwrap().iter().filter_map(|e| e["host"].as_str()).collect();
     assert!(hosts.contains(&"api.amazon.co.uk") && hosts.contains(&"api.amazon.de"), "{hosts:?}");
 }
+
+#[tokio::test]
+async fn tokens_stay_within_2048_bytes_with_every_scope_and_the_longest_session_name() {
+    let app = TestApp::spawn().await;
+    let session = format!("/s/{}", "s".repeat(64));
+    let all = "profile profile:user_id postal_code alexa:all amazon_music:access music::catalog music::library \
+               music::favorites music::history music::playback music::profile music::recommendation";
+    let v = {
+        let code = app.code_in(&session, WEB_CLIENT, WEB_RETURN, all, &[]).await;
+        let r = app
+            .post_form(
+                &format!("{session}{TOKEN}"),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("client_id", WEB_CLIENT),
+                    ("client_secret", WEB_SECRET),
+                ],
+            )
+            .await;
+        assert_user_token_response(&r)
+    };
+    for t in [s(&v, "access_token"), s(&v, "refresh_token")] {
+        println!("token length with every scope: {}", t.len());
+        assert!(t.len() <= 2048, "{} bytes", t.len());
+    }
+}
