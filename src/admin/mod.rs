@@ -220,6 +220,10 @@ async fn tokens_expire(
     let t = b.token.trim();
     if t.starts_with("Atza|") || t.starts_with("Atzr|") || t.starts_with("Atc|") {
         return match state.tokens.verify(t) {
+            // Forced expiry is session state: expiring another session's token here would change nothing.
+            Ok(c) if c.sid != session.id.as_str() => {
+                err(StatusCode::NOT_FOUND, format!("the token was issued in session {:?}, not this one", c.sid))
+            }
             Ok(c) => {
                 session.store.expire_token(&c.jti).await;
                 let kind = match c.knd {
