@@ -676,3 +676,17 @@ async fn resetting_one_session_leaves_another_untouched() {
         .await;
     assert_user_token_response(&r);
 }
+
+#[tokio::test]
+async fn expiring_a_token_of_another_session_is_404_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let v = app.web_tokens_in("/s/a", "profile").await;
+    let r =
+        admin_raw(&app, "POST", "/s/b/__admin/tokens/expire", Some(&json!({"token": v["access_token"]}).to_string()))
+            .await;
+    assert_eq!(assert_admin_error(&r, 404), r#"the token was issued in session "a", not this one"#);
+    let ok = app.send(app.http.get(app.url("/s/a/user/profile")).bearer_auth(s(&v, "access_token"))).await;
+    assert_eq!(ok.status, 200);
+    let e = app.admin("POST", "/s/a/__admin/tokens/expire", json!({"token": v["access_token"]})).await;
+    assert_eq!(e["expired"], "access_token");
+}
