@@ -221,8 +221,14 @@ async fn tokens_expire(
     if t.starts_with("Atza|") || t.starts_with("Atzr|") || t.starts_with("Atc|") {
         return match state.tokens.verify(t) {
             // Forced expiry is session state: expiring another session's token here would change nothing.
-            Ok(c) if c.sid != session.id.as_str() => {
-                err(StatusCode::NOT_FOUND, format!("the token was issued in session {:?}, not this one", c.sid))
+            Ok(c) if c.sid != crate::lwa::token_sid(&session) => {
+                let (name, _) = c.sid.split_once('~').unwrap_or((&c.sid, ""));
+                let message = if name == session.id.as_str() {
+                    "the token was issued before this session was reset".to_owned()
+                } else {
+                    format!("the token was issued in session {name:?}, not this one")
+                };
+                err(StatusCode::NOT_FOUND, message)
             }
             Ok(c) => {
                 session.store.expire_token(&c.jti).await;

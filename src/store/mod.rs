@@ -356,8 +356,14 @@ pub trait SessionStore: Send + Sync {
     async fn settings(&self) -> Settings;
     /// Applies a partial settings update and returns the result.
     async fn update_settings(&self, patch: SettingsPatch) -> Settings;
-    /// Back to the fixtures: clock, settings, codes, grants and journal all start afresh.
+    /// Back to the fixtures: clock, settings, codes, grants and journal all start afresh, and every token
+    /// issued before is void (the reset moves the session to a new [`SessionStore::epoch`]).
     async fn reset(&self);
+    /// How many times the session was reset. Tokens carry it, so that none survives a reset: without it a
+    /// token revoked or forced to expire before a reset would be valid again afterwards.
+    fn epoch(&self) -> u64 {
+        0
+    }
 
     /// Stores an authorization code's grant and returns the new code.
     async fn insert_auth_code(&self, record: AuthCodeRecord) -> String;
