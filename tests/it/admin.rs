@@ -690,3 +690,33 @@ async fn expiring_a_token_of_another_session_is_404_and_changes_nothing() {
     let e = app.admin("POST", "/s/a/__admin/tokens/expire", json!({"token": v["access_token"]})).await;
     assert_eq!(e["expired"], "access_token");
 }
+
+#[tokio::test]
+async fn no_token_survives_a_reset_so_revoked_tokens_stay_dead() {
+    let app = TestApp::spawn().await;
+    let revoked = app.web_tokens("profile").await;
+    app.admin("POST", "/__admin/grants/revoke", json!({"user_id": USER_UNLIMITED, "client_id": WEB_CLIENT})).await;
+    let expired = app.web_tokens("profile").await;
+    app.admin("POST", "/__admin/tokens/expire", json!({"token": expired["refresh_token"]})).await;
+    let live = app.web_tokens("profile").await;
+    assert_user_token_response(&app.refresh_web(s(&live, "refresh_token")).await);
+
+    app.admin("POST", "/__admin/reset", json!({})).await;
+    let bad = "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission.";
+    for v in [&revoked, &expired, &live] {
+        assert_lwa_error(&app.refresh_web(s(v, "refresh_token")).await, 400, "invalid_grant", bad);
+        assert_eq!(app.profile(s(v, "access_token")).await.status, 401);
+    }
+    let r =
+        admin_raw(&app, "POST", "/__admin/tokens/expire", Some(&json!({"token": live["access_token"]}).to_string()))
+            .await;
+    assert_eq!(assert_admin_error(&r, 404), "the token was issued before this session was reset");
+    // New grants after the reset work, twice over.
+    let fresh = app.web_tokens("profile").await;
+    assert_eq!(app.profile(s(&fresh, "access_token")).await.status, 200);
+    assert_user_token_response(&app.refresh_web(s(&fresh, "refresh_token")).await);
+    app.admin("POST", "/__admin/reset", json!({})).await;
+    assert_eq!(app.profile(s(&fresh, "access_token")).await.status, 401);
+    let again = app.web_tokens("profile").await;
+    assert_eq!(app.profile(s(&again, "access_token")).await.status, 200);
+}
