@@ -184,8 +184,7 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
 
     let now = store.now_ms();
     let headers = resp.headers_mut();
-    let date = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64));
-    if let Ok(v) = HeaderValue::from_str(&date) {
+    if let Ok(v) = HeaderValue::from_str(&http_date(now)) {
         headers.insert(header::DATE, v);
     }
     if !headers.contains_key("x-amzn-requestid") {
@@ -207,6 +206,13 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         store.journal_append(e).await;
     }
     resp
+}
+
+/// The `Date` header for a virtual time. httpdate panics past 9999-12-31, and a running clock set near that
+/// edge drifts past it, so the time is clamped to what the header can name.
+fn http_date(now_ms: i64) -> String {
+    let ms = now_ms.clamp(0, crate::admin::MAX_CLOCK_SECONDS * 1000 + 999) as u64;
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
 }
 
 fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
@@ -259,5 +265,12 @@ mod tests {
         assert_eq!(split_session("/v1/albums/B0064UPU4G/"), Ok((None, "/v1/albums/B0064UPU4G".into())));
         assert_eq!(split_session("/"), Ok((None, "/".into())));
         assert!(split_session("/s/bad%20id/x").is_err());
+    }
+
+    #[test]
+    fn the_date_header_is_clamped_to_what_http_can_name() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(i64::MAX), "Fri, 31 Dec 9999 23:59:59 GMT");
     }
 }

@@ -164,6 +164,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     let profiles = state.fixtures.profiles().len();
     let users = state.fixtures.users().len();
+    // Before the `listening on` line: from then on a SIGTERM must mean a clean shutdown.
+    let shutdown = shutdown_signal();
     let server = match start_with_state(cfg.bind, state).await {
         Ok(s) => s,
         Err(e) => {
@@ -177,7 +179,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         let _ = out.flush();
     }
     tracing::info!(addr = %server.addr(), profiles, users, "serving");
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
     server.stop().await;
     ExitCode::SUCCESS

@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -37,6 +37,24 @@ pub fn router() -> Router<AppState> {
         .route("/requests", get(requests))
         .route("/sessions", get(sessions))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
+        // axum adds the `Allow` header to this answer.
+        .method_not_allowed_fallback(|method: Method| async move {
+            err(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed on this admin route"))
+        })
+}
+
+/// The latest virtual time the clock may be set to, epoch seconds: 9999-12-31T23:59:59Z, the last instant an
+/// HTTP `Date` header can name.
+pub const MAX_CLOCK_SECONDS: i64 = 253_402_300_799;
+
+fn clock_out_of_range(target: Option<i64>) -> Option<Response> {
+    match target {
+        Some(t) if (0..=MAX_CLOCK_SECONDS).contains(&t) => None,
+        _ => Some(err(
+            StatusCode::BAD_REQUEST,
+            format!("the clock must stay between 0 and {MAX_CLOCK_SECONDS} (9999-12-31T23:59:59Z) epoch seconds"),
+        )),
+    }
 }
 
 /// An admin error: `{"error": message}`.
@@ -55,9 +73,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AdminJson<T> {
             .await
             .map_err(|_| err(StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB"))?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(text)
-            .map(AdminJson)
-            .map_err(|e| err(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+        // serde would also read a struct from a JSON array (`[1]` as `{"seconds": 1}`): only objects are bodies.
+        let bad = |e: String| err(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"));
+        let value: Value = serde_json::from_slice(text).map_err(|e| bad(e.to_string()))?;
+        if !value.is_object() {
+            return Err(bad("expected a JSON object".into()));
+        }
+        serde_json::from_value(value).map(AdminJson).map_err(|e| bad(e.to_string()))
     }
 }
 
@@ -89,6 +111,9 @@ struct SetClock {
 }
 
 async fn clock_set(session: Session, AdminJson(b): AdminJson<SetClock>) -> Response {
+    if let Some(e) = clock_out_of_range(Some(b.now)) {
+        return e;
+    }
     axum::Json(session.store.change_clock(ClockChange::Set(b.now)).await).into_response()
 }
 
@@ -99,6 +124,9 @@ struct Advance {
 }
 
 async fn clock_advance(session: Session, AdminJson(b): AdminJson<Advance>) -> Response {
+    if let Some(e) = clock_out_of_range(session.store.clock_state().now.checked_add(b.seconds)) {
+        return e;
+    }
     axum::Json(session.store.change_clock(ClockChange::Advance(b.seconds)).await).into_response()
 }
 
@@ -192,6 +220,16 @@ async fn tokens_expire(
     let t = b.token.trim();
     if t.starts_with("Atza|") || t.starts_with("Atzr|") || t.starts_with("Atc|") {
         return match state.tokens.verify(t) {
+            // Forced expiry is session state: expiring another session's token here would change nothing.
+            Ok(c) if c.sid != crate::lwa::token_sid(&session) => {
+                let (name, _) = c.sid.split_once('~').unwrap_or((&c.sid, ""));
+                let message = if name == session.id.as_str() {
+                    "the token was issued before this session was reset".to_owned()
+                } else {
+                    format!("the token was issued in session {name:?}, not this one")
+                };
+                err(StatusCode::NOT_FOUND, message)
+            }
             Ok(c) => {
                 session.store.expire_token(&c.jti).await;
                 let kind = match c.knd {
@@ -225,6 +263,9 @@ async fn settings(session: Session) -> Response {
 }
 
 async fn put_settings(session: Session, AdminJson(patch): AdminJson<SettingsPatch>) -> Response {
+    if let Err(message) = patch.validate() {
+        return err(StatusCode::BAD_REQUEST, message);
+    }
     axum::Json(session.store.update_settings(patch).await).into_response()
 }
 

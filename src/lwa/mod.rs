@@ -140,6 +140,21 @@ pub struct Issue<'a> {
     pub public_refresh: bool,
 }
 
+/// `now_s + lifetime`, saturating: the admin API bounds the lifetime, and this keeps any other value from
+/// overflowing.
+fn expiry(now_s: i64, lifetime: u64) -> i64 {
+    now_s.saturating_add(i64::try_from(lifetime).unwrap_or(i64::MAX))
+}
+
+/// The `sid` claim of tokens issued now in `session`: its name, followed by `~<epoch>` once it has been
+/// reset (`~` cannot occur in a session name), so that a token from before a reset no longer verifies.
+pub fn token_sid(session: &Session) -> String {
+    match session.store.epoch() {
+        0 => session.id.as_str().to_owned(),
+        n => format!("{}~{n}", session.id),
+    }
+}
+
 fn token_id(session: &Session) -> String {
     format!("{:032x}", session.store.random_u128())
 }
@@ -156,13 +171,13 @@ pub async fn issue_user_tokens(
     let generation = session.store.grant_generation(issue.user_id, issue.client.client_id.as_str()).await;
     let base = Claims {
         knd: TokenKind::Access,
-        sid: session.id.as_str().to_owned(),
+        sid: token_sid(session),
         sub: Some(issue.user_id.to_owned()),
         cid: issue.client.client_id.as_str().to_owned(),
         pid: issue.profile.security_profile_id.as_str().to_owned(),
         scp: issue.scopes.to_string(),
         iat: now_s,
-        exp: Some(now_s + lifetime as i64),
+        exp: Some(expiry(now_s, lifetime)),
         gen_: generation,
         jti: token_id(session),
         pc: false,
@@ -187,7 +202,7 @@ pub async fn reissue_access(state: &AppState, session: &Session, refresh: &Claim
     let c = Claims {
         knd: TokenKind::Access,
         iat: now_s,
-        exp: Some(now_s + lifetime as i64),
+        exp: Some(expiry(now_s, lifetime)),
         jti: token_id(session),
         pc: false,
         ..refresh.clone()
@@ -207,13 +222,13 @@ pub async fn issue_app_token(
     let lifetime = session.store.settings().await.access_token_lifetime_seconds;
     let c = Claims {
         knd: TokenKind::App,
-        sid: session.id.as_str().to_owned(),
+        sid: token_sid(session),
         sub: None,
         cid: client.client_id.as_str().to_owned(),
         pid: profile.security_profile_id.as_str().to_owned(),
         scp: scopes.to_string(),
         iat: now_s,
-        exp: Some(now_s + lifetime as i64),
+        exp: Some(expiry(now_s, lifetime)),
         gen_: 0,
         jti: token_id(session),
         pc: false,
@@ -233,7 +248,7 @@ pub enum TokenProblem {
     Malformed,
     /// The signature does not verify.
     Forged,
-    /// Issued in another session.
+    /// Issued in another session, or in this one before a reset.
     OtherSession,
     /// Past `exp` on the session's virtual clock.
     Expired,
@@ -251,7 +266,7 @@ impl TokenProblem {
         match self {
             TokenProblem::Malformed => "the token is malformed",
             TokenProblem::Forged => "the token signature is invalid",
-            TokenProblem::OtherSession => "the token was issued in another session",
+            TokenProblem::OtherSession => "the token was issued in another session, or before a reset of this one",
             TokenProblem::Expired => "the token has expired",
             TokenProblem::ForcedExpired => "the token was expired by the test harness",
             TokenProblem::Revoked => "the grant behind the token was revoked",
@@ -278,7 +293,7 @@ pub async fn check_token(
     if !kinds.contains(&claims.knd) {
         return Err(TokenProblem::WrongKind);
     }
-    if claims.sid != session.id.as_str() {
+    if claims.sid != token_sid(session) {
         return Err(TokenProblem::OtherSession);
     }
     if let Some(exp) = claims.exp {
@@ -316,5 +331,17 @@ pub fn resolve_scopes(profile: &SecurityProfile, requested: Option<&str>) -> Sco
     match ScopeSet::parse(raw) {
         Ok(set) if !set.is_empty() && set.iter().all(|s| profile.allows(s)) => ScopeRequest::Allowed(set),
         _ => ScopeRequest::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_saturates_instead_of_overflowing() {
+        assert_eq!(expiry(1_700_000_000, 3600), 1_700_003_600);
+        assert_eq!(expiry(1_700_000_000, u64::MAX), i64::MAX);
+        assert_eq!(expiry(1_700_000_000, i64::MAX as u64), i64::MAX);
     }
 }

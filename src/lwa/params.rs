@@ -62,7 +62,9 @@ impl std::fmt::Debug for BasicAuth {
 pub fn basic_auth(headers: &HeaderMap) -> Result<Option<BasicAuth>, LwaError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let Ok(value) = value.to_str() else { return Err(LwaError::invalid_client()) };
-    let Some((scheme, rest)) = value.trim().split_once(' ') else { return Ok(None) };
+    let value = value.trim();
+    // `Basic` with no credentials at all is a broken Basic header, not an absent one.
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
@@ -176,11 +178,34 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     b.trim_ascii()
 }
 
+/// A JSON object's members in document order, repeated keys kept (a `serde_json::Map` keeps only the
+/// last), so that `{"a":"1","a":"2"}` is caught like `a=1&a=2`.
+struct JsonMembers(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonMembers, A::Error> {
+                let mut out = Vec::new();
+                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
+                    out.push(member);
+                }
+                Ok(JsonMembers(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 fn parse_json(bytes: &[u8]) -> Result<Vec<(String, String)>, LwaError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| LwaError::malformed())?;
-    let serde_json::Value::Object(map) = value else { return Err(LwaError::malformed()) };
-    let mut out = Vec::with_capacity(map.len());
-    for (k, v) in map {
+    let JsonMembers(members) = serde_json::from_slice(bytes).map_err(|_| LwaError::malformed())?;
+    let mut out = Vec::with_capacity(members.len());
+    for (k, v) in members {
         let s = match v {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
@@ -217,6 +242,17 @@ mod tests {
     }
 
     #[test]
+    fn json_bodies_keep_repeated_keys_and_reject_non_objects() {
+        let p = LwaParams::from_pairs(parse_json(br#"{"a":"1","b":2,"a":"3","n":null}"#).unwrap());
+        assert_eq!(p.get("a").unwrap_err(), LwaError::invalid_param("a"));
+        assert_eq!(p.get("b").unwrap(), Some("2"));
+        assert_eq!(p.get("n").unwrap(), None);
+        assert_eq!(parse_json(b"[1]").unwrap_err(), LwaError::malformed());
+        assert_eq!(parse_json(br#"{"a":1} x"#).unwrap_err(), LwaError::malformed());
+        assert_eq!(parse_json(br#"{"scope":["a","b"]}"#).unwrap(), vec![("scope".to_owned(), "a b".to_owned())]);
+    }
+
+    #[test]
     fn invalid_utf8_is_rejected() {
         assert!(parse_form(b"a=%FF%FE").is_none());
     }
@@ -241,7 +277,11 @@ mod tests {
         h.insert(header::AUTHORIZATION, format!("Basic {v}").parse().unwrap());
         let b = basic_auth(&h).unwrap().unwrap();
         assert_eq!((b.client_id.as_str(), b.client_secret.as_str()), ("my id", "s:cret"));
-        h.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
-        assert_eq!(basic_auth(&h).unwrap_err(), LwaError::invalid_client());
+        for broken in ["Basic !!!", "Basic", "basic  "] {
+            h.insert(header::AUTHORIZATION, broken.parse().unwrap());
+            assert_eq!(basic_auth(&h).unwrap_err(), LwaError::invalid_client(), "{broken:?}");
+        }
+        h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
+        assert_eq!(basic_auth(&h).unwrap(), None);
     }
 }

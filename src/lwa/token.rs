@@ -206,7 +206,10 @@ async fn device_code(state: &AppState, session: &Session, params: &LwaParams) ->
     }
     let now = session.store.now_ms();
     let threshold_s = settings.slow_down_below_seconds.min(pair.interval_seconds);
-    let outcome = session.store.poll_code_pair(device_code, now, (threshold_s as i64).saturating_mul(1000)).await;
+    let outcome = session
+        .store
+        .poll_code_pair(device_code, now, i64::try_from(threshold_s).unwrap_or(i64::MAX).saturating_mul(1000))
+        .await;
     let approved = match outcome {
         PollOutcome::Approved(p) => p,
         PollOutcome::Pending => return Err(LwaError::authorization_pending()),

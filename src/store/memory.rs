@@ -3,6 +3,7 @@
 //! lock; the clock is lock-free). No method awaits while holding a lock.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
@@ -111,6 +112,7 @@ pub struct MemorySession {
     grants: Mutex<Grants>,
     journal: Mutex<Journal>,
     journal_capacity: usize,
+    epoch: AtomicU64,
 }
 
 impl MemorySession {
@@ -129,6 +131,7 @@ impl MemorySession {
             grants: Mutex::default(),
             journal: Mutex::new(Journal { entries: VecDeque::new(), next_seq: 1 }),
             journal_capacity,
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -176,6 +179,7 @@ impl SessionStore for MemorySession {
     }
 
     async fn reset(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.clock.reset();
         self.music.reset();
         *lock(&self.rng) = self.initial_rng.clone();
@@ -186,6 +190,10 @@ impl SessionStore for MemorySession {
         let mut j = lock(&self.journal);
         j.entries.clear();
         j.next_seq = 1;
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
     }
 
     async fn insert_auth_code(&self, record: AuthCodeRecord) -> String {

@@ -147,6 +147,34 @@ pub struct SettingsPatch {
     pub search_limit_max: Option<u32>,
 }
 
+/// Upper bounds of the numeric settings: larger values would overflow the token and poll arithmetic
+/// (a lifetime near `u64::MAX` would make `exp` wrap) and mean nothing to a client.
+pub const MAX_ACCESS_TOKEN_LIFETIME_SECONDS: u64 = 3_155_760_000; // 100 years
+/// See [`MAX_ACCESS_TOKEN_LIFETIME_SECONDS`].
+pub const MAX_DEVICE_INTERVAL_SECONDS: u64 = 86_400;
+/// See [`MAX_ACCESS_TOKEN_LIFETIME_SECONDS`].
+pub const MAX_SLOW_DOWN_BELOW_SECONDS: u64 = 86_400;
+
+impl SettingsPatch {
+    /// Checks the numeric fields against their bounds, so that a patch is applied whole or not at all.
+    ///
+    /// # Errors
+    /// A message naming the field and its bound.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks = [
+            ("access_token_lifetime_seconds", self.access_token_lifetime_seconds, MAX_ACCESS_TOKEN_LIFETIME_SECONDS),
+            ("device_interval_seconds", self.device_interval_seconds, MAX_DEVICE_INTERVAL_SECONDS),
+            ("slow_down_below_seconds", self.slow_down_below_seconds, MAX_SLOW_DOWN_BELOW_SECONDS),
+        ];
+        for (name, value, max) in checks {
+            if value.is_some_and(|v| v > max) {
+                return Err(format!("{name} must be at most {max}"));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Settings {
     /// Applies a patch.
     pub fn apply(&mut self, p: SettingsPatch) {
@@ -346,8 +374,14 @@ pub trait SessionStore: Send + Sync {
     async fn settings(&self) -> Settings;
     /// Applies a partial settings update and returns the result.
     async fn update_settings(&self, patch: SettingsPatch) -> Settings;
-    /// Back to the fixtures: clock, settings, codes, grants and journal all start afresh.
+    /// Back to the fixtures: clock, settings, codes, grants and journal all start afresh, and every token
+    /// issued before is void (the reset moves the session to a new [`SessionStore::epoch`]).
     async fn reset(&self);
+    /// How many times the session was reset. Tokens carry it, so that none survives a reset: without it a
+    /// token revoked or forced to expire before a reset would be valid again afterwards.
+    fn epoch(&self) -> u64 {
+        0
+    }
 
     /// Stores an authorization code's grant and returns the new code.
     async fn insert_auth_code(&self, record: AuthCodeRecord) -> String;

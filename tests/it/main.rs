@@ -3,4 +3,13 @@
 
 mod support;
 
+mod lwa_support;
+
+mod admin;
+mod bad_input;
+mod lwa_device;
+mod lwa_profile;
+mod lwa_token;
+mod oauth2_client;
 mod smoke;
+mod startup;

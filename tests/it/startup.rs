@@ -1,0 +1,183 @@
+//! The `serve` command as a process: the `listening on` line, time to the first answered request, exit
+//! codes for a malformed fixture directory and for SIGTERM.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_amazon-music-mock");
+
+/// `amazon-music-mock serve --bind 127.0.0.1:0 ARGS…`, with no `AMM_*` variable inherited.
+fn serve(args: &[&str]) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"]).args(args);
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("AMM_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary starts")
+}
+
+/// Sends a signal to a process this test started, by its id.
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().expect("kill runs").success();
+    assert!(ok, "kill {sig} {}", child.id());
+}
+
+/// Waits for the child to exit, killing it (by id) after `limit`.
+fn wait_with_limit(mut child: Child, limit: Duration) -> (ExitStatus, String) {
+    let mut stderr = child.stderr.take().expect("stderr piped");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = tx.send(status);
+    });
+    let status = match rx.recv_timeout(limit) {
+        Ok(s) => s.expect("wait"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("process {pid} did not exit within {limit:?}");
+        }
+    };
+    let mut err = String::new();
+    let _ = stderr.read_to_string(&mut err);
+    (status, err)
+}
+
+/// Reads the first stdout line (with a limit), leaving the rest of stdout to a drain thread.
+fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    rx.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+        let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+        panic!("no `listening on` line within 30 s");
+    })
+}
+
+fn address_of(line: &str) -> String {
+    let rest = line.strip_prefix("listening on http://127.0.0.1:").unwrap_or_else(|| panic!("first line: {line:?}"));
+    let port = rest.strip_suffix('\n').unwrap_or_else(|| panic!("first line not newline-terminated: {line:?}"));
+    assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "port in {line:?}");
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn serve_prints_its_address_and_answers_health_within_two_seconds() {
+    let started = Instant::now();
+    let mut child = serve(&[]);
+    let line = first_line(&mut child);
+    let base = address_of(&line);
+    let http = reqwest::Client::new();
+    let deadline = started + Duration::from_secs(10);
+    let answered = loop {
+        match http.get(format!("{base}/__admin/health")).send().await {
+            Ok(r) => break r,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("health not answered yet: {e}");
+                tokio::task::yield_now().await;
+            }
+            Err(e) => panic!("health never answered: {e}"),
+        }
+    };
+    let elapsed = started.elapsed();
+    assert_eq!(answered.status(), 200);
+    assert_eq!(answered.text().await.unwrap(), r#"{"status":"ok","session":"default"}"#);
+    println!("startup: {} ms from spawn to the first answered GET /__admin/health", elapsed.as_millis());
+    assert!(elapsed < Duration::from_secs(2), "startup took {elapsed:?}");
+
+    drop(http);
+    signal(&child, "-TERM");
+    let (status, _) = wait_with_limit(child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "SIGTERM exits 0: {status:?}");
+}
+
+#[test]
+fn sigterm_right_after_the_listening_line_exits_0() {
+    // The line announces readiness, so the signal handlers must already be in place when it is printed.
+    for _ in 0..5 {
+        let mut child = serve(&[]);
+        address_of(&first_line(&mut child));
+        signal(&child, "-TERM");
+        let (status, stderr) = wait_with_limit(child, Duration::from_secs(10));
+        assert_eq!(status.code(), Some(0), "{status:?}; stderr: {stderr}");
+    }
+}
+
+#[test]
+fn sigint_exits_0_too() {
+    let mut child = serve(&[]);
+    address_of(&first_line(&mut child));
+    signal(&child, "-INT");
+    let (status, _) = wait_with_limit(child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let dir = std::env::temp_dir().join(format!("amm-{tag}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_malformed_fixture_file_makes_serve_exit_2_naming_the_file_and_line() {
+    let dir = TempDir::new("bad-fixtures");
+    let users = dir.0.join("users.yaml");
+    std::fs::write(
+        &users,
+        "users:\n  - user_id: amzn1.account.nope\n    name: X\n    email: x@example.com\n    postal_code: \"1\"\n    tier: null\n    has_music_account: false\n",
+    )
+    .unwrap();
+    let child = serve(&["--fixtures", dir.0.to_str().unwrap()]);
+    let (status, stderr) = wait_with_limit(child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    let at = format!("{}:2:", users.display());
+    assert!(stderr.contains(&at), "stderr names {at}: {stderr}");
+    assert!(stderr.contains("amzn1.account."), "{stderr}");
+
+    // Broken YAML in the other file.
+    let dir = TempDir::new("bad-yaml");
+    let profiles = dir.0.join("security-profiles.yaml");
+    std::fs::write(&profiles, "security_profiles:\n  - [unclosed\n").unwrap();
+    let (status, stderr) = wait_with_limit(serve(&["--fixtures", dir.0.to_str().unwrap()]), Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains(&profiles.display().to_string()), "{stderr}");
+
+    // A fixture path that is not a directory.
+    let (status, stderr) = wait_with_limit(serve(&["--fixtures", "/nonexistent/amm"]), Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("/nonexistent/amm"), "{stderr}");
+}
+
+#[test]
+fn a_port_already_in_use_makes_serve_exit_2() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--bind", &addr]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let (status, stderr) = wait_with_limit(child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains(&addr), "{stderr}");
+}
