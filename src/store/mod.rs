@@ -171,6 +171,12 @@ impl SettingsPatch {
                 return Err(format!("{name} must be at most {max}"));
             }
         }
+        if self.rate_limit_tps.is_some_and(|v| v > 100_000) {
+            return Err("rate_limit_tps must be at most 100000 (0 turns the limit off)".into());
+        }
+        if self.search_limit_max.is_some_and(|v| !(1..=100).contains(&v)) {
+            return Err("search_limit_max must be from 1 to 100".into());
+        }
         Ok(())
     }
 }

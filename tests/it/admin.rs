@@ -176,7 +176,9 @@ async fn settings_round_trip_and_reject_unknown_keys_and_wrong_types() {
         "device_interval_seconds": 30,
         "unknown_scope_response": "page",
         "strict_lwa": false,
-        "access_token_lifetime_seconds": 3600
+        "access_token_lifetime_seconds": 3600,
+        "rate_limit_tps": 0,
+        "search_limit_max": 100
     });
     let got = app.admin("GET", "/__admin/settings", json!({})).await;
     assert_eq!(got, defaults);
