@@ -36,6 +36,8 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(settings).put(put_settings))
         .route("/requests", get(requests))
         .route("/sessions", get(sessions))
+        .route("/users/{user_id}/library", get(user_library))
+        .route("/faults", get(faults).post(add_fault).delete(clear_faults))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
         // axum adds the `Allow` header to this answer.
         .method_not_allowed_fallback(|method: Method| async move {
@@ -276,4 +278,54 @@ async fn requests(session: Session) -> Response {
 async fn sessions(State(state): State<AppState>) -> Response {
     let ids: Vec<SessionId> = state.store.session_ids();
     axum::Json(Value::from(ids.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>())).into_response()
+}
+
+/// `GET /__admin/users/{user_id}/library`: everything the session holds for a customer's Music API state.
+async fn user_library(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Path(user_id): axum::extract::Path<String>,
+) -> Response {
+    match state.fixtures.user(&user_id) {
+        Some(u) if u.has_music_account => axum::Json(session.store.music().dump(&user_id).await).into_response(),
+        Some(_) => err(StatusCode::NOT_FOUND, format!("user {user_id:?} has no music account")),
+        None => err(StatusCode::NOT_FOUND, format!("no fixture user {user_id:?}")),
+    }
+}
+
+async fn faults(session: Session) -> Response {
+    axum::Json(session.store.music().faults().await).into_response()
+}
+
+/// `POST /__admin/faults`: `{"route": "GET /v1/tracks/*", "error": "THROTTLED", "retry_after": 5,
+/// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 error code, or absent for latency only.
+async fn add_fault(session: Session, AdminJson(f): AdminJson<crate::store::music::Fault>) -> Response {
+    if f.route.trim().is_empty() {
+        return err(StatusCode::BAD_REQUEST, "route is required: \"METHOD /path\" with * wildcards, or \"*\"");
+    }
+    if let Some(code) = &f.error {
+        if crate::music::error::Code::parse(code).is_none() {
+            return err(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code"
+                ),
+            );
+        }
+    } else if f.latency_ms.is_none() {
+        return err(StatusCode::BAD_REQUEST, "a fault needs an error, a latency_ms, or both");
+    }
+    if f.latency_ms.is_some_and(|ms| ms > 120_000) {
+        return err(StatusCode::BAD_REQUEST, "latency_ms must be at most 120000");
+    }
+    if f.count == Some(0) {
+        return err(StatusCode::BAD_REQUEST, "count must be at least 1 (omit it for every matching request)");
+    }
+    session.store.music().add_fault(f).await;
+    axum::Json(session.store.music().faults().await).into_response()
+}
+
+async fn clear_faults(session: Session) -> Response {
+    session.store.music().clear_faults().await;
+    axum::Json(json!([])).into_response()
 }

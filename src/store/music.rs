@@ -206,6 +206,7 @@ pub struct SeedMusic {
 
 /// What an injected fault does (`music-api.md` §11.6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fault {
     /// `METHOD /path` pattern the fault applies to: exact path, a `*` segment wildcard, or `*` for all.
     pub route: String,
