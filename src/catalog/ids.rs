@@ -44,6 +44,14 @@ impl Asin {
         Self(out)
     }
 
+    /// The id's 9 characters after `B` read as a base-36 number: orders like the string.
+    pub(super) fn ordinal(&self) -> u64 {
+        self.0[1..].iter().fold(0u64, |n, &c| {
+            let digit = if c.is_ascii_digit() { c - b'0' } else { c - b'A' + 10 };
+            n * 36 + u64::from(digit)
+        })
+    }
+
     /// The id as sent on the wire.
     pub fn as_str(&self) -> &str {
         // Invariant: both constructors only store ASCII, so this never falls back.
@@ -145,34 +153,28 @@ impl fmt::Debug for Isrc {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Date(pub i32);
 
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i32 = 2_440_588;
+
 impl Date {
+    fn from_time(d: time::Date) -> Self {
+        Self(d.to_julian_day() - UNIX_EPOCH_JULIAN_DAY)
+    }
+
+    fn to_time(self) -> time::Date {
+        time::Date::from_julian_day(self.0 + UNIX_EPOCH_JULIAN_DAY).unwrap_or(time::Date::MIN)
+    }
+
     /// The date for a proleptic Gregorian year, month (1–12) and day (1–31); `None` when it does not exist.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Self> {
-        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-            return None;
-        }
-        // Howard Hinnant's days_from_civil.
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y.rem_euclid(400);
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy as i32;
-        Some(Self(era * 146_097 + doe - 719_468))
+        let month = time::Month::try_from(u8::try_from(m).ok()?).ok()?;
+        time::Date::from_calendar_date(y, month, u8::try_from(d).ok()?).ok().map(Self::from_time)
     }
 
     /// Year, month and day of this date.
     pub fn ymd(self) -> (i32, u32, u32) {
-        let z = self.0 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let y = yoe + era * 400 + i32::from(m <= 2);
-        (y, m, d)
+        let (y, m, d) = self.to_time().to_calendar_date();
+        (y, u32::from(u8::from(m)), u32::from(d))
     }
 
     /// Parses `YYYY-MM-DD`, optionally followed by a `T…` time part, which is ignored.
@@ -180,39 +182,23 @@ impl Date {
     /// # Errors
     /// A message naming the expected format.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let err = || format!("{s:?} is not a date: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.sssZ");
+        const FORMAT: &[time::format_description::FormatItem<'static>] =
+            time::macros::format_description!("[year]-[month]-[day]");
         let day = s.split('T').next().unwrap_or_default();
-        let mut parts = day.split('-');
-        let (Some(y), Some(m), Some(d), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(err());
-        };
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return Err(err());
-        }
-        let (Ok(y), Ok(m), Ok(d)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) else {
-            return Err(err());
-        };
-        Self::from_ymd(y, m, d).ok_or_else(err)
+        time::Date::parse(day, FORMAT)
+            .map(Self::from_time)
+            .map_err(|_| format!("{s:?} is not a date: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS.sssZ"))
     }
 
     /// The year of this date.
     pub fn year(self) -> i32 {
-        self.ymd().0
+        self.to_time().year()
     }
 
     /// The V1 wire form, midnight US-Eastern as the doc examples show it: `2017-11-10T04:00:00.000Z`.
     pub fn to_iso(self) -> String {
         let (y, m, d) = self.ymd();
         format!("{y:04}-{m:02}-{d:02}T04:00:00.000Z")
-    }
-}
-
-fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 

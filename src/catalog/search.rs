@@ -22,7 +22,8 @@ use super::derived::{FIELD2, FIELD3, RankedIndex};
 use super::ids::{AlbumIdx, ArtistIdx, EpisodeIdx, PlaylistIdx, ShowIdx, TrackIdx};
 use super::model::Genre;
 use super::text::{
-    Hit, TITLE, Term, distinct_tokens, intersect, posting, rank_of, rank_of_key, relevance_key, select_page,
+    Hit, TITLE, Term, distinct_tokens, intersect, max_hits, page_by_class, posting, rank_of, relevance_class,
+    select_page,
 };
 use super::{Catalog, EntityRef};
 
@@ -247,21 +248,21 @@ impl Catalog {
                 } else {
                     (&orders.release_rank, &orders.by_release)
                 };
-                let mut keys = Vec::new();
+                let mut keys = Vec::with_capacity(max_hits(&terms));
                 intersect(&mut terms, |h| keys.push(ranks[h.rank as usize]));
                 let total = keys.len();
                 let items = select_page(&mut keys, offset, limit).iter().map(|&k| TrackIdx(perm[k as usize])).collect();
                 Page { items, total }
             }
             _ => {
-                let mut keys = Vec::new();
+                let mut hits = Vec::with_capacity(max_hits(&terms));
                 let index = &ranked.index;
                 intersect(&mut terms, |h| {
-                    keys.push(relevance_key(&h, is_exact(&h, text_terms, index.title_tokens(h.rank)), has_match));
+                    let exact = is_exact(&h, text_terms, index.title_tokens(h.rank));
+                    hits.push((relevance_class(&h, exact, has_match), h.rank));
                 });
-                let total = keys.len();
-                let items = select_page(&mut keys, offset, limit).iter().map(|&k| to_track(rank_of_key(k))).collect();
-                Page { items, total }
+                let items = page_by_class(&hits, offset, limit).into_iter().map(to_track).collect();
+                Page { items, total: hits.len() }
             }
         }
     }
@@ -398,11 +399,11 @@ fn name_search(r: &RankedIndex, query: &str, offset: usize, limit: usize) -> Pag
         }
         terms.push(Term { list: Cow::Borrowed(list), must: 0, matched: true, text: true });
     }
-    let mut keys = Vec::new();
+    let mut hits = Vec::with_capacity(max_hits(&terms));
     intersect(&mut terms, |h| {
-        keys.push(relevance_key(&h, is_exact(&h, words.len(), r.index.title_tokens(h.rank)), true));
+        let exact = is_exact(&h, words.len(), r.index.title_tokens(h.rank));
+        hits.push((relevance_class(&h, exact, true), h.rank));
     });
-    let total = keys.len();
-    let items = select_page(&mut keys, offset, limit).iter().map(|&k| r.by_rank[rank_of_key(k) as usize]).collect();
-    Page { items, total }
+    let items = page_by_class(&hits, offset, limit).into_iter().map(|rank| r.by_rank[rank as usize]).collect();
+    Page { items, total: hits.len() }
 }

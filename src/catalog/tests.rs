@@ -38,6 +38,27 @@ fn same_seed_gives_the_same_catalog() {
 }
 
 #[test]
+fn tiny_catalogs_are_valid() {
+    for n in [0, 1, 5, 11, 79] {
+        let cat = Catalog::generate(n as u64, n);
+        assert_eq!(cat.tracks().len(), n);
+        assert!(cat.podcast_shows().len() >= 3);
+        for t in cat.tracks() {
+            assert!(cat.album_tracks(t.album).contains(&t.idx));
+        }
+        let page = cat.search_tracks(&[SearchFilter::any("the")], SortBy::Relevance, 0, 10);
+        assert!(page.items.len() <= page.total);
+        let _ = cat.search_all("the", 10);
+    }
+}
+
+#[test]
+fn catalog_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Catalog>();
+}
+
+#[test]
 fn ids_have_the_documented_formats_and_are_unique() {
     let cat = Catalog::generate(1, 5000);
     let mut seen = HashSet::new();

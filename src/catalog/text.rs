@@ -55,7 +55,10 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply only carries entropy upwards, and hashbrown picks buckets from the low bits: fold the
+        // high half down so that keys differing early (e.g. ids sharing their last bytes) spread out.
+        let h = self.0;
+        (h ^ (h >> 32) ^ (h >> 47)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (h >> 29)
     }
 }
 
@@ -151,6 +154,13 @@ impl IndexBuilder {
         });
     }
 
+    /// The token ids of `text` (with repeats), adding unknown tokens to the vocabulary.
+    pub(super) fn intern_vec(&mut self, text: &str) -> Vec<u32> {
+        let mut v = Vec::new();
+        self.intern(text, &mut v);
+        v
+    }
+
     /// Adds the document at `rank` (the next rank in order) with its fields: token ids and the field's bit.
     pub(super) fn add(&mut self, rank: u32, fields: &[(&[u32], u8)]) {
         debug_assert_eq!(rank as usize, self.index.title_tokens.len(), "documents must come in rank order");
@@ -233,6 +243,11 @@ fn gallop(list: &[u32], from: usize, target: u32) -> usize {
     lo + list[lo..hi].partition_point(|&x| x < target)
 }
 
+/// An upper bound of the number of hits of `terms` (the shortest list's length), for pre-sizing buffers.
+pub(super) fn max_hits(terms: &[Term<'_>]) -> usize {
+    terms.iter().map(|t| t.list.len()).min().unwrap_or(0)
+}
+
 /// Calls `visit` with every document present in all `terms`, in rank order. No terms means no hits.
 ///
 /// Runs in time proportional to the shortest list times the log of the others.
@@ -277,20 +292,44 @@ fn accept(term: &Term<'_>, p: u32, hit: &mut Hit) -> bool {
     true
 }
 
-/// The relevance sort key of a hit (smaller sorts first): exact title match, then the number of fields holding
-/// every match token, then the number of fields holding any, then popularity rank (unique, so ties are
-/// impossible).
-pub(super) fn relevance_key(hit: &Hit, exact: bool, has_match_terms: bool) -> u64 {
-    let (all, any) = if has_match_terms { (hit.all_fields.count_ones(), hit.any_field.count_ones()) } else { (0, 0) };
-    (u64::from(!exact) << 63)
-        | (u64::from(3 - all.min(3)) << 61)
-        | (u64::from(3 - any.min(3)) << 59)
-        | u64::from(hit.rank)
+/// Number of distinct relevance classes ([`relevance_class`] is below this).
+const CLASSES: usize = 32;
+
+/// The relevance class of a hit (smaller sorts first): exact title match, then the number of fields holding
+/// every match token, then the number of fields holding any. Within a class hits sort by popularity rank, which
+/// is the order [`intersect`] produces them in.
+pub(super) fn relevance_class(hit: &Hit, exact: bool, has_match_terms: bool) -> u8 {
+    let (all, any) =
+        if has_match_terms { (hit.all_fields.count_ones() as u8, hit.any_field.count_ones() as u8) } else { (0, 0) };
+    (u8::from(!exact) << 4) | ((3 - all.min(3)) << 2) | (3 - any.min(3))
 }
 
-/// The rank encoded in a [`relevance_key`].
-pub(super) fn rank_of_key(key: u64) -> u32 {
-    key as u32
+/// The ranks at sorted positions `offset..offset + limit` of `hits` (`(class, rank)` in rank order), sorting
+/// by class then rank. Two linear passes and no sort: a class's hits are already in rank order.
+pub(super) fn page_by_class(hits: &[(u8, u32)], offset: usize, limit: usize) -> Vec<u32> {
+    let end = offset.saturating_add(limit).min(hits.len());
+    if offset >= end {
+        return Vec::new();
+    }
+    let mut next = [0usize; CLASSES];
+    for &(c, _) in hits {
+        next[usize::from(c) % CLASSES] += 1;
+    }
+    let mut start = 0;
+    for slot in &mut next {
+        let count = *slot;
+        *slot = start;
+        start += count;
+    }
+    let mut page = vec![0u32; end - offset];
+    for &(c, rank) in hits {
+        let slot = &mut next[usize::from(c) % CLASSES];
+        if (offset..end).contains(slot) {
+            page[*slot - offset] = rank;
+        }
+        *slot += 1;
+    }
+    page
 }
 
 /// Sorts just enough of `keys` to return the elements at sorted positions `offset..offset + limit`, in order.
@@ -339,6 +378,17 @@ mod tests {
                 let want = from + l[from..].partition_point(|&x| x < target);
                 assert_eq!(gallop(&l, from, target), want, "target {target} from {from}");
             }
+        }
+    }
+
+    #[test]
+    fn page_by_class_matches_full_sort() {
+        let hits: Vec<(u8, u32)> = (0..300u32).map(|r| ((r.wrapping_mul(2_654_435_761) >> 7) as u8 % 32, r)).collect();
+        let mut sorted = hits.clone();
+        sorted.sort_unstable();
+        for (off, lim) in [(0, 10), (5, 10), (290, 50), (0, 500), (300, 5), (299, 1)] {
+            let want: Vec<u32> = sorted.iter().skip(off).take(lim).map(|h| h.1).collect();
+            assert_eq!(page_by_class(&hits, off, lim), want);
         }
     }
 
