@@ -206,6 +206,7 @@ pub async fn authorize_get(State(state): State<AppState>, session: Session, req:
     let Some(pairs) = req.uri().query().map_or(Some(Vec::new()), |q| parse_form(q.as_bytes())) else {
         return page_response(&LwaError::malformed().description, &LwaParams::default());
     };
+    let hidden = fields_to_repost(&pairs);
     let params = LwaParams::from_pairs(pairs);
     let settings = session.store.settings().await;
     let checked = match check(&state, &params) {
@@ -228,7 +229,7 @@ pub async fn authorize_get(State(state): State<AppState>, session: Session, req:
         app_name: &checked.profile.name,
         scopes: super::pages::scope_lines(checked.scopes.as_ref().ok(), raw_scope),
         users: state.fixtures.users(),
-        hidden: &params_for_form(&params),
+        hidden: &hidden,
     };
     let mut resp = Html(super::pages::consent_page(&view).into_string()).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -236,18 +237,11 @@ pub async fn authorize_get(State(state): State<AppState>, session: Session, req:
     resp
 }
 
-fn params_for_form(p: &LwaParams) -> Vec<(String, String)> {
-    const KEYS: &[&str] = &[
-        "client_id",
-        "scope",
-        "response_type",
-        "redirect_uri",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-        "scope_data",
-    ];
-    KEYS.iter().filter_map(|k| p.get(k).ok().flatten().map(|v| ((*k).to_owned(), v.to_owned()))).collect()
+/// The request's parameters as the consent form re-posts them: every one, exactly as received
+/// (`scope_data`, `language`, `xoauth_displayname` and any a client adds included), except the two the
+/// form itself supplies.
+fn fields_to_repost(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs.iter().filter(|(k, _)| k != "user_id" && k != "decision").cloned().collect()
 }
 
 /// `POST /ap/oa`: the consent form's answer.
