@@ -135,9 +135,7 @@ fn check<'a>(state: &'a AppState, p: &LwaParams) -> Result<Checked<'a>, Outcome>
                 Some("S256") => PkceMethod::S256,
                 Some(_) => return Err(fail(LwaError::invalid_param("code_challenge_method"))),
             };
-            let ok = (43..=128).contains(&ch.len())
-                && ch.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-            if !ok {
+            if !challenge_is_well_formed(method, ch) {
                 return Err(fail(LwaError::invalid_param("code_challenge")));
             }
             Some(PkceChallenge { challenge: ch.to_owned(), method })
@@ -162,6 +160,19 @@ fn check<'a>(state: &'a AppState, p: &LwaParams) -> Result<Checked<'a>, Outcome>
         scopes,
         pkce,
     })
+}
+
+/// RFC 7636 §4.2: an `S256` challenge is `base64url(sha256(verifier))`, exactly 43 characters of the
+/// base64url alphabet; a `plain` one is a verifier, 43–128 unreserved characters. A challenge that could
+/// never match is refused here rather than when the code is exchanged (an assumption; `lwa.md` §3.1).
+fn challenge_is_well_formed(method: PkceMethod, ch: &str) -> bool {
+    match method {
+        PkceMethod::S256 => ch.len() == 43 && ch.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')),
+        PkceMethod::Plain => {
+            (43..=128).contains(&ch.len())
+                && ch.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        }
+    }
 }
 
 fn page_response(message: &str, p: &LwaParams) -> Response {
@@ -364,6 +375,16 @@ mod tests {
         );
         let l = error_redirect("http://127.0.0.1:9090/cb?x=1", None, "access_denied", "no");
         assert_eq!(l, "http://127.0.0.1:9090/cb?x=1&error_description=no&error=access_denied");
+    }
+
+    #[test]
+    fn s256_challenges_are_43_base64url_characters() {
+        let doc_example = "Fw7s3XHRVb2m1nT7s646UrYiYLMJ54as0ZIU_injyqw";
+        assert!(challenge_is_well_formed(PkceMethod::S256, doc_example));
+        assert!(!challenge_is_well_formed(PkceMethod::S256, &format!("{doc_example}A")));
+        assert!(!challenge_is_well_formed(PkceMethod::S256, &doc_example.replace('_', "~")));
+        assert!(challenge_is_well_formed(PkceMethod::Plain, &format!("{doc_example}.~")));
+        assert!(!challenge_is_well_formed(PkceMethod::Plain, "short"));
     }
 
     #[test]
