@@ -72,11 +72,13 @@ fn with_query(base: &str, params: &[(&str, &str)], fragment: bool) -> String {
     }
     let encoded = ser.finish();
     let sep = if fragment {
-        '#'
+        "#"
+    } else if base.ends_with('?') || base.ends_with('&') {
+        ""
     } else if base.contains('?') {
-        '&'
+        "&"
     } else {
-        '?'
+        "?"
     };
     format!("{base}{sep}{encoded}")
 }
@@ -375,6 +377,15 @@ mod tests {
         );
         let l = error_redirect("http://127.0.0.1:9090/cb?x=1", None, "access_denied", "no");
         assert_eq!(l, "http://127.0.0.1:9090/cb?x=1&error_description=no&error=access_denied");
+    }
+
+    #[test]
+    fn a_return_url_ending_in_a_separator_gets_no_second_one() {
+        assert_eq!(with_query("https://a.example/cb?", &[("code", "AN")], false), "https://a.example/cb?code=AN");
+        assert_eq!(
+            with_query("https://a.example/cb?x=1&", &[("code", "AN")], false),
+            "https://a.example/cb?x=1&code=AN"
+        );
     }
 
     #[test]
