@@ -163,7 +163,7 @@ pub fn verify_page(v: &VerifyView<'_>) -> Markup {
                             }
                         }
                         div.box {
-                            p { strong { (app) } " (code " code { (v.code.unwrap_or("")) } ") would like to access:" }
+                            p { strong { (app) } " (code " code { (v.code.unwrap_or("").to_ascii_uppercase()) } ") would like to access:" }
                             ul id="scopes" { @for (name, desc) in scopes { li { (desc) " " code { (name) } } } }
                         }
                         button type="submit" name="decision" value="allow" { "Allow" }
