@@ -796,13 +796,11 @@ fn fixtures_with_return_url(return_url: &str) -> std::path::PathBuf {
 }
 
 async fn spawn_with_fixtures(dir: &std::path::Path) -> TestApp {
-    let cfg = amazon_music_mock::ServerConfig {
+    TestApp::spawn_with(amazon_music_mock::ServerConfig {
         bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         fixtures: Some(dir.to_owned()),
         seed: Some(1),
         ..Default::default()
-    };
-    let mock = amazon_music_mock::MockAmazon::start_with(cfg).await;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { mock, http }
+    })
+    .await
 }
