@@ -72,11 +72,13 @@ fn with_query(base: &str, params: &[(&str, &str)], fragment: bool) -> String {
     }
     let encoded = ser.finish();
     let sep = if fragment {
-        '#'
+        "#"
+    } else if base.ends_with('?') || base.ends_with('&') {
+        ""
     } else if base.contains('?') {
-        '&'
+        "&"
     } else {
-        '?'
+        "?"
     };
     format!("{base}{sep}{encoded}")
 }
@@ -135,9 +137,7 @@ fn check<'a>(state: &'a AppState, p: &LwaParams) -> Result<Checked<'a>, Outcome>
                 Some("S256") => PkceMethod::S256,
                 Some(_) => return Err(fail(LwaError::invalid_param("code_challenge_method"))),
             };
-            let ok = (43..=128).contains(&ch.len())
-                && ch.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
-            if !ok {
+            if !challenge_is_well_formed(method, ch) {
                 return Err(fail(LwaError::invalid_param("code_challenge")));
             }
             Some(PkceChallenge { challenge: ch.to_owned(), method })
@@ -162,6 +162,19 @@ fn check<'a>(state: &'a AppState, p: &LwaParams) -> Result<Checked<'a>, Outcome>
         scopes,
         pkce,
     })
+}
+
+/// RFC 7636 §4.2: an `S256` challenge is `base64url(sha256(verifier))`, exactly 43 characters of the
+/// base64url alphabet; a `plain` one is a verifier, 43–128 unreserved characters. A challenge that could
+/// never match is refused here rather than when the code is exchanged (an assumption; `lwa.md` §3.1).
+fn challenge_is_well_formed(method: PkceMethod, ch: &str) -> bool {
+    match method {
+        PkceMethod::S256 => ch.len() == 43 && ch.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')),
+        PkceMethod::Plain => {
+            (43..=128).contains(&ch.len())
+                && ch.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        }
+    }
 }
 
 fn page_response(message: &str, p: &LwaParams) -> Response {
@@ -206,6 +219,7 @@ pub async fn authorize_get(State(state): State<AppState>, session: Session, req:
     let Some(pairs) = req.uri().query().map_or(Some(Vec::new()), |q| parse_form(q.as_bytes())) else {
         return page_response(&LwaError::malformed().description, &LwaParams::default());
     };
+    let hidden = fields_to_repost(&pairs);
     let params = LwaParams::from_pairs(pairs);
     let settings = session.store.settings().await;
     let checked = match check(&state, &params) {
@@ -228,7 +242,7 @@ pub async fn authorize_get(State(state): State<AppState>, session: Session, req:
         app_name: &checked.profile.name,
         scopes: super::pages::scope_lines(checked.scopes.as_ref().ok(), raw_scope),
         users: state.fixtures.users(),
-        hidden: &params_for_form(&params),
+        hidden: &hidden,
     };
     let mut resp = Html(super::pages::consent_page(&view).into_string()).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -236,18 +250,11 @@ pub async fn authorize_get(State(state): State<AppState>, session: Session, req:
     resp
 }
 
-fn params_for_form(p: &LwaParams) -> Vec<(String, String)> {
-    const KEYS: &[&str] = &[
-        "client_id",
-        "scope",
-        "response_type",
-        "redirect_uri",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-        "scope_data",
-    ];
-    KEYS.iter().filter_map(|k| p.get(k).ok().flatten().map(|v| ((*k).to_owned(), v.to_owned()))).collect()
+/// The request's parameters as the consent form re-posts them: every one, exactly as received
+/// (`scope_data`, `language`, `xoauth_displayname` and any a client adds included), except the two the
+/// form itself supplies.
+fn fields_to_repost(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    pairs.iter().filter(|(k, _)| k != "user_id" && k != "decision").cloned().collect()
 }
 
 /// `POST /ap/oa`: the consent form's answer.
@@ -370,6 +377,25 @@ mod tests {
         );
         let l = error_redirect("http://127.0.0.1:9090/cb?x=1", None, "access_denied", "no");
         assert_eq!(l, "http://127.0.0.1:9090/cb?x=1&error_description=no&error=access_denied");
+    }
+
+    #[test]
+    fn a_return_url_ending_in_a_separator_gets_no_second_one() {
+        assert_eq!(with_query("https://a.example/cb?", &[("code", "AN")], false), "https://a.example/cb?code=AN");
+        assert_eq!(
+            with_query("https://a.example/cb?x=1&", &[("code", "AN")], false),
+            "https://a.example/cb?x=1&code=AN"
+        );
+    }
+
+    #[test]
+    fn s256_challenges_are_43_base64url_characters() {
+        let doc_example = "Fw7s3XHRVb2m1nT7s646UrYiYLMJ54as0ZIU_injyqw";
+        assert!(challenge_is_well_formed(PkceMethod::S256, doc_example));
+        assert!(!challenge_is_well_formed(PkceMethod::S256, &format!("{doc_example}A")));
+        assert!(!challenge_is_well_formed(PkceMethod::S256, &doc_example.replace('_', "~")));
+        assert!(challenge_is_well_formed(PkceMethod::Plain, &format!("{doc_example}.~")));
+        assert!(!challenge_is_well_formed(PkceMethod::Plain, "short"));
     }
 
     #[test]

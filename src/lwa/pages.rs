@@ -7,11 +7,13 @@ use maud::{DOCTYPE, Markup, html};
 use crate::fixtures::User;
 use crate::scope::{ScopeSet, describe};
 
-const STYLE: &str = "body{font-family:Arial,sans-serif;max-width:40em;margin:2em auto;color:#111}\
+const STYLE: &str = "body{font-family:Arial,sans-serif;max-width:46em;margin:2em auto;color:#111}\
 h1{font-size:1.4em}.box{border:1px solid #ddd;border-radius:8px;padding:1em 1.5em;margin:1em 0}\
 .err{border-color:#c40000}.err h2{color:#c40000}button{padding:.5em 1.5em;margin-right:1em;border-radius:4px;\
 border:1px solid #a88734;background:#f0c14b;cursor:pointer}button.deny{background:#eee;border-color:#aaa}\
-li{margin:.3em 0}code{background:#f4f4f4;padding:0 .2em}.mock{color:#777;font-size:.85em}table td{padding:.2em .6em}";
+li{margin:.3em 0}code{background:#f4f4f4;padding:0 .2em}.mock{color:#777;font-size:.85em}\
+table{width:100%;border-collapse:collapse}td{padding:.2em .6em;vertical-align:top}td:first-child{width:8em}\
+td code{overflow-wrap:anywhere}";
 
 fn layout(title: &str, body: Markup) -> Markup {
     html! {
@@ -45,7 +47,7 @@ pub fn error_page(message: &str, details: &[(&str, Option<&str>)]) -> Markup {
                 h1 { "Request Details" }
                 table {
                     @for (k, v) in details {
-                        tr { td { (k) } td { code { (v.unwrap_or("")) } } }
+                        tr { td { (k) } td { @if let Some(v) = v { code { (v) } } } }
                     }
                 }
             }
@@ -161,7 +163,7 @@ pub fn verify_page(v: &VerifyView<'_>) -> Markup {
                             }
                         }
                         div.box {
-                            p { strong { (app) } " (code " code { (v.code.unwrap_or("")) } ") would like to access:" }
+                            p { strong { (app) } " (code " code { (v.code.unwrap_or("").to_ascii_uppercase()) } ") would like to access:" }
                             ul id="scopes" { @for (name, desc) in scopes { li { (desc) " " code { (name) } } } }
                         }
                         button type="submit" name="decision" value="allow" { "Allow" }

@@ -1,15 +1,17 @@
 //! Black-box integration tests: the real server on a free port, driven over HTTP.
 //! One test binary (one link step); one module per area.
 
-mod support;
-
+mod html;
 mod lwa_support;
+mod support;
 
 mod admin;
 mod bad_input;
+mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
 mod lwa_token;
+mod lwa_verify_page;
 mod oauth2_client;
 mod smoke;
 mod startup;

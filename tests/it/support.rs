@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use amazon_music_mock::MockAmazon;
+use amazon_music_mock::{MockAmazon, ServerConfig};
 use reqwest::redirect::Policy;
 use serde_json::Value;
 
@@ -68,7 +68,15 @@ impl Resp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
-        let mock = MockAmazon::start().await;
+        Self::around(MockAmazon::start().await)
+    }
+
+    /// A mock started with a given configuration (its `bind` is used as is).
+    pub async fn spawn_with(cfg: ServerConfig) -> Self {
+        Self::around(MockAmazon::start_with(cfg).await)
+    }
+
+    fn around(mock: MockAmazon) -> Self {
         let http = reqwest::Client::builder().redirect(Policy::none()).build().expect("client");
         TestApp { mock, http }
     }

@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+#
+# amazon-music-mock as a small container: a static (musl) binary on distroless/static, run as a non-root
+# user.
+#
+#   docker build -t amazon-music-mock .
+#   docker run --rm -p 8080:8080 amazon-music-mock
+#
+# Flags go after the image name (`… amazon-music-mock serve --bind 0.0.0.0:8080 --seed 1`) or as AMM_*
+# environment variables (`-e AMM_SEED=1`); see README.md.
+
+ARG RUST_VERSION=1.95
+
+FROM rust:${RUST_VERSION}-bookworm AS build
+ARG TARGET=x86_64-unknown-linux-musl
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends musl-tools \
+ && rm -rf /var/lib/apt/lists/*
+RUN rustup target add ${TARGET}
+# Set before the first build: a profile change would rebuild every dependency.
+ENV CARGO_PROFILE_RELEASE_STRIP=symbols
+WORKDIR /src
+# Dependencies first, against stub sources, so that editing the code does not rebuild them.
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir src \
+ && echo 'fn main() {}' > src/main.rs \
+ && touch src/lib.rs \
+ && cargo build --release --locked --target ${TARGET} \
+ && rm -rf src
+COPY src ./src
+COPY fixtures ./fixtures
+# The stubs' build is newer than the copied sources: touch them so cargo rebuilds the crate itself.
+RUN touch src/main.rs src/lib.rs \
+ && cargo build --release --locked --target ${TARGET} \
+ && cp target/${TARGET}/release/amazon-music-mock /amazon-music-mock
+
+# No shell, no package manager, no libc: the binary is all there is (plus CA certificates and /etc/passwd).
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /amazon-music-mock /amazon-music-mock
+USER 65532:65532
+EXPOSE 8080
+# There is no curl in this image, so the binary checks itself: `amazon-music-mock healthcheck [--url URL]`
+# asks GET /__admin/health on the local server and exits 0 on 200, 1 otherwise. That subcommand is still
+# to be added to src/cli.rs; until it is, this check fails (clap exits 2) and Docker reports the container
+# "unhealthy" while it keeps serving.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/amazon-music-mock", "healthcheck"]
+ENTRYPOINT ["/amazon-music-mock"]
+CMD ["serve", "--bind", "0.0.0.0:8080"]
