@@ -21,7 +21,9 @@ const MUSIC_PROFILE: &str = "amzn1.application.30877432d1026706d7e805da846a32c3"
 fn vm_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
@@ -139,7 +141,13 @@ async fn main() {
             let (http, url, access) = (http.clone(), url.clone(), access.clone());
             tokio::spawn(async move {
                 for _ in 0..per {
-                    let r = http.get(&url).bearer_auth(&access).header("x-api-key", MUSIC_PROFILE).send().await.expect("track");
+                    let r = http
+                        .get(&url)
+                        .bearer_auth(&access)
+                        .header("x-api-key", MUSIC_PROFILE)
+                        .send()
+                        .await
+                        .expect("track");
                     let _ = r.bytes().await;
                 }
             })
@@ -148,7 +156,10 @@ async fn main() {
     for t in tasks {
         t.await.expect("client task");
     }
-    println!("GET /v1/tracks/{{id}}: {:.0} req/s with 8 concurrent clients", (per * 8) as f64 / t0.elapsed().as_secs_f64());
+    println!(
+        "GET /v1/tracks/{{id}}: {:.0} req/s with 8 concurrent clients",
+        (per * 8) as f64 / t0.elapsed().as_secs_f64()
+    );
     s.stop().await;
 
     // Search at scale.

@@ -1,7 +1,7 @@
 //! Code-based linking: `POST /auth/O2/create/codepair` (spec `lwa.md` §5, §13.5) and the verification
 //! page at `/us/code` where a person enters the user code, signs in and allows or denies.
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
@@ -97,51 +97,75 @@ async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Resu
     Ok(resp)
 }
 
-/// Query of the verification page.
-#[derive(Debug, serde::Deserialize)]
-pub struct VerifyQuery {
-    /// The code typed in (also accepted as `cbl-code`, as Amazon's own link carries it).
-    #[serde(default, alias = "cbl-code")]
-    code: Option<String>,
+/// The code typed in: `code`, or `cbl-code` as Amazon's own link carries it. `Err` when the query cannot
+/// be decoded or names two different codes.
+fn verify_code(query: Option<&str>) -> Result<Option<String>, &'static str> {
+    let Some(q) = query else { return Ok(None) };
+    let pairs =
+        super::params::parse_form(q.as_bytes()).ok_or("The address could not be read. Enter the code again.")?;
+    let mut code: Option<String> = None;
+    for (k, v) in pairs {
+        if k == "code" || k == "cbl-code" {
+            match &code {
+                Some(c) if !c.eq_ignore_ascii_case(v.trim()) => {
+                    return Err("More than one code was given. Enter the code shown on your device.");
+                }
+                _ => code = Some(v.trim().to_owned()),
+            }
+        }
+    }
+    Ok(code)
 }
 
 async fn page_for(state: &AppState, session: &Session, code: Option<&str>) -> (StatusCode, String) {
+    page_with(state, session, code, None).await
+}
+
+/// Renders the page for a typed code. A problem with the code itself wins; otherwise `problem` (a problem
+/// with the form) is shown above the sign-in form of a valid code, or above the code entry form.
+async fn page_with(
+    state: &AppState,
+    session: &Session,
+    code: Option<&str>,
+    problem: Option<&str>,
+) -> (StatusCode, String) {
     let users = state.fixtures.users();
     let action = format!("{}/us/code", session.prefix);
+    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        return (
-            StatusCode::OK,
-            render_verify(&VerifyView { action, code: None, found: None, problem: None, users }).into_string(),
-        );
+        return (status, render_verify(&VerifyView { action, code: None, found: None, problem, users }).into_string());
     };
     let pair = session.store.code_pair(code).await;
     let now = session.store.now_ms();
-    let problem = match &pair {
+    let code_problem = match &pair {
         None => Some("That code was not recognised. Check the code on your device and try again."),
         Some(p) if p.status != CodePairStatus::Pending || now >= p.expires_at_ms => {
             Some("That code has expired or was already used. Ask your device for a new code.")
         }
         Some(_) => None,
     };
-    match (pair, problem) {
+    match (pair, code_problem) {
         (Some(p), None) => {
             let app = state.fixtures.client(&p.client_id).map_or("An application", |(prof, _)| prof.name.as_str());
             let found = Some((app, scope_lines(Some(&p.scopes), None)));
-            let html =
-                render_verify(&VerifyView { action, code: Some(code), found, problem: None, users }).into_string();
-            (StatusCode::OK, html)
+            let html = render_verify(&VerifyView { action, code: Some(code), found, problem, users }).into_string();
+            (status, html)
         }
-        (_, problem) => {
+        (_, code_problem) => {
             let html =
-                render_verify(&VerifyView { action, code: Some(code), found: None, problem, users }).into_string();
+                render_verify(&VerifyView { action, code: Some(code), found: None, problem: code_problem, users })
+                    .into_string();
             (StatusCode::BAD_REQUEST, html)
         }
     }
 }
 
 /// `GET /us/code[?code=XXXXXX]`.
-pub async fn verify_page(State(state): State<AppState>, session: Session, Query(q): Query<VerifyQuery>) -> Response {
-    let (status, html) = page_for(&state, &session, q.code.as_deref()).await;
+pub async fn verify_page(State(state): State<AppState>, session: Session, RawQuery(q): RawQuery) -> Response {
+    let (status, html) = match verify_code(q.as_deref()) {
+        Ok(code) => page_for(&state, &session, code.as_deref()).await,
+        Err(problem) => page_with(&state, &session, None, Some(problem)).await,
+    };
     (status, Html(html)).into_response()
 }
 
@@ -149,15 +173,24 @@ pub async fn verify_page(State(state): State<AppState>, session: Session, Query(
 pub async fn verify_submit(State(state): State<AppState>, session: Session, req: Request) -> Response {
     let params = match LwaParams::from_request(req, state.limits.body_limit).await {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(_) => {
+            let (status, html) =
+                page_with(&state, &session, None, Some("The form could not be read. Enter the code again.")).await;
+            return (status, Html(html)).into_response();
+        }
     };
     let code = params.get("user_code").ok().flatten().unwrap_or("").to_owned();
     let decision = match (params.get("decision").ok().flatten(), params.get("user_id").ok().flatten()) {
         (Some("allow"), Some(u)) if state.fixtures.user(u).is_some() => CodePairDecision::Approve(u.to_owned()),
         (Some("deny"), _) => CodePairDecision::Deny,
+        (Some("allow"), _) => {
+            let (status, html) =
+                page_with(&state, &session, Some(&code), Some("Choose who you are signing in as, then Allow.")).await;
+            return (status, Html(html)).into_response();
+        }
         _ => {
-            let (_, html) = page_for(&state, &session, Some(&code)).await;
-            return (StatusCode::BAD_REQUEST, Html(html)).into_response();
+            let (status, html) = page_with(&state, &session, Some(&code), Some("Choose Allow or Deny.")).await;
+            return (status, Html(html)).into_response();
         }
     };
     let approved = matches!(decision, CodePairDecision::Approve(_));

@@ -71,7 +71,12 @@ impl Store for MemoryStore {
         self.sessions
             .entry(id.clone())
             .or_insert_with(|| {
-                Arc::new(MemorySession::new(self.rng_for(id), self.journal_capacity, self.music_seed.clone()))
+                Arc::new(MemorySession::new(
+                    self.rng_for(id),
+                    self.seed.is_some(),
+                    self.journal_capacity,
+                    self.music_seed.clone(),
+                ))
             })
             .clone()
     }
@@ -105,7 +110,9 @@ pub struct MemorySession {
     clock: Arc<Clock>,
     music: MemoryMusic,
     rng: Mutex<StdRng>,
-    initial_rng: StdRng,
+    /// The seeded start of the random sequence, replayed on reset; `None` without `--seed`, where a reset
+    /// draws a fresh sequence so that codes and token ids issued before it are never handed out again.
+    initial_rng: Option<StdRng>,
     settings: RwLock<Settings>,
     codes: Mutex<HashMap<String, AuthCodeRecord>>,
     pairs: Mutex<CodePairs>,
@@ -116,15 +123,15 @@ pub struct MemorySession {
 }
 
 impl MemorySession {
-    fn new(rng: StdRng, journal_capacity: usize, music_seed: SeedFn) -> Self {
+    fn new(rng: StdRng, seeded: bool, journal_capacity: usize, music_seed: SeedFn) -> Self {
         let clock = Arc::new(Clock::default());
         let mut music_rng = rng.clone();
         let music_rng = StdRng::from_seed(music_rng.random());
         MemorySession {
-            music: MemoryMusic::new(music_seed, clock.clone(), music_rng),
+            music: MemoryMusic::new(music_seed, clock.clone(), music_rng, seeded),
             clock,
             rng: Mutex::new(rng.clone()),
-            initial_rng: rng,
+            initial_rng: seeded.then_some(rng),
             settings: RwLock::new(Settings::default()),
             codes: Mutex::default(),
             pairs: Mutex::default(),
@@ -182,7 +189,7 @@ impl SessionStore for MemorySession {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.clock.reset();
         self.music.reset();
-        *lock(&self.rng) = self.initial_rng.clone();
+        *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Settings::default();
         lock(&self.codes).clear();
         *lock(&self.pairs) = CodePairs::default();

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use dashmap::DashMap;
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::json;
 
@@ -61,7 +62,8 @@ pub struct MemoryMusic {
     seed: SeedFn,
     clock: Arc<Clock>,
     rng: Mutex<StdRng>,
-    initial_rng: StdRng,
+    /// Replayed on reset when the server runs with a seed; otherwise a reset draws a fresh sequence.
+    initial_rng: Option<StdRng>,
     users: DashMap<String, UserMusic>,
     playlists: DashMap<String, PlaylistState>,
     faults: Mutex<Vec<FaultState>>,
@@ -70,12 +72,12 @@ pub struct MemoryMusic {
 
 impl MemoryMusic {
     /// A session's music state.
-    pub fn new(seed: SeedFn, clock: Arc<Clock>, rng: StdRng) -> Self {
+    pub fn new(seed: SeedFn, clock: Arc<Clock>, rng: StdRng, seeded: bool) -> Self {
         MemoryMusic {
             seed,
             clock,
             rng: Mutex::new(rng.clone()),
-            initial_rng: rng,
+            initial_rng: seeded.then_some(rng),
             users: DashMap::new(),
             playlists: DashMap::new(),
             faults: Mutex::new(Vec::new()),
@@ -89,7 +91,7 @@ impl MemoryMusic {
         self.playlists.clear();
         lock(&self.faults).clear();
         self.buckets.clear();
-        *lock(&self.rng) = self.initial_rng.clone();
+        *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
     }
 
     fn uuid(&self) -> String {

@@ -722,3 +722,22 @@ async fn no_token_survives_a_reset_so_revoked_tokens_stay_dead() {
     let again = app.web_tokens("profile").await;
     assert_eq!(app.profile(s(&again, "access_token")).await.status, 200);
 }
+
+#[tokio::test]
+async fn without_a_seed_a_reset_never_hands_out_the_same_codes_again() {
+    let cfg = amazon_music_mock::ServerConfig { bind: ([127, 0, 0, 1], 0).into(), seed: None, ..Default::default() };
+    let app = TestApp::spawn_with(cfg).await;
+    let pair = || async {
+        let r = app
+            .post_form(
+                "/auth/O2/create/codepair",
+                &[("response_type", "device_code"), ("client_id", DEVICE_CLIENT), ("scope", "music::library:read")],
+            )
+            .await;
+        r.json()["device_code"].as_str().unwrap().to_owned()
+    };
+    let before = pair().await;
+    app.admin("POST", "/__admin/reset", json!({})).await;
+    let after = pair().await;
+    assert_ne!(before, after);
+}

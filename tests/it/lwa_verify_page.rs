@@ -173,6 +173,11 @@ async fn allow_without_choosing_a_user_gets_the_page_again_with_400() {
 
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.text.contains("name=\"decision\""), "the sign-in form is shown again: {}", r.text);
+    assert!(
+        r.text.contains("<p id=\"problem\">Choose who you are signing in as, then Allow.</p>"),
+        "the page says what is missing: {}",
+        r.text
+    );
     let t = poll(&app, "", &device_code, &user_code).await;
     assert_lwa_error(
         &t,
@@ -180,4 +185,35 @@ async fn allow_without_choosing_a_user_gets_the_page_again_with_400() {
         "authorization_pending",
         "The user has not yet entered the code or authorized the device",
     );
+}
+
+#[tokio::test]
+async fn two_different_codes_in_the_query_get_the_html_page_not_a_plain_text_error() {
+    let app = TestApp::spawn().await;
+    let (user_code, _) = code_pair(&app, "", "music::library:read").await;
+
+    let r = app.get(&format!("/us/code?code={user_code}&cbl-code=ZZZZZZ")).await;
+
+    assert_problem_page(&r, "More than one code was given. Enter the code shown on your device.");
+    // The same code twice (in any case) is fine.
+    let lower = user_code.to_lowercase();
+    let r = app.get(&format!("/us/code?code={user_code}&cbl-code={lower}")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("name=\"decision\""));
+}
+
+#[tokio::test]
+async fn an_unreadable_form_gets_the_html_page_not_a_json_error() {
+    let app = TestApp::spawn().await;
+
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/us/code"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(b"user_code=%FF%FE".to_vec()),
+        )
+        .await;
+
+    assert_problem_page(&r, "The form could not be read. Enter the code again.");
 }
