@@ -22,8 +22,9 @@ ENV CARGO_PROFILE_RELEASE_STRIP=symbols
 WORKDIR /src
 # Dependencies first, against stub sources, so that editing the code does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+RUN mkdir src benches \
  && echo 'fn main() {}' > src/main.rs \
+ && echo 'fn main() {}' > benches/server.rs \
  && touch src/lib.rs \
  && cargo build --release --locked --target ${TARGET} \
  && rm -rf src
@@ -39,10 +40,9 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /amazon-music-mock /amazon-music-mock
 USER 65532:65532
 EXPOSE 8080
-# There is no curl in this image, so the binary checks itself: `amazon-music-mock healthcheck [--url URL]`
-# asks GET /__admin/health on the local server and exits 0 on 200, 1 otherwise. That subcommand is still
-# to be added to src/cli.rs; until it is, this check fails (clap exits 2) and Docker reports the container
-# "unhealthy" while it keeps serving.
+# There is no curl in this image, so the binary checks itself: `amazon-music-mock healthcheck [--addr ADDR]`
+# asks GET /__admin/health on 127.0.0.1:8080 (or ADDR, also AMM_HEALTHCHECK_ADDR) and exits 0 on 200, 1
+# otherwise. Change it together with --bind.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/amazon-music-mock", "healthcheck"]
 ENTRYPOINT ["/amazon-music-mock"]
 CMD ["serve", "--bind", "0.0.0.0:8080"]

@@ -92,7 +92,8 @@ pub async fn tokeninfo(
 
 #[derive(Serialize)]
 struct ProfileBody<'a> {
-    user_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,7 +141,7 @@ pub async fn profile(
         return noted(LwaError::insufficient_scope().into_response(), &token, Some(&c));
     }
     let body = ProfileBody {
-        user_id: user.user_id.as_str(),
+        user_id: (full || id_only).then_some(user.user_id.as_str()),
         name: full.then_some(user.name.as_str()),
         postal_code: postal.then_some(user.postal_code.as_str()),
         email: full.then_some(user.email.as_str()),

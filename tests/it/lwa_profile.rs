@@ -155,12 +155,12 @@ async fn profile_fields_follow_the_granted_scopes() {
 }
 
 #[tokio::test]
-async fn profile_with_only_postal_code_answers_the_user_id_and_postal_code() {
-    // Assumption (the docs list postal_code → postal_code only): user_id always comes along.
+async fn profile_with_only_postal_code_answers_only_the_postal_code() {
+    // `lwa.md` §13.7: fields MUST follow the granted scopes; postal_code → postal_code.
     let app = TestApp::spawn().await;
     let v = app.web_tokens("postal_code").await;
     let r = app.profile(s(&v, "access_token")).await;
-    assert_eq!(r.text, r#"{"user_id":"amzn1.account.I7GAS664VLDQ6HEZ7EDJJTFPH2OY","postal_code":"98052"}"#);
+    assert_eq!(r.text, r#"{"postal_code":"98052"}"#);
 }
 
 #[tokio::test]
