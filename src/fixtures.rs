@@ -16,6 +16,74 @@ use crate::scope::Scope;
 
 const EMBEDDED_PROFILES: &str = include_str!("../fixtures/security-profiles.yaml");
 const EMBEDDED_USERS: &str = include_str!("../fixtures/users.yaml");
+const EMBEDDED_CATALOG: &str = include_str!("../fixtures/catalog.yaml");
+
+/// `catalog.yaml`: entities added to (or replacing) the generated catalog.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CatalogFile {
+    /// Keep the generated catalog (`true`, the default) or serve only this file's entities.
+    #[serde(default = "yes")]
+    pub generate: bool,
+    /// Artists to add.
+    #[serde(default)]
+    pub artists: Vec<crate::catalog::ArtistSpec>,
+    /// Albums to add.
+    #[serde(default)]
+    pub albums: Vec<crate::catalog::AlbumSpec>,
+    /// Tracks to add.
+    #[serde(default)]
+    pub tracks: Vec<crate::catalog::TrackSpec>,
+    /// Curated playlists to add.
+    #[serde(default)]
+    pub playlists: Vec<crate::catalog::PlaylistSpec>,
+}
+
+impl CatalogFile {
+    /// Builds the catalog: generated (`tracks` tracks from `seed`) unless the file says otherwise, then the
+    /// file's entities added.
+    ///
+    /// # Errors
+    /// A [`FixtureError`] naming `file` and the entity at fault.
+    pub fn build(self, file: &str, seed: u64, tracks: usize) -> Result<crate::catalog::Catalog, FixtureError> {
+        let mut catalog = crate::catalog::Catalog::generate(seed, if self.generate { tracks } else { 0 });
+        let ext = crate::catalog::CatalogExtension {
+            artists: self.artists,
+            albums: self.albums,
+            tracks: self.tracks,
+            playlists: self.playlists,
+        };
+        catalog.extend(ext).map_err(|e| FixtureError {
+            file: file.to_owned(),
+            line: None,
+            column: None,
+            message: e.to_string(),
+        })?;
+        Ok(catalog)
+    }
+
+    /// Reads `DIR/catalog.yaml`, or the embedded one when `dir` is `None` or has no such file.
+    ///
+    /// # Errors
+    /// The file cannot be read or parsed (with line and column).
+    pub fn load(dir: Option<&Path>) -> Result<(String, CatalogFile), FixtureError> {
+        let path = dir.map(|d| d.join("catalog.yaml")).filter(|p| p.exists());
+        let (file, text) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(&p).map_err(|e| FixtureError {
+                    file: p.display().to_string(),
+                    line: None,
+                    column: None,
+                    message: e.to_string(),
+                })?;
+                (p.display().to_string(), text)
+            }
+            None => ("<embedded>/catalog.yaml".to_owned(), EMBEDDED_CATALOG.to_owned()),
+        };
+        let parsed = parse_yaml(&file, &text)?;
+        Ok((file, parsed))
+    }
+}
 
 /// The kind of an LWA client, which decides how it authenticates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,6 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::{AppState, Limits, router};
-use crate::catalog::Catalog;
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::lwa::tokens::TokenCodec;
 use crate::store::memory::MemoryStore;
@@ -81,7 +80,8 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
         None => Fixtures::embedded(),
     };
     let fixtures = Arc::new(fixtures);
-    let catalog = Arc::new(Catalog::generate(cfg.seed.unwrap_or(0), cfg.catalog_size));
+    let (catalog_file, catalog_spec) = crate::fixtures::CatalogFile::load(cfg.fixtures.as_deref())?;
+    let catalog = Arc::new(catalog_spec.build(&catalog_file, cfg.seed.unwrap_or(0), cfg.catalog_size)?);
     let music_seed = crate::music::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
     let store = Arc::new(MemoryStore::new(cfg.seed, cfg.journal_capacity).with_music_seed(music_seed));
     let tokens = TokenCodec::new(cfg.token_key.as_bytes());

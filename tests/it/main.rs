@@ -7,6 +7,7 @@ mod support;
 
 mod admin;
 mod bad_input;
+mod catalog_fixtures;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
