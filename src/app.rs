@@ -178,6 +178,8 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     }
     let journaled = !path.starts_with("/__admin");
     let mut entry = journaled.then(|| base_entry(&req, &path, store.now_ms()));
+    let method = req.method().clone();
+    let session_for_log = tracing::enabled!(tracing::Level::DEBUG).then(|| id.clone());
     req.extensions_mut().insert(Session { id, store: store.clone(), prefix });
 
     let mut resp = next.run(req).await;
@@ -192,6 +194,17 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         if let Ok(v) = HeaderValue::from_str(&id) {
             headers.insert("x-amzn-requestid", v);
         }
+    }
+    if let Some(session) = session_for_log {
+        // The path only: query strings can carry tokens (`?access_token=`), and no secret goes to a log.
+        tracing::debug!(
+            %session,
+            method = %method,
+            path = %path,
+            status = resp.status().as_u16(),
+            duration_us = started.elapsed().as_micros() as u64,
+            "request"
+        );
     }
     if let Some(mut e) = entry.take() {
         e.status = resp.status().as_u16();

@@ -181,3 +181,41 @@ fn a_port_already_in_use_makes_serve_exit_2() {
     assert_eq!(status.code(), Some(2), "stderr: {stderr}");
     assert!(stderr.contains(&addr), "{stderr}");
 }
+
+#[test]
+fn json_debug_logs_name_each_request_but_never_a_secret() {
+    let mut child = serve(&["--log", "amazon_music_mock=debug", "--log-format", "json"]);
+    let addr = address_of(&first_line(&mut child));
+    let secret_token = "Atza|SECRETSECRETSECRET";
+    let client_secret = "amzn1.oa2-cs.v1.5d05ad7853c1f76eb97706ca828bca0385813dbad3c681d06bd2aa399dac946d";
+    let requests = [
+        format!(
+            "GET /auth/o2/tokeninfo?access_token={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            secret_token
+        ),
+        format!(
+            "POST /auth/o2/token?client_secret={client_secret} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret_token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    ];
+    for raw in &requests {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(addr.trim_start_matches("http://")).expect("connects");
+        s.write_all(raw.as_bytes()).expect("sends");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    }
+    signal(&child, "-TERM");
+    let (status, err) = wait_with_limit(child, Duration::from_secs(10));
+    assert!(status.success(), "{err}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(lines.len(), 2, "one JSON line per request: {err}");
+    assert_eq!(lines[0]["fields"]["path"], "/auth/o2/tokeninfo");
+    assert_eq!(lines[0]["fields"]["status"], 400);
+    assert_eq!(lines[1]["fields"]["method"], "POST");
+    assert!(!err.contains("SECRETSECRET") && !err.contains(client_secret), "a secret reached the log: {err}");
+}
