@@ -4,12 +4,15 @@
 mod support;
 
 mod lwa_support;
+mod music_support;
 
 mod admin;
 mod bad_input;
 mod lwa_device;
 mod lwa_profile;
 mod lwa_token;
+mod music_auth;
+mod music_catalog;
 mod oauth2_client;
 mod smoke;
 mod startup;
