@@ -169,10 +169,18 @@ impl MemoryMusic {
         // Seed the customer first (their seeded playlists may be the one asked for).
         self.with_user(user, |_, _| ());
         let mut p = self.playlists.get_mut(id).ok_or(PlaylistError::NotFound)?;
-        if p.meta.owner != user {
-            return Err(PlaylistError::NotOwner);
-        }
+        not_owner(&p.meta, user)?;
         f(&mut p)
+    }
+}
+
+/// Whether `user` may write the playlist: another customer's PUBLIC playlist is [`PlaylistError::NotOwner`], a
+/// PRIVATE one [`PlaylistError::NotFound`], as it is for reads (its existence is not revealed).
+fn not_owner(meta: &PlaylistMeta, user: &str) -> Result<(), PlaylistError> {
+    match meta.visibility {
+        _ if meta.owner == user => Ok(()),
+        Visibility::Public => Err(PlaylistError::NotOwner),
+        Visibility::Private => Err(PlaylistError::NotFound),
     }
 }
 
@@ -396,10 +404,7 @@ impl MusicStore for MemoryMusic {
 
     async fn delete_playlist(&self, user: &str, id: &str) -> Result<(), PlaylistError> {
         self.with_user(user, |u, playlists| {
-            let owner = playlists.get(id).map(|p| p.meta.owner.clone()).ok_or(PlaylistError::NotFound)?;
-            if owner != user {
-                return Err(PlaylistError::NotOwner);
-            }
+            playlists.get(id).ok_or(PlaylistError::NotFound).and_then(|p| not_owner(&p.meta, user))?;
             playlists.remove(id);
             u.playlists.retain(|p| p != id);
             u.version += 1;
