@@ -22,7 +22,7 @@ use crate::store::music::{Anchor, PlaylistError, PlaylistMeta, PlaylistPatch, Vi
 /// The most track ids one add may carry.
 pub const MAX_ADD: usize = 100;
 
-/// The V1 Playlist shape of a customer's playlist.
+/// The V1 Playlist shape of a customer's playlist: the keys of [`Catalog::playlist_json`], in the same order.
 pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
     let duration: u64 = p.track_ids.iter().filter_map(|t| cat.track(t)).map(|t| u64::from(t.duration)).sum();
     let image = p
@@ -35,7 +35,6 @@ pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
     json!({
         "id": p.id,
         "curator": { "id": super::seed::music_profile_id(&p.owner) },
-        "description": p.description,
         "duration": duration,
         "images": [{ "url": image, "imageType": "PRIMARY" }],
         "eligibility": {
@@ -47,6 +46,7 @@ pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
             "isPrimeEligible": true,
         },
         "title": p.title,
+        "description": p.description,
         "trackCount": p.track_count,
         "url": format!("https://music.amazon.com/my/playlists/{}", p.id),
         "visibility": p.visibility,
