@@ -17,7 +17,7 @@ use super::error::MusicError;
 use super::page::{connection, edge, request};
 use super::{Caller, Requires, V1Ctx, batch_ids, parse_body};
 use crate::catalog::{Catalog, EntityRef};
-use crate::store::music::{Collection, MusicProfile, Visibility};
+use crate::store::music::{Collection, MusicProfile, PlaylistMeta, Visibility};
 
 /// The V1 User shape (§3.4): `{id, name, images, url}`.
 pub fn user_json(p: &MusicProfile) -> Value {
@@ -188,7 +188,8 @@ async fn list(ctx: &V1Ctx, c: &Caller, spec: &Spec) -> Result<Value, MusicError>
     for (i, item) in page.items.iter().enumerate() {
         let n = match node(ctx, cat, &item.id).await {
             Some(n) => n,
-            None => match ctx.session.store.music().playlist(&item.id).await {
+            // A followed customer playlist shows only its id once it is deleted or made private.
+            None => match visible_playlist(ctx, c, &item.id).await {
                 Some(pl) => super::playlists::user_playlist_json(cat, &pl),
                 None => json!({ "id": item.id }),
             },
@@ -206,8 +207,18 @@ async fn list(ctx: &V1Ctx, c: &Caller, spec: &Spec) -> Result<Value, MusicError>
     Ok(json!({ "user": user }))
 }
 
+/// A customer playlist the caller may see: their own, or another customer's PUBLIC one.
+async fn visible_playlist(ctx: &V1Ctx, c: &Caller, id: &str) -> Option<PlaylistMeta> {
+    ctx.session
+        .store
+        .music()
+        .playlist(id)
+        .await
+        .filter(|p| p.owner == c.user_id() || p.visibility == Visibility::Public)
+}
+
 /// Reads the ids of a write: body `{"<idsKey>": [...]}` or, for DELETE without a body, `?ids=`.
-async fn ids_of(ctx: &V1Ctx, spec: &Spec, body: &[u8]) -> Result<Vec<String>, MusicError> {
+async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Vec<String>, MusicError> {
     let ids: Vec<String> = if body.iter().all(u8::is_ascii_whitespace) {
         batch_ids(ctx.query_param("ids"), 100)?
     } else {
@@ -235,8 +246,7 @@ async fn ids_of(ctx: &V1Ctx, spec: &Spec, body: &[u8]) -> Result<Vec<String>, Mu
     }
     let cat = ctx.catalog();
     for id in &ids {
-        let user_playlist =
-            spec.coll == Collection::FollowedPlaylists && ctx.session.store.music().playlist(id).await.is_some();
+        let user_playlist = spec.coll == Collection::FollowedPlaylists && visible_playlist(ctx, c, id).await.is_some();
         if !user_playlist && !exists_for(cat, spec.coll, id) {
             return Err(MusicError::not_found(spec.kind, id));
         }
@@ -245,13 +255,13 @@ async fn ids_of(ctx: &V1Ctx, spec: &Spec, body: &[u8]) -> Result<Vec<String>, Mu
 }
 
 async fn add(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, spec, body).await?;
+    let ids = ids_of(ctx, c, spec, body).await?;
     let n = ctx.session.store.music().collection_add(c.user_id(), spec.coll, &ids, ctx.now_ms()).await;
     Ok(json!({ spec.add_key: { spec.ids_key: ids, "added": n } }))
 }
 
 async fn remove(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, spec, body).await?;
+    let ids = ids_of(ctx, c, spec, body).await?;
     let n = ctx.session.store.music().collection_remove(c.user_id(), spec.coll, &ids).await;
     Ok(json!({ spec.remove_key: { spec.ids_key: ids, "removed": n } }))
 }
