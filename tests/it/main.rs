@@ -15,6 +15,7 @@ mod music_auth;
 mod music_catalog;
 mod music_library;
 mod music_playlists;
+mod music_views;
 mod oauth2_client;
 mod smoke;
 mod startup;
