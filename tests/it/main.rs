@@ -13,6 +13,7 @@ mod lwa_profile;
 mod lwa_token;
 mod music_auth;
 mod music_catalog;
+mod music_contract;
 mod music_faults;
 mod music_library;
 mod music_playlists;
