@@ -6,7 +6,6 @@
 //! clients send no body with DELETE). Ids are checked against the catalog (404 for an unknown one) and
 //! capped at 100 per call. Reads need the family's `:read` scope, writes the full scope.
 
-use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::catalog::exists_for;
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{Caller, Requires, V1Ctx, batch_ids, parse_body};
+use super::{Caller, Requires, V1Body, V1Ctx, batch_ids, parse_body};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::{Collection, MusicProfile, PlaylistMeta, Visibility};
 
@@ -52,9 +51,9 @@ struct PutMe {
 }
 
 /// `PUT /v1/me` with `name`, `visibility`, `playbackVisibility` (all required) → `data.updateUser`.
-pub async fn put_me(ctx: V1Ctx, body: Bytes) -> Response {
+pub async fn put_me(ctx: V1Ctx, body: V1Body) -> Response {
     ctx.handle(Requires::PROFILE_EITHER, async |c| {
-        let b: PutMe = parse_body(&body)?;
+        let b: PutMe = parse_body(body.bytes()?)?;
         let name = b.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(MusicError::bad_request("Malformed request. name must be 1 to 100 characters."));
@@ -273,12 +272,12 @@ macro_rules! collection_routes {
             ctx.handle($spec.read, async |c| list(&ctx, c, &$spec).await).await
         }
         /// `PUT` ids into the collection.
-        pub async fn $put(ctx: V1Ctx, body: Bytes) -> Response {
-            ctx.handle($spec.write, async |c| add(&ctx, c, &$spec, &body).await).await
+        pub async fn $put(ctx: V1Ctx, body: V1Body) -> Response {
+            ctx.handle($spec.write, async |c| add(&ctx, c, &$spec, body.bytes()?).await).await
         }
         /// `DELETE` ids from the collection.
-        pub async fn $delete(ctx: V1Ctx, body: Bytes) -> Response {
-            ctx.handle($spec.write, async |c| remove(&ctx, c, &$spec, &body).await).await
+        pub async fn $delete(ctx: V1Ctx, body: V1Body) -> Response {
+            ctx.handle($spec.write, async |c| remove(&ctx, c, &$spec, body.bytes()?).await).await
         }
     };
 }

@@ -24,7 +24,8 @@ pub mod seed;
 pub mod views;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -232,6 +233,36 @@ impl V1Ctx {
             note(&mut resp, |n| n.token = Some(fingerprint(&t)));
         }
         resp
+    }
+}
+
+/// A V1 request body, read up to the configured body limit (`--body-limit`, 1 MiB by default). A body over the
+/// limit is not rejected here: like every other bad input it is reported after the auth chain, as 413
+/// `PAYLOAD_TOO_LARGE` in the V1 envelope, when the handler asks for the bytes.
+pub struct V1Body(Result<Bytes, MusicError>);
+
+impl FromRequest<AppState> for V1Body {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.limits.body_limit;
+        let read = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
+            MusicError::new(
+                Code::PayloadTooLarge,
+                format!("The request body is larger than {limit} bytes, or could not be read."),
+            )
+        });
+        Ok(V1Body(read))
+    }
+}
+
+impl V1Body {
+    /// The body's bytes.
+    ///
+    /// # Errors
+    /// 413 `PAYLOAD_TOO_LARGE` when the body was over the limit.
+    pub fn bytes(&self) -> Result<&[u8], MusicError> {
+        self.0.as_deref().map_err(Clone::clone)
     }
 }
 

@@ -6,7 +6,6 @@
 //! write to one playlist is serialised by the store, so parallel adds lose nothing. Removal takes
 //! `entryIds`; reordering (`PATCH`) takes `entryIds` plus exactly one of `entryIdAbove`/`entryIdBelow`.
 
-use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
@@ -15,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Code, MusicError};
 use super::page::{connection, edge, page_info, request};
-use super::{Caller, Requires, V1Ctx, parse_body};
+use super::{Caller, Requires, V1Body, V1Ctx, parse_body};
 use crate::catalog::{Catalog, CatalogPlaylist};
 use crate::store::music::{Anchor, PlaylistError, PlaylistMeta, PlaylistPatch, Visibility};
 
@@ -178,9 +177,9 @@ fn check_title(t: &str) -> Result<String, MusicError> {
 }
 
 /// `POST /v1/playlists` with `title`, `description`, `visibility` → `data.createPlaylist{id,url}`.
-pub async fn create(ctx: V1Ctx, body: Bytes) -> Response {
+pub async fn create(ctx: V1Ctx, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: Create = parse_body(&body)?;
+        let b: Create = parse_body(body.bytes()?)?;
         let title = check_title(&b.title)?;
         let p = ctx.session.store.music().create_playlist(c.user_id(), title, b.description, b.visibility, ctx.now_ms()).await;
         Ok(json!({ "createPlaylist": { "id": p.id, "url": format!("https://music.amazon.com/my/playlists/{}", p.id) } }))
@@ -197,9 +196,9 @@ struct Update {
 }
 
 /// `PUT /v1/playlists/{id}` with any of `title`, `description`, `visibility` → `data.updatePlaylist`.
-pub async fn update(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn update(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: Update = parse_body(&body)?;
+        let b: Update = parse_body(body.bytes()?)?;
         if b.title.is_none() && b.description.is_none() && b.visibility.is_none() {
             return Err(MusicError::bad_request(
                 "Malformed request. Give at least one of title, description, visibility.",
@@ -245,9 +244,9 @@ struct AddTracks {
 
 /// `PUT /v1/playlists/{id}/tracks` with `trackIds` (≤100) and `addDuplicateTracks` (default false)
 /// → `data.addTracksToPlaylist`.
-pub async fn add_tracks(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn add_tracks(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: AddTracks = parse_body(&body)?;
+        let b: AddTracks = parse_body(body.bytes()?)?;
         if b.track_ids.is_empty() {
             return Err(MusicError::bad_request("Malformed request. trackIds must not be empty."));
         }
@@ -291,9 +290,9 @@ struct EntryIds {
 
 /// `PATCH /v1/playlists/{id}/tracks` with `entryIds` and one of `entryIdAbove`/`entryIdBelow`
 /// → `data.reorderPlaylistTracks`.
-pub async fn reorder(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn reorder(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: EntryIds = parse_body(&body)?;
+        let b: EntryIds = parse_body(body.bytes()?)?;
         if b.entry_ids.is_empty() {
             return Err(MusicError::bad_request("Malformed request. entryIds must not be empty."));
         }
@@ -320,9 +319,9 @@ pub async fn reorder(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Respons
 }
 
 /// `DELETE /v1/playlists/{id}/tracks` with `entryIds` → `data.removeTracksFromPlaylist`.
-pub async fn remove_tracks(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn remove_tracks(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: EntryIds = parse_body(&body)?;
+        let b: EntryIds = parse_body(body.bytes()?)?;
         if b.entry_ids.is_empty() || b.entry_id_above.is_some() || b.entry_id_below.is_some() {
             return Err(MusicError::bad_request("Malformed request. The body is {\"entryIds\": [...]}."));
         }
