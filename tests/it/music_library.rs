@@ -513,3 +513,50 @@ async fn put_me_needs_all_three_fields_and_answers_update_user() {
     }
     assert_eq!(v1.data("/v1/me").await["user"]["name"], "Benjamin", "failed updates change nothing");
 }
+
+// ---- request bodies ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_in_the_v1_envelope_after_the_auth_chain() {
+    let app = TestApp::spawn().await;
+    let v1 = app.music(USER_UNLIMITED).await;
+    let big = format!("{{\"trackIds\":[\"{}\"]}}", "x".repeat(3_000_000));
+    let too_large = "The request body is larger than 1048576 bytes, or could not be read.";
+    for (method, path) in
+        [("PUT", "/v1/me/library/tracks"), ("POST", "/v1/playlists"), ("POST", "/v1/search/tracks"), ("PUT", "/v1/me")]
+    {
+        let auth = format!("Bearer {}", v1.token);
+        let r = app.v1_raw(method, path, &[("authorization", &auth), ("x-api-key", API_KEY)], Some(&big)).await;
+        assert_v1_error(&r, 413, "PAYLOAD_TOO_LARGE", too_large);
+        // Just over the configured 1 MiB, too.
+        let r = app
+            .v1_raw(method, path, &[("authorization", &auth), ("x-api-key", API_KEY)], Some(&big[..1_048_577]))
+            .await;
+        assert_v1_error(&r, 413, "PAYLOAD_TOO_LARGE", too_large);
+        // The auth chain answers first.
+        let r = app.v1_raw(method, path, &[("x-api-key", API_KEY)], Some(&big)).await;
+        assert_v1_error(
+            &r,
+            401,
+            "INVALID_AUTH_TYPE",
+            "Missing Authorization header. Send Authorization: Bearer <LWA access token>.",
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_configured_body_limit_applies_to_v1_bodies() {
+    let mock = amazon_music_mock::MockAmazon::start_with(amazon_music_mock::ServerConfig {
+        bind: ([127, 0, 0, 1], 0).into(),
+        seed: Some(1),
+        body_limit: 1024,
+        ..amazon_music_mock::ServerConfig::default()
+    })
+    .await;
+    let app = TestApp { mock, http: reqwest::Client::new() };
+    let v1 = app.music(USER_UNLIMITED).await;
+    let ids: Vec<String> = (0..100).map(track_id).collect();
+    let r = v1.put("/v1/me/library/tracks", &json!({"trackIds": ids})).await;
+    assert_v1_error(&r, 413, "PAYLOAD_TOO_LARGE", "The request body is larger than 1024 bytes, or could not be read.");
+    ok(&v1.put("/v1/me/library/tracks", &json!({"trackIds": &ids[..10]})).await);
+}
