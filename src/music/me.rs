@@ -6,7 +6,6 @@
 //! clients send no body with DELETE). Ids are checked against the catalog (404 for an unknown one) and
 //! capped at 100 per call. Reads need the family's `:read` scope, writes the full scope.
 
-use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -14,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::catalog::exists_for;
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{Caller, Requires, V1Body, V1Ctx, batch_ids, parse_body};
+use super::{Caller, Requires, V1Body, V1Ctx, V1Path, batch_ids, parse_body};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::{Collection, MusicProfile, PlaylistMeta, Visibility};
 
@@ -296,21 +295,23 @@ async fn follow_one(ctx: &V1Ctx, c: &Caller, spec: &Spec, id: &str, on: bool) ->
 }
 
 /// `PUT /v1/me/followed/artists/{id}`.
-pub async fn follow_artist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, &id, true).await).await
+pub async fn follow_artist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, id.get()?, true).await).await
 }
 
 /// `DELETE /v1/me/followed/artists/{id}`.
-pub async fn unfollow_artist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, &id, false).await).await
+pub async fn unfollow_artist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, id.get()?, false).await).await
 }
 
 /// `PUT /v1/me/followed/playlists/{id}`.
-pub async fn follow_playlist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, &id, true).await).await
+pub async fn follow_playlist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, id.get()?, true).await)
+        .await
 }
 
 /// `DELETE /v1/me/followed/playlists/{id}` (unfollow, spec §4.3 🟡).
-pub async fn unfollow_playlist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, &id, false).await).await
+pub async fn unfollow_playlist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, id.get()?, false).await)
+        .await
 }

@@ -164,6 +164,11 @@ impl V1Ctx {
         f: impl AsyncFnOnce(&Caller) -> Result<Value, MusicError>,
     ) -> Response {
         let result = match self.gate(requires).await {
+            Ok(_) if self.query.as_deref().is_some_and(|q| crate::lwa::params::parse_form(q.as_bytes()).is_none()) => {
+                self.respond(Err(MusicError::bad_request(
+                    "Malformed request. The query string is not valid UTF-8 once percent-decoded.",
+                )))
+            }
             Ok(caller) => {
                 let user = caller.user_id().to_owned();
                 let client = caller.claims.cid.clone();
@@ -263,6 +268,32 @@ impl V1Body {
     /// 413 `PAYLOAD_TOO_LARGE` when the body was over the limit.
     pub fn bytes(&self) -> Result<&[u8], MusicError> {
         self.0.as_deref().map_err(Clone::clone)
+    }
+}
+
+/// Path parameters, percent-decoded. A parameter that does not decode to UTF-8 is not rejected here (axum would
+/// answer in plain text, before the auth chain): it is reported after the auth chain as 400 `BAD_REQUEST` in the
+/// V1 envelope, when the handler asks for the value.
+pub struct V1Path<T>(Result<T, MusicError>);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for V1Path<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| p.0).map_err(|_| {
+            MusicError::bad_request("Malformed request. A path segment is not valid UTF-8 once percent-decoded.")
+        });
+        Ok(V1Path(value))
+    }
+}
+
+impl<T> V1Path<T> {
+    /// The parameters.
+    ///
+    /// # Errors
+    /// 400 `BAD_REQUEST` when a parameter did not decode.
+    pub fn get(&self) -> Result<&T, MusicError> {
+        self.0.as_ref().map_err(Clone::clone)
     }
 }
 

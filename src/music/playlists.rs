@@ -6,7 +6,6 @@
 //! write to one playlist is serialised by the store, so parallel adds lose nothing. Removal takes
 //! `entryIds`; reordering (`PATCH`) takes `entryIds` plus exactly one of `entryIdAbove`/`entryIdBelow`.
 
-use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -14,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Code, MusicError};
 use super::page::{connection, edge, page_info, request};
-use super::{Caller, Requires, V1Body, V1Ctx, parse_body};
+use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::catalog::{Catalog, CatalogPlaylist};
 use crate::store::music::{Anchor, PlaylistError, PlaylistMeta, PlaylistPatch, Visibility};
 
@@ -106,9 +105,10 @@ pub async fn my_playlists(ctx: V1Ctx) -> Response {
 }
 
 /// `GET /v1/playlists/{id}` → `data.playlist`, metadata only (scope `music::library`, spec §11.1).
-pub async fn get_one(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn get_one(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        Ok(match readable(&ctx, c, &id).await? {
+        let id = id.get()?;
+        Ok(match readable(&ctx, c, id).await? {
             Readable::Mine(p) => json!({ "playlist": user_playlist_json(ctx.catalog(), &p) }),
             Readable::Catalog(p) => json!({ "playlist": ctx.catalog().playlist_json(p) }),
         })
@@ -125,11 +125,12 @@ fn catalog_entry_id(playlist: &str, index: usize) -> String {
 }
 
 /// `GET /v1/playlists/{id}/tracks?limit&cursor` → `data.playlist.tracks` with `<index>:<entryId>` cursors.
-pub async fn tracks(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn tracks(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::LIBRARY_READ, async |c| {
+        let id = id.get()?;
         let p = request(ctx.query_param("limit").as_deref(), ctx.query_param("cursor").as_deref(), 100, 100)?;
         let cat = ctx.catalog();
-        let (entries, total, version): (Vec<(String, String)>, usize, u64) = match readable(&ctx, c, &id).await? {
+        let (entries, total, version): (Vec<(String, String)>, usize, u64) = match readable(&ctx, c, id).await? {
             Readable::Catalog(pl) => {
                 let items = pl
                     .tracks
@@ -137,12 +138,12 @@ pub async fn tracks(ctx: V1Ctx, Path(id): Path<String>) -> Response {
                     .enumerate()
                     .skip(p.offset)
                     .take(p.limit)
-                    .map(|(i, &t)| (catalog_entry_id(&id, i), cat[t].id.as_str().to_owned()))
+                    .map(|(i, &t)| (catalog_entry_id(id, i), cat[t].id.as_str().to_owned()))
                     .collect();
                 (items, pl.tracks.len(), 0)
             }
             Readable::Mine(_) => {
-                let page = ctx.session.store.music().playlist_entries(&id, p.offset, p.limit).await.ok_or_else(|| MusicError::not_found("playlist", &id))?;
+                let page = ctx.session.store.music().playlist_entries(id, p.offset, p.limit).await.ok_or_else(|| MusicError::not_found("playlist", id))?;
                 (page.items.into_iter().map(|e| (e.entry_id, e.track_id)).collect(), page.total, page.version)
             }
         };
@@ -196,8 +197,9 @@ struct Update {
 }
 
 /// `PUT /v1/playlists/{id}` with any of `title`, `description`, `visibility` → `data.updatePlaylist`.
-pub async fn update(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
+pub async fn update(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
+        let id = id.get()?;
         let b: Update = parse_body(body.bytes()?)?;
         if b.title.is_none() && b.description.is_none() && b.visibility.is_none() {
             return Err(MusicError::bad_request(
@@ -206,29 +208,25 @@ pub async fn update(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Respons
         }
         let title = b.title.as_deref().map(check_title).transpose()?;
         let patch = PlaylistPatch { title, description: b.description, visibility: b.visibility };
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
+        let is_catalog = ctx.catalog().playlist(id).is_some();
         let p = ctx
             .session
             .store
             .music()
-            .update_playlist(c.user_id(), &id, patch, ctx.now_ms())
+            .update_playlist(c.user_id(), id, patch, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "updatePlaylist": user_playlist_json(ctx.catalog(), &p) }))
     })
     .await
 }
 
 /// `DELETE /v1/playlists/{id}` → `data.deletePlaylist{id}`.
-pub async fn delete(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn delete(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
-        ctx.session
-            .store
-            .music()
-            .delete_playlist(c.user_id(), &id)
-            .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+        let id = id.get()?;
+        let is_catalog = ctx.catalog().playlist(id).is_some();
+        ctx.session.store.music().delete_playlist(c.user_id(), id).await.map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "deletePlaylist": { "id": id } }))
     })
     .await
@@ -244,8 +242,9 @@ struct AddTracks {
 
 /// `PUT /v1/playlists/{id}/tracks` with `trackIds` (≤100) and `addDuplicateTracks` (default false)
 /// → `data.addTracksToPlaylist`.
-pub async fn add_tracks(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
+pub async fn add_tracks(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
+        let id = id.get()?;
         let b: AddTracks = parse_body(body.bytes()?)?;
         if b.track_ids.is_empty() {
             return Err(MusicError::bad_request("Malformed request. trackIds must not be empty."));
@@ -260,14 +259,14 @@ pub async fn add_tracks(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Res
         if let Some(bad) = b.track_ids.iter().find(|t| cat.track(t).is_none()) {
             return Err(MusicError::not_found("track", bad));
         }
-        let is_catalog = cat.playlist(&id).is_some();
+        let is_catalog = cat.playlist(id).is_some();
         let out = ctx
             .session
             .store
             .music()
-            .add_to_playlist(c.user_id(), &id, &b.track_ids, b.add_duplicate_tracks, ctx.now_ms())
+            .add_to_playlist(c.user_id(), id, &b.track_ids, b.add_duplicate_tracks, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         let entries: Vec<Value> =
             out.added.iter().map(|e| json!({ "entryId": e.entry_id, "trackId": e.track_id })).collect();
         Ok(json!({ "addTracksToPlaylist": {
@@ -290,8 +289,9 @@ struct EntryIds {
 
 /// `PATCH /v1/playlists/{id}/tracks` with `entryIds` and one of `entryIdAbove`/`entryIdBelow`
 /// → `data.reorderPlaylistTracks`.
-pub async fn reorder(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
+pub async fn reorder(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
+        let id = id.get()?;
         let b: EntryIds = parse_body(body.bytes()?)?;
         if b.entry_ids.is_empty() {
             return Err(MusicError::bad_request("Malformed request. entryIds must not be empty."));
@@ -305,34 +305,35 @@ pub async fn reorder(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Respon
                 ));
             }
         };
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
+        let is_catalog = ctx.catalog().playlist(id).is_some();
         let p = ctx
             .session
             .store
             .music()
-            .reorder_playlist(c.user_id(), &id, &b.entry_ids, anchor, ctx.now_ms())
+            .reorder_playlist(c.user_id(), id, &b.entry_ids, anchor, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "reorderPlaylistTracks": { "id": id, "trackCount": p.track_count } }))
     })
     .await
 }
 
 /// `DELETE /v1/playlists/{id}/tracks` with `entryIds` → `data.removeTracksFromPlaylist`.
-pub async fn remove_tracks(ctx: V1Ctx, Path(id): Path<String>, body: V1Body) -> Response {
+pub async fn remove_tracks(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
+        let id = id.get()?;
         let b: EntryIds = parse_body(body.bytes()?)?;
         if b.entry_ids.is_empty() || b.entry_id_above.is_some() || b.entry_id_below.is_some() {
             return Err(MusicError::bad_request("Malformed request. The body is {\"entryIds\": [...]}."));
         }
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
+        let is_catalog = ctx.catalog().playlist(id).is_some();
         let p = ctx
             .session
             .store
             .music()
-            .remove_from_playlist(c.user_id(), &id, &b.entry_ids, ctx.now_ms())
+            .remove_from_playlist(c.user_id(), id, &b.entry_ids, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "removeTracksFromPlaylist": { "id": id, "trackCount": p.track_count, "removedEntryIds": b.entry_ids } }))
     })
     .await

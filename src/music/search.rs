@@ -2,14 +2,13 @@
 //! `sortBy`; the other `POST /v1/search/<type>` routes; and `GET /v1/search?query=&limit=` across every
 //! type. Scope `music::catalog`. Search runs on the catalog's inverted index, never a scan.
 
-use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::request;
-use super::{Requires, V1Body, V1Ctx, parse_body};
+use super::{Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::catalog::{SearchFilter, SortBy, TrackField};
 
 #[derive(Deserialize)]
@@ -85,8 +84,9 @@ fn sort(s: Option<&str>) -> Result<SortBy, MusicError> {
 /// `POST /v1/search/{kind}`: `tracks` → `data.searchTracks`; `albums`, `artists`, `playlists`,
 /// `podcastShows`, `podcastEpisodes` → `data.search<Kind>`. Edges are `{node}`; the next page's token is
 /// `pageInfo.token`, sent back as `token` in the body.
-pub async fn search_kind(ctx: V1Ctx, Path(kind): Path<String>, body: V1Body) -> Response {
+pub async fn search_kind(ctx: V1Ctx, kind: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
+        let kind = kind.get()?;
         let b: SearchBody = parse_body(body.bytes()?)?;
         let tracks = kind == "tracks";
         let f = filters(&b, tracks)?;
