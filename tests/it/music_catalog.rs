@@ -376,6 +376,37 @@ async fn an_unknown_v1_path_is_404_in_the_v1_envelope() {
     assert_v1_error(&r, 404, "RESOURCE_NOT_FOUND", "No such resource: /v1/nope");
 }
 
+#[tokio::test]
+async fn a_path_or_query_that_does_not_decode_to_utf8_is_400_in_the_v1_envelope_after_the_auth_chain() {
+    let app = TestApp::spawn().await;
+    let v1 = app.music(USER_UNLIMITED).await;
+    let bad_path = "Malformed request. A path segment is not valid UTF-8 once percent-decoded.";
+    let bad_query = "Malformed request. The query string is not valid UTF-8 once percent-decoded.";
+    for (method, path, message) in [
+        ("GET", "/v1/tracks/%FF", bad_path),
+        ("GET", "/albums/%C3%28", bad_path),
+        ("GET", "/v1/artists/%FF/tracks", bad_path),
+        ("GET", "/v1/views/artist/%FF", bad_path),
+        ("GET", "/v1/views/%FF", bad_path),
+        ("GET", "/v1/playlists/%FF/tracks", bad_path),
+        ("DELETE", "/v1/me/followed/artists/%FF", bad_path),
+        ("POST", "/v1/search/%FF", bad_path),
+        ("GET", "/v1/me/playlists?limit=%FF", bad_query),
+        ("GET", "/v1/tracks?ids=B000000000&x=%FF", bad_query),
+        ("GET", "/v1/search?query=%FF", bad_query),
+    ] {
+        let body = json!({"searchFilters": [{"query": "x"}]});
+        let r = v1.call(method, path, (method == "POST").then_some(&body)).await;
+        assert_v1_error(&r, 400, "BAD_REQUEST", message);
+        // Without a token the auth chain answers first.
+        let r = app.v1_raw(method, path, &[("x-api-key", API_KEY)], None).await;
+        assert_eq!(
+            v1_error_message(&r, 401, "INVALID_AUTH_TYPE"),
+            "Missing Authorization header. Send Authorization: Bearer <LWA access token>."
+        );
+    }
+}
+
 // ---- pagination -------------------------------------------------------------------------------------
 
 #[tokio::test]
