@@ -216,7 +216,7 @@ async fn visible_playlist(ctx: &V1Ctx, c: &Caller, id: &str) -> Option<PlaylistM
 }
 
 /// Reads the ids of a write: body `{"<idsKey>": [...]}` or, for DELETE without a body, `?ids=`.
-async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Vec<String>, MusicError> {
+async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8], removing: bool) -> Result<Vec<String>, MusicError> {
     let ids: Vec<String> = if body.iter().all(u8::is_ascii_whitespace) {
         batch_ids(ctx.query_param("ids"), 100)?
     } else {
@@ -242,24 +242,35 @@ async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Vec
             ids.len()
         )));
     }
+    // A removal may name what the collection holds even if it no longer resolves (a followed playlist that was
+    // deleted or made private), so that it can be cleaned up.
+    let held: Vec<String> = if removing {
+        let page = ctx.session.store.music().collection_page(c.user_id(), spec.coll, 0, usize::MAX).await;
+        page.items.into_iter().map(|i| i.id).collect()
+    } else {
+        Vec::new()
+    };
     let cat = ctx.catalog();
     for id in &ids {
-        let user_playlist = spec.coll == Collection::FollowedPlaylists && visible_playlist(ctx, c, id).await.is_some();
-        if !user_playlist && !exists_for(cat, spec.coll, id) {
-            return Err(MusicError::not_found(spec.kind, id));
+        if held.contains(id) || exists_for(cat, spec.coll, id) {
+            continue;
         }
+        if spec.coll == Collection::FollowedPlaylists && visible_playlist(ctx, c, id).await.is_some() {
+            continue;
+        }
+        return Err(MusicError::not_found(spec.kind, id));
     }
     Ok(ids)
 }
 
 async fn add(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, c, spec, body).await?;
+    let ids = ids_of(ctx, c, spec, body, false).await?;
     let n = ctx.session.store.music().collection_add(c.user_id(), spec.coll, &ids, ctx.now_ms()).await;
     Ok(json!({ spec.add_key: { spec.ids_key: ids, "added": n } }))
 }
 
 async fn remove(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, c, spec, body).await?;
+    let ids = ids_of(ctx, c, spec, body, true).await?;
     let n = ctx.session.store.music().collection_remove(c.user_id(), spec.coll, &ids).await;
     Ok(json!({ spec.remove_key: { spec.ids_key: ids, "removed": n } }))
 }
