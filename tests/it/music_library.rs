@@ -455,6 +455,41 @@ async fn a_public_customer_playlist_can_be_followed_and_a_private_one_is_404() {
     assert_eq!(conn["edges"][0]["node"], json!({"id": public}));
 }
 
+#[tokio::test]
+async fn a_followed_playlist_that_is_deleted_or_made_private_can_still_be_unfollowed() {
+    let app = TestApp::spawn().await;
+    let ava = app.music(USER_UNLIMITED).await;
+    let ben = app.music(USER_PRIME).await;
+    let c = &COLLECTIONS[5];
+    let mut made = Vec::new();
+    for title in ["Soon private", "Soon gone"] {
+        let d =
+            ok(&ben.post("/v1/playlists", &json!({"title": title, "description": "", "visibility": "PUBLIC"})).await);
+        let id = ptr_str(&d, "/createPlaylist/id").to_owned();
+        ok(&ava.put(&format!("{}/{id}", c.path), &json!({})).await);
+        made.push(id);
+    }
+    ok(&ben.put(&format!("/v1/playlists/{}", made[0]), &json!({"visibility": "PRIVATE"})).await);
+    ok(&ben.delete(&format!("/v1/playlists/{}", made[1]), None).await);
+    let (ids, conn) = list(&ava, c).await;
+    assert_eq!(ids[..2], [made[1].clone(), made[0].clone()]);
+    assert_eq!(conn["edges"][0]["node"], json!({"id": made[1]}));
+    assert_eq!(conn["edges"][1]["node"], json!({"id": made[0]}));
+    let r = ok(&ava.delete(&format!("{}/{}", c.path, made[0]), None).await);
+    assert_eq!(r, json!({"unfollowPlaylists": {"playlistIds": [&made[0]], "removed": 1}}));
+    let r = ok(&ava.delete(c.path, Some(&json!({"playlistIds": [&made[1]]}))).await);
+    assert_eq!(r, json!({"unfollowPlaylists": {"playlistIds": [&made[1]], "removed": 1}}));
+    let (ids, _) = list(&ava, c).await;
+    assert!(!ids.contains(&made[0]) && !ids.contains(&made[1]));
+    // Once unfollowed they are unknown again.
+    assert_v1_error(
+        &ava.delete(&format!("{}/{}", c.path, made[1]), None).await,
+        404,
+        "RESOURCE_NOT_FOUND",
+        &format!("The requested playlist {} was not found.", made[1]),
+    );
+}
+
 // ---- /v1/me -----------------------------------------------------------------------------------------
 
 #[tokio::test]
