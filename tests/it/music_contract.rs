@@ -480,3 +480,107 @@ async fn every_id_and_url_follows_the_documented_formats() {
         assert!(is_asin(&catalog_playlist_id(n)));
     }
 }
+
+// ---- every route ------------------------------------------------------------------------------------
+
+/// The path in one of its three spellings: `/v1/x`, `/x`, `/v1/x/` (query kept at the end).
+fn spelling(path: &str, n: usize) -> String {
+    let (p, q) = path.split_once('?').map_or((path, String::new()), |(p, q)| (p, format!("?{q}")));
+    match n % 3 {
+        0 => format!("/v1{p}{q}"),
+        1 => format!("{p}{q}"),
+        _ => format!("/v1{p}/{q}"),
+    }
+}
+
+#[tokio::test]
+async fn every_v1_route_answers_its_root_key_with_and_without_v1_and_a_trailing_slash() {
+    let app = TestApp::spawn().await;
+    let v1 = app.music(USER_UNLIMITED).await;
+    let (t, a, r, s, e) = (track_id(0), album_id(0), artist_id(0), show_id(0), episode_id(0));
+    let pl = ptr_str(&v1.data("/v1/me/playlists").await, "/user/playlists/edges/0/node/id").to_owned();
+    let gets: Vec<(String, &[&str])> = vec![
+        (format!("/tracks?ids={t}"), &["tracks"]),
+        (format!("/tracks/{t}"), &["track"]),
+        (format!("/albums?ids={a}"), &["albums"]),
+        (format!("/albums/{a}"), &["album"]),
+        (format!("/artists?ids={r}"), &["artists"]),
+        (format!("/artists/{r}"), &["artist"]),
+        (format!("/artists/{r}/albums"), &["artist"]),
+        (format!("/artists/{r}/tracks"), &["artist"]),
+        (format!("/artists/{r}/related"), &["artist"]),
+        (format!("/artists/{r}/followers"), &["artist"]),
+        (format!("/podcasts/shows?ids={s}"), &["podcastShows"]),
+        (format!("/podcasts/shows/{s}"), &["podcastShow"]),
+        (format!("/podcasts/episodes?ids={e}"), &["podcastEpisodes"]),
+        (format!("/podcasts/episodes/{e}"), &["podcastEpisode"]),
+        ("/me".into(), &["user"]),
+        ("/me/playlists".into(), &["user"]),
+        ("/me/library/tracks".into(), &["user"]),
+        ("/me/library/albums".into(), &["user"]),
+        ("/me/library/podcastEpisodes".into(), &["user"]),
+        ("/me/tracks".into(), &["user"]),
+        ("/me/followed/artists".into(), &["user"]),
+        ("/me/followed/playlists".into(), &["user"]),
+        ("/me/followed/podcastShows".into(), &["user"]),
+        ("/me/recentlyPlayedEntities".into(), &["user"]),
+        ("/player/recentlyPlayed?limit=60".into(), &["user"]),
+        (format!("/playlists/{pl}"), &["playlist"]),
+        (format!("/playlists/{pl}/tracks"), &["playlist"]),
+        ("/views/home".into(), &["_type", "id", "images", "content"]),
+        ("/views/home/newReleases".into(), &["_type", "id", "title", "viewType", "content"]),
+        (format!("/views/artist/{r}"), &["_type", "id", "images", "content", "entity"]),
+    ];
+    for (path, root) in &gets {
+        let first = v1.get(&spelling(path, 0)).await;
+        assert_eq!(keys(&ok(&first)), *root, "{path}");
+        for n in 1..3 {
+            assert_eq!(v1.get(&spelling(path, n)).await.text, first.text, "{}", spelling(path, n));
+        }
+    }
+    let search = v1.get("/search?query=love").await;
+    assert!(ok(&search).is_array());
+    assert_eq!(v1.get("/v1/search/?query=love").await.text, search.text);
+
+    // Writes, each in one of the spellings.
+    let entries = v1.data(&format!("/v1/playlists/{pl}/tracks")).await;
+    let entry = |i: usize| {
+        ptr_str(&entries, &format!("/playlist/tracks/edges/{i}/cursor")).split_once(':').unwrap().1.to_owned()
+    };
+    let fresh = (0..).map(track_id).find(|x| !entries.to_string().contains(x.as_str())).unwrap();
+    let writes: Vec<(&str, String, Value, &str)> = vec![
+        ("POST", "/search/tracks".into(), json!({"searchFilters": [{"query": "love"}]}), "searchTracks"),
+        ("POST", "/search/albums".into(), json!({"searchFilters": [{"query": "love"}]}), "searchAlbums"),
+        (
+            "PUT",
+            "/me".into(),
+            json!({"name": "A", "visibility": "PUBLIC", "playbackVisibility": "PUBLIC"}),
+            "updateUser",
+        ),
+        ("PUT", "/me/library/tracks".into(), json!({"trackIds": [&fresh]}), "addTracksToLibrary"),
+        ("DELETE", "/me/library/tracks".into(), json!({"trackIds": [&fresh]}), "removeTracksFromLibrary"),
+        ("PUT", format!("/me/followed/artists/{}", artist_id(1)), json!({}), "followArtists"),
+        ("DELETE", format!("/me/followed/artists/{}", artist_id(1)), json!({}), "unfollowArtists"),
+        ("PUT", format!("/playlists/{pl}"), json!({"description": "new"}), "updatePlaylist"),
+        ("PUT", format!("/playlists/{pl}/tracks"), json!({"trackIds": [&fresh]}), "addTracksToPlaylist"),
+        (
+            "PATCH",
+            format!("/playlists/{pl}/tracks"),
+            json!({"entryIds": [entry(1)], "entryIdAbove": entry(0)}),
+            "reorderPlaylistTracks",
+        ),
+        ("DELETE", format!("/playlists/{pl}/tracks"), json!({"entryIds": [entry(2)]}), "removeTracksFromPlaylist"),
+        (
+            "POST",
+            "/playlists".into(),
+            json!({"title": "t", "description": "", "visibility": "PUBLIC"}),
+            "createPlaylist",
+        ),
+        ("DELETE", format!("/playlists/{pl}"), json!({}), "deletePlaylist"),
+    ];
+    for (i, (method, path, body, root)) in writes.iter().enumerate() {
+        let p = spelling(path, i);
+        let r = v1.call(method, &p, Some(body)).await;
+        assert_eq!(keys(&ok(&r)), [*root], "{method} {p}");
+    }
+}
