@@ -825,6 +825,15 @@ async fn get_search_answers_one_catalog_view_whose_first_group_is_top_hits() {
         let n = g["content"]["entities"].as_array().unwrap().len();
         assert!((1..=10).contains(&n), "default 10 per type: {n}");
     }
+    // The default is 10 per type: a common word fills the songs group.
+    let data = v1.data("/v1/search?query=love").await;
+    let songs = data[0]["content"]["entityGroups"].as_array().unwrap().iter().find(|g| g["id"] == "tracks").unwrap();
+    assert_eq!(songs["content"]["entities"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        data[0]["content"]["entityGroups"][0]["content"]["entities"].as_array().unwrap().len(),
+        10,
+        "top hits too"
+    );
     // limit is per type.
     let data = v1.data("/v1/search?query=the&limit=2").await;
     for g in data[0]["content"]["entityGroups"].as_array().unwrap() {
