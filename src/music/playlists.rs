@@ -296,6 +296,11 @@ pub async fn reorder(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
         if b.entry_ids.is_empty() {
             return Err(MusicError::bad_request("Malformed request. entryIds must not be empty."));
         }
+        if [&b.entry_id_above, &b.entry_id_below].into_iter().flatten().any(|a| b.entry_ids.contains(a)) {
+            return Err(MusicError::bad_request(
+                "Malformed request. The anchor entry cannot be one of the entries being moved.",
+            ));
+        }
         let anchor = match (b.entry_id_above, b.entry_id_below) {
             (Some(a), None) => Anchor::Above(a),
             (None, Some(b)) => Anchor::Below(b),

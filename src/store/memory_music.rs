@@ -387,8 +387,13 @@ impl MusicStore for MemoryMusic {
                     return Err(PlaylistError::UnknownEntry(e.clone()));
                 }
             }
-            let moving: Vec<Entry> =
-                entry_ids.iter().filter_map(|e| p.entries.iter().find(|x| &x.entry_id == e).cloned()).collect();
+            // Each entry moves once, however often it is named.
+            let mut moving: Vec<Entry> = Vec::with_capacity(entry_ids.len());
+            for e in entry_ids {
+                if !moving.iter().any(|m| &m.entry_id == e) {
+                    moving.extend(p.entries.iter().find(|x| &x.entry_id == e).cloned());
+                }
+            }
             p.entries.retain(|e| !entry_ids.contains(&e.entry_id));
             // An anchor that is itself being moved keeps its old neighbours' position: fall back to the end.
             let at = match &anchor {
