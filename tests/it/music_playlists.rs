@@ -262,11 +262,18 @@ async fn removal_and_reorder_take_entry_ids_not_track_ids() {
     );
     assert_v1_error(&v1.delete(&path, None).await, 400, "BAD_REQUEST", "Malformed request. A JSON body is required.");
     assert_eq!(track_order(&v1, &id).await, t, "nothing changed");
-    // Moving entries next to themselves keeps the list whole.
-    ok(&v1.patch(&path, &json!({"entryIds": [&e[0], &e[1]], "entryIdBelow": &e[0]})).await);
-    let after = track_order(&v1, &id).await;
-    assert_eq!(after.iter().collect::<HashSet<_>>(), t.iter().collect::<HashSet<_>>());
-    assert_eq!(after.len(), 3);
+    // An anchor among the moved entries is a 400: there is no place next to it once it moves.
+    assert_v1_error(
+        &v1.patch(&path, &json!({"entryIds": [&e[0], &e[1]], "entryIdBelow": &e[0]})).await,
+        400,
+        "BAD_REQUEST",
+        "Malformed request. The anchor entry cannot be one of the entries being moved.",
+    );
+    assert_eq!(track_order(&v1, &id).await, t, "nothing changed");
+    // An entry named twice moves once.
+    ok(&v1.patch(&path, &json!({"entryIds": [&e[2], &e[2]], "entryIdAbove": &e[0]})).await);
+    let after = entries(&v1, &id).await;
+    assert_eq!(after, vec![(e[2].clone(), t[2].clone()), (e[0].clone(), t[0].clone()), (e[1].clone(), t[1].clone())]);
 }
 
 #[tokio::test]
@@ -444,7 +451,7 @@ async fn another_customers_private_playlist_is_404_and_a_public_one_readable_but
         (
             "PATCH",
             format!("/v1/playlists/{private}/tracks"),
-            Some(json!({"entryIds": [&private_entry], "entryIdAbove": &private_entry})),
+            Some(json!({"entryIds": [&private_entry], "entryIdAbove": "another-entry"})),
         ),
         ("DELETE", format!("/v1/playlists/{private}/tracks"), Some(json!({"entryIds": [&private_entry]}))),
     ] {
