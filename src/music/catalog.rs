@@ -181,23 +181,23 @@ pub async fn show(ctx: V1Ctx, id: V1Path<String>) -> Response {
     .await
 }
 
+/// A podcast show with the first page of its episodes (10, the next page's token as from
+/// `GET /v1/podcasts/shows/{id}`): the shape wherever a show appears without its own `limit`/`cursor`
+/// (batch lookups, search results, followed shows).
+pub fn show_with_first_episodes(cat: &Catalog, s: &crate::catalog::PodcastShow) -> Value {
+    let eps = cat.show_episodes(s.idx);
+    let edges =
+        eps.iter().take(10).enumerate().map(|(i, &e)| edge(i + 1, 0, cat.podcast_episode_json(&cat[e]))).collect();
+    cat.podcast_show_json(s, connection(0, eps.len(), 0, edges))
+}
+
 /// `GET /v1/podcasts/shows?ids=…` → `data.podcastShows` (each with its first 10 episodes).
 pub async fn shows(ctx: V1Ctx) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
         let ids = batch_ids(ctx.query_param("ids"), MAX_BATCH)?;
         let cat = ctx.catalog();
-        let shows: Vec<Value> = found(&ids, |i| cat.podcast_show(i))
-            .map(|s| {
-                let eps = cat.show_episodes(s.idx);
-                let edges = eps
-                    .iter()
-                    .take(10)
-                    .enumerate()
-                    .map(|(i, &e)| edge(i + 1, 0, cat.podcast_episode_json(&cat[e])))
-                    .collect();
-                cat.podcast_show_json(s, connection(0, eps.len(), 0, edges))
-            })
-            .collect();
+        let shows: Vec<Value> =
+            found(&ids, |i| cat.podcast_show(i)).map(|s| show_with_first_episodes(cat, s)).collect();
         Ok(json!({ "podcastShows": shows }))
     })
     .await

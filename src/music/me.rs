@@ -165,11 +165,7 @@ async fn node(ctx: &V1Ctx, cat: &Catalog, id: &str) -> Option<Value> {
         EntityRef::Album(i) => Some(cat.album_json(&cat[i])),
         EntityRef::Artist(i) => Some(cat.artist_json(&cat[i])),
         EntityRef::Playlist(i) => Some(cat.playlist_json(&cat[i])),
-        EntityRef::PodcastShow(i) => {
-            let s = &cat[i];
-            let n = cat.show_episodes(s.idx).len();
-            Some(cat.podcast_show_json(s, json!({"pageInfo": {"hasNextPage": n > 0}, "edgeCount": 0, "edges": []})))
-        }
+        EntityRef::PodcastShow(i) => Some(super::catalog::show_with_first_episodes(cat, &cat[i])),
         EntityRef::PodcastEpisode(i) => {
             let _ = ctx;
             Some(cat.podcast_episode_json(&cat[i]))

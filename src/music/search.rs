@@ -114,8 +114,8 @@ pub async fn search_kind(ctx: V1Ctx, kind: V1Path<String>, body: V1Body) -> Resp
             }
             "podcastShows" => {
                 let r = cat.search_podcast_shows(&query, p.offset, p.limit);
-                let empty = json!({"pageInfo": {"hasNextPage": false}, "edgeCount": 0, "edges": []});
-                ("searchPodcastShows", r.items.iter().map(|&s| cat.podcast_show_json(&cat[s], empty.clone())).collect(), r.total)
+                let shows = r.items.iter().map(|&s| super::catalog::show_with_first_episodes(cat, &cat[s])).collect();
+                ("searchPodcastShows", shows, r.total)
             }
             "podcastEpisodes" => {
                 let r = cat.search_podcast_episodes(&query, p.offset, p.limit);
