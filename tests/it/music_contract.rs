@@ -584,3 +584,78 @@ async fn every_v1_route_answers_its_root_key_with_and_without_v1_and_a_trailing_
         assert_eq!(keys(&ok(&r)), [*root], "{method} {p}");
     }
 }
+
+/// Every connection inside `v` (an object with `pageInfo`): exactly `{pageInfo, edgeCount, edges}`, `edgeCount`
+/// is the number of edges, and `pageInfo` is `{"hasNextPage":false}` or `{"hasNextPage":true,"token":"…"}`.
+fn check_connections(v: &Value, at: &str, found: &mut usize) {
+    match v {
+        Value::Object(o) => {
+            if let Some(info) = o.get("pageInfo") {
+                *found += 1;
+                assert_eq!(keys(v), ["pageInfo", "edgeCount", "edges"], "{at}");
+                let edges = o["edges"].as_array().unwrap_or_else(|| panic!("{at}: edges"));
+                assert_eq!(o["edgeCount"], json!(edges.len()), "{at}: edgeCount");
+                match info["hasNextPage"].as_bool() {
+                    Some(false) => assert_eq!(*info, json!({"hasNextPage": false}), "{at}"),
+                    Some(true) => {
+                        assert_eq!(keys(info), ["hasNextPage", "token"], "{at}");
+                        assert!(info["token"].as_str().is_some_and(|t| !t.is_empty()), "{at}");
+                        assert!(!edges.is_empty(), "{at}: a next page after an empty one");
+                    }
+                    None => panic!("{at}: hasNextPage is not a boolean: {info}"),
+                }
+            }
+            for (k, x) in o {
+                check_connections(x, &format!("{at}.{k}"), found);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                check_connections(x, &format!("{at}[{i}]"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_connection_in_every_answer_is_consistent() {
+    let app = TestApp::spawn().await;
+    let v1 = app.music(USER_UNLIMITED).await;
+    let (r, s) = (artist_id(0), show_id(0));
+    let pl = ptr_str(&v1.data("/v1/me/playlists").await, "/user/playlists/edges/0/node/id").to_owned();
+    let shows: Vec<String> = (0..catalog().podcast_shows().len()).map(show_id).collect();
+    // Follow every show, so that the followed shows' nodes are checked.
+    ok(&v1.put("/v1/me/followed/podcastShows", &json!({"showIds": shows})).await);
+    let mut found = 0;
+    for path in [
+        format!("/v1/artists/{r}/albums?limit=1"),
+        format!("/v1/artists/{r}/tracks?limit=2"),
+        format!("/v1/artists/{r}/related?limit=2"),
+        format!("/v1/artists/{r}/followers"),
+        format!("/v1/podcasts/shows/{s}?limit=3"),
+        format!("/v1/podcasts/shows?ids={}", shows.join(",")),
+        "/v1/me/playlists?limit=1".to_owned(),
+        "/v1/me/library/tracks?limit=5".to_owned(),
+        "/v1/me/library/albums".to_owned(),
+        "/v1/me/library/podcastEpisodes?limit=1".to_owned(),
+        "/v1/me/tracks?limit=7".to_owned(),
+        "/v1/me/followed/artists".to_owned(),
+        "/v1/me/followed/playlists?limit=1".to_owned(),
+        "/v1/me/followed/podcastShows?limit=2".to_owned(),
+        "/v1/me/recentlyPlayedEntities?limit=3".to_owned(),
+        "/v1/player/recentlyPlayed?limit=4".to_owned(),
+        format!("/v1/playlists/{pl}/tracks?limit=3"),
+    ] {
+        check_connections(&v1.data(&path).await, &path, &mut found);
+    }
+    for kind in ["tracks", "albums", "artists", "playlists", "podcastShows", "podcastEpisodes"] {
+        for q in ["the", "love", "podcast", "zzzqqq"] {
+            let data = ok(&v1
+                .post(&format!("/v1/search/{kind}"), &json!({"searchFilters": [{"query": q}], "limit": 2}))
+                .await);
+            check_connections(&data, &format!("search/{kind} {q}"), &mut found);
+        }
+    }
+    assert!(found > 40, "{found} connections checked");
+}
