@@ -216,23 +216,17 @@ async fn an_unknown_x_api_key_is_403_access_denied() {
 async fn the_client_id_in_x_api_key_is_403_naming_the_expected_security_profile_id() {
     let app = TestApp::spawn().await;
     let token = app.music_token(USER_UNLIMITED, "music::catalog").await;
-    assert_v1_error(
-        &with_key(&app, &token, Some(DEVICE_CLIENT)).await,
-        403,
-        "ACCESS_DENIED",
-        &format!(
-            "x-api-key holds a client id ({DEVICE_CLIENT}); the Music API expects the security profile id (amzn1.application.…): {MUSIC_PROFILE} for this client."
-        ),
-    );
-    // Another client's id: still a client id, without a profile to point to.
-    assert_v1_error(
-        &with_key(&app, &token, Some(WEB_CLIENT)).await,
-        403,
-        "ACCESS_DENIED",
-        &format!(
-            "x-api-key holds a client id ({WEB_CLIENT}); the Music API expects the security profile id (amzn1.application.…)."
-        ),
-    );
+    // The token's own client, another client of the same profile, and a client of another profile.
+    for client in [DEVICE_CLIENT, WEB_CLIENT, SPEAKER_CLIENT] {
+        assert_v1_error(
+            &with_key(&app, &token, Some(client)).await,
+            403,
+            "ACCESS_DENIED",
+            &format!(
+                "x-api-key holds a client id ({client}); the Music API expects the security profile id (amzn1.application.…): {MUSIC_PROFILE} for this access token."
+            ),
+        );
+    }
 }
 
 #[tokio::test]
