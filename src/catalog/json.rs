@@ -174,7 +174,9 @@ impl Catalog {
         })
     }
 
-    /// A curated playlist in the V1 Playlist shape (§3.4); `visibility` is always `PUBLIC`.
+    /// A curated playlist in the V1 Playlist shape (§3.4); `visibility` is always `PUBLIC`. `description` (after
+    /// `title`) is not in the doc's example: the mock adds it to every playlist, catalog and customer-owned alike,
+    /// so that both kinds have one shape and a description written with `PUT /v1/playlists/{id}` can be read back.
     pub fn playlist_json(&self, p: &CatalogPlaylist) -> Value {
         let duration: u64 =
             p.tracks.iter().filter_map(|t| self.tracks.get(t.get())).map(|t| u64::from(t.duration)).sum();
@@ -196,6 +198,7 @@ impl Catalog {
                 "isPrimeEligible": p.tier == PlaylistTier::Prime,
             },
             "title": &*p.title,
+            "description": &*p.description,
             "trackCount": p.tracks.len(),
             "url": playlist_url(p.id),
             "visibility": "PUBLIC",

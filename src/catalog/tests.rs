@@ -251,7 +251,18 @@ fn json_views_have_the_v1_shapes() {
     let p = cat.playlist_json(&cat.playlists()[0]);
     assert_eq!(
         keys(&p),
-        ["id", "curator", "duration", "images", "eligibility", "title", "trackCount", "url", "visibility"]
+        [
+            "id",
+            "curator",
+            "duration",
+            "images",
+            "eligibility",
+            "title",
+            "description",
+            "trackCount",
+            "url",
+            "visibility"
+        ]
     );
     assert_eq!(
         keys(&p["eligibility"]),

@@ -131,8 +131,8 @@ pub async fn check(
     };
     if key.starts_with("amzn1.application-oa2-client.") {
         return Err(denied(format!(
-            "x-api-key holds a client id ({key}); the Music API expects the security profile id (amzn1.application.…){}.",
-            if key == claims.cid { format!(": {} for this client", claims.pid) } else { String::new() }
+            "x-api-key holds a client id ({key}); the Music API expects the security profile id (amzn1.application.…): {} for this access token.",
+            claims.pid
         )));
     }
     let Some(profile) = state.fixtures.profile(key) else {

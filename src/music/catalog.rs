@@ -2,13 +2,12 @@
 //! single lookups and `?ids=` batches (at most 100 ids; unknown ids are left out, found ones keep the
 //! request order). Scope `music::catalog`.
 
-use axum::extract::Path;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{Requires, V1Ctx, batch_ids};
+use super::{Requires, V1Ctx, V1Path, batch_ids};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::Collection;
 
@@ -20,15 +19,16 @@ fn found<'a, T>(ids: &'a [String], get: impl Fn(&str) -> Option<T> + 'a) -> impl
 }
 
 /// `GET /v1/tracks/{id}[?mediaType=AUDIO|VIDEO]` → `data.track`.
-pub async fn track(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn track(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
+        let id = id.get()?;
         match ctx.query_param("mediaType").as_deref() {
             None | Some("AUDIO") => {}
-            Some("VIDEO") => return Err(MusicError::not_found("video track", &id)),
+            Some("VIDEO") => return Err(MusicError::not_found("video track", id)),
             Some(_) => return Err(MusicError::bad_request("Malformed request. mediaType must be AUDIO or VIDEO.")),
         }
         let cat = ctx.catalog();
-        let t = cat.track(&id).ok_or_else(|| MusicError::not_found("track", &id))?;
+        let t = cat.track(id).ok_or_else(|| MusicError::not_found("track", id))?;
         Ok(json!({ "track": cat.track_json(t) }))
     })
     .await
@@ -45,10 +45,11 @@ pub async fn tracks(ctx: V1Ctx) -> Response {
 }
 
 /// `GET /v1/albums/{id}` → `data.album`.
-pub async fn album(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn album(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
+        let id = id.get()?;
         let cat = ctx.catalog();
-        let a = cat.album(&id).ok_or_else(|| MusicError::not_found("album", &id))?;
+        let a = cat.album(id).ok_or_else(|| MusicError::not_found("album", id))?;
         Ok(json!({ "album": cat.album_json(a) }))
     })
     .await
@@ -65,10 +66,11 @@ pub async fn albums(ctx: V1Ctx) -> Response {
 }
 
 /// `GET /v1/artists/{id}` → `data.artist`.
-pub async fn artist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn artist(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
+        let id = id.get()?;
         let cat = ctx.catalog();
-        let a = cat.artist(&id).ok_or_else(|| MusicError::not_found("artist", &id))?;
+        let a = cat.artist(id).ok_or_else(|| MusicError::not_found("artist", id))?;
         Ok(json!({ "artist": cat.artist_json(a) }))
     })
     .await
@@ -101,9 +103,10 @@ fn artist_list(
 }
 
 /// `GET /v1/artists/{id}/albums` (assumed path, spec §4.1).
-pub async fn artist_albums(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn artist_albums(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
-        artist_list(&ctx, &id, "albums", |cat, a| {
+        let id = id.get()?;
+        artist_list(&ctx, id, "albums", |cat, a| {
             cat.artist_albums(a.idx).iter().map(|&i| cat.album_json(&cat[i])).collect()
         })
     })
@@ -111,9 +114,10 @@ pub async fn artist_albums(ctx: V1Ctx, Path(id): Path<String>) -> Response {
 }
 
 /// `GET /v1/artists/{id}/tracks` (assumed path, spec §4.1).
-pub async fn artist_tracks(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn artist_tracks(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
-        artist_list(&ctx, &id, "tracks", |cat, a| {
+        let id = id.get()?;
+        artist_list(&ctx, id, "tracks", |cat, a| {
             cat.artist_tracks(a.idx).iter().map(|&i| cat.track_json(&cat[i])).collect()
         })
     })
@@ -121,9 +125,10 @@ pub async fn artist_tracks(ctx: V1Ctx, Path(id): Path<String>) -> Response {
 }
 
 /// `GET /v1/artists/{id}/related` (assumed path, spec §4.1).
-pub async fn related_artists(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn related_artists(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
-        artist_list(&ctx, &id, "relatedArtists", |cat, a| {
+        let id = id.get()?;
+        artist_list(&ctx, id, "relatedArtists", |cat, a| {
             cat.related_artists(a.idx, 20).into_iter().map(|i| cat.artist_json(&cat[i])).collect()
         })
     })
@@ -131,21 +136,22 @@ pub async fn related_artists(ctx: V1Ctx, Path(id): Path<String>) -> Response {
 }
 
 /// `GET /v1/artists/{id}/followers` (assumed path, spec §4.1): the session's customers who follow the artist.
-pub async fn artist_followers(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn artist_followers(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
-        if ctx.catalog().artist(&id).is_none() {
-            return Err(MusicError::not_found("artist", &id));
+        let id = id.get()?;
+        if ctx.catalog().artist(id).is_none() {
+            return Err(MusicError::not_found("artist", id));
         }
         let mut followers = Vec::new();
         for u in ctx.state.fixtures.users().iter().filter(|u| u.has_music_account) {
             let uid = u.user_id.as_str();
             let page = ctx.session.store.music().collection_page(uid, Collection::FollowedArtists, 0, usize::MAX).await;
-            if page.items.iter().any(|i| i.id == id) {
+            if page.items.iter().any(|i| i.id == *id) {
                 let profile = ctx.session.store.music().music_profile(uid).await;
                 followers.push(super::me::user_json(&profile));
             }
         }
-        artist_list(&ctx, &id, "followers", |_, _| followers.clone())
+        artist_list(&ctx, id, "followers", |_, _| followers.clone())
     })
     .await
 }
@@ -164,14 +170,25 @@ fn episodes_connection(ctx: &V1Ctx, cat: &Catalog, show: &crate::catalog::Podcas
 }
 
 /// `GET /v1/podcasts/shows/{id}?limit&cursor` → `data.podcastShow` with a page of episodes.
-pub async fn show(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn show(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
+        let id = id.get()?;
         let cat = ctx.catalog();
-        let s = cat.podcast_show(&id).ok_or_else(|| MusicError::not_found("podcast show", &id))?;
+        let s = cat.podcast_show(id).ok_or_else(|| MusicError::not_found("podcast show", id))?;
         let episodes = episodes_connection(&ctx, cat, s)?;
         Ok(json!({ "podcastShow": cat.podcast_show_json(s, episodes) }))
     })
     .await
+}
+
+/// A podcast show with the first page of its episodes (10, the next page's token as from
+/// `GET /v1/podcasts/shows/{id}`): the shape wherever a show appears without its own `limit`/`cursor`
+/// (batch lookups, search results, followed shows).
+pub fn show_with_first_episodes(cat: &Catalog, s: &crate::catalog::PodcastShow) -> Value {
+    let eps = cat.show_episodes(s.idx);
+    let edges =
+        eps.iter().take(10).enumerate().map(|(i, &e)| edge(i + 1, 0, cat.podcast_episode_json(&cat[e]))).collect();
+    cat.podcast_show_json(s, connection(0, eps.len(), 0, edges))
 }
 
 /// `GET /v1/podcasts/shows?ids=…` → `data.podcastShows` (each with its first 10 episodes).
@@ -179,28 +196,19 @@ pub async fn shows(ctx: V1Ctx) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
         let ids = batch_ids(ctx.query_param("ids"), MAX_BATCH)?;
         let cat = ctx.catalog();
-        let shows: Vec<Value> = found(&ids, |i| cat.podcast_show(i))
-            .map(|s| {
-                let eps = cat.show_episodes(s.idx);
-                let edges = eps
-                    .iter()
-                    .take(10)
-                    .enumerate()
-                    .map(|(i, &e)| edge(i + 1, 0, cat.podcast_episode_json(&cat[e])))
-                    .collect();
-                cat.podcast_show_json(s, connection(0, eps.len(), 0, edges))
-            })
-            .collect();
+        let shows: Vec<Value> =
+            found(&ids, |i| cat.podcast_show(i)).map(|s| show_with_first_episodes(cat, s)).collect();
         Ok(json!({ "podcastShows": shows }))
     })
     .await
 }
 
 /// `GET /v1/podcasts/episodes/{id}` → `data.podcastEpisode`.
-pub async fn episode(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn episode(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
+        let id = id.get()?;
         let cat = ctx.catalog();
-        let e = cat.podcast_episode(&id).ok_or_else(|| MusicError::not_found("podcast episode", &id))?;
+        let e = cat.podcast_episode(id).ok_or_else(|| MusicError::not_found("podcast episode", id))?;
         Ok(json!({ "podcastEpisode": cat.podcast_episode_json(e) }))
     })
     .await

@@ -6,8 +6,6 @@
 //! clients send no body with DELETE). Ids are checked against the catalog (404 for an unknown one) and
 //! capped at 100 per call. Reads need the family's `:read` scope, writes the full scope.
 
-use axum::body::Bytes;
-use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -15,9 +13,9 @@ use serde_json::{Map, Value, json};
 use super::catalog::exists_for;
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{Caller, Requires, V1Ctx, batch_ids, parse_body};
+use super::{Caller, Requires, V1Body, V1Ctx, V1Path, batch_ids, parse_body};
 use crate::catalog::{Catalog, EntityRef};
-use crate::store::music::{Collection, MusicProfile, Visibility};
+use crate::store::music::{Collection, MusicProfile, PlaylistMeta, Visibility};
 
 /// The V1 User shape (§3.4): `{id, name, images, url}`.
 pub fn user_json(p: &MusicProfile) -> Value {
@@ -52,9 +50,9 @@ struct PutMe {
 }
 
 /// `PUT /v1/me` with `name`, `visibility`, `playbackVisibility` (all required) → `data.updateUser`.
-pub async fn put_me(ctx: V1Ctx, body: Bytes) -> Response {
+pub async fn put_me(ctx: V1Ctx, body: V1Body) -> Response {
     ctx.handle(Requires::PROFILE_EITHER, async |c| {
-        let b: PutMe = parse_body(&body)?;
+        let b: PutMe = parse_body(body.bytes()?)?;
         let name = b.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(MusicError::bad_request("Malformed request. name must be 1 to 100 characters."));
@@ -167,11 +165,7 @@ async fn node(ctx: &V1Ctx, cat: &Catalog, id: &str) -> Option<Value> {
         EntityRef::Album(i) => Some(cat.album_json(&cat[i])),
         EntityRef::Artist(i) => Some(cat.artist_json(&cat[i])),
         EntityRef::Playlist(i) => Some(cat.playlist_json(&cat[i])),
-        EntityRef::PodcastShow(i) => {
-            let s = &cat[i];
-            let n = cat.show_episodes(s.idx).len();
-            Some(cat.podcast_show_json(s, json!({"pageInfo": {"hasNextPage": n > 0}, "edgeCount": 0, "edges": []})))
-        }
+        EntityRef::PodcastShow(i) => Some(super::catalog::show_with_first_episodes(cat, &cat[i])),
         EntityRef::PodcastEpisode(i) => {
             let _ = ctx;
             Some(cat.podcast_episode_json(&cat[i]))
@@ -188,7 +182,8 @@ async fn list(ctx: &V1Ctx, c: &Caller, spec: &Spec) -> Result<Value, MusicError>
     for (i, item) in page.items.iter().enumerate() {
         let n = match node(ctx, cat, &item.id).await {
             Some(n) => n,
-            None => match ctx.session.store.music().playlist(&item.id).await {
+            // A followed customer playlist shows only its id once it is deleted or made private.
+            None => match visible_playlist(ctx, c, &item.id).await {
                 Some(pl) => super::playlists::user_playlist_json(cat, &pl),
                 None => json!({ "id": item.id }),
             },
@@ -206,8 +201,18 @@ async fn list(ctx: &V1Ctx, c: &Caller, spec: &Spec) -> Result<Value, MusicError>
     Ok(json!({ "user": user }))
 }
 
+/// A customer playlist the caller may see: their own, or another customer's PUBLIC one.
+async fn visible_playlist(ctx: &V1Ctx, c: &Caller, id: &str) -> Option<PlaylistMeta> {
+    ctx.session
+        .store
+        .music()
+        .playlist(id)
+        .await
+        .filter(|p| p.owner == c.user_id() || p.visibility == Visibility::Public)
+}
+
 /// Reads the ids of a write: body `{"<idsKey>": [...]}` or, for DELETE without a body, `?ids=`.
-async fn ids_of(ctx: &V1Ctx, spec: &Spec, body: &[u8]) -> Result<Vec<String>, MusicError> {
+async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8], removing: bool) -> Result<Vec<String>, MusicError> {
     let ids: Vec<String> = if body.iter().all(u8::is_ascii_whitespace) {
         batch_ids(ctx.query_param("ids"), 100)?
     } else {
@@ -233,25 +238,35 @@ async fn ids_of(ctx: &V1Ctx, spec: &Spec, body: &[u8]) -> Result<Vec<String>, Mu
             ids.len()
         )));
     }
+    // A removal may name what the collection holds even if it no longer resolves (a followed playlist that was
+    // deleted or made private), so that it can be cleaned up.
+    let held: Vec<String> = if removing {
+        let page = ctx.session.store.music().collection_page(c.user_id(), spec.coll, 0, usize::MAX).await;
+        page.items.into_iter().map(|i| i.id).collect()
+    } else {
+        Vec::new()
+    };
     let cat = ctx.catalog();
     for id in &ids {
-        let user_playlist =
-            spec.coll == Collection::FollowedPlaylists && ctx.session.store.music().playlist(id).await.is_some();
-        if !user_playlist && !exists_for(cat, spec.coll, id) {
-            return Err(MusicError::not_found(spec.kind, id));
+        if held.contains(id) || exists_for(cat, spec.coll, id) {
+            continue;
         }
+        if spec.coll == Collection::FollowedPlaylists && visible_playlist(ctx, c, id).await.is_some() {
+            continue;
+        }
+        return Err(MusicError::not_found(spec.kind, id));
     }
     Ok(ids)
 }
 
 async fn add(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, spec, body).await?;
+    let ids = ids_of(ctx, c, spec, body, false).await?;
     let n = ctx.session.store.music().collection_add(c.user_id(), spec.coll, &ids, ctx.now_ms()).await;
     Ok(json!({ spec.add_key: { spec.ids_key: ids, "added": n } }))
 }
 
 async fn remove(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, spec, body).await?;
+    let ids = ids_of(ctx, c, spec, body, true).await?;
     let n = ctx.session.store.music().collection_remove(c.user_id(), spec.coll, &ids).await;
     Ok(json!({ spec.remove_key: { spec.ids_key: ids, "removed": n } }))
 }
@@ -263,12 +278,12 @@ macro_rules! collection_routes {
             ctx.handle($spec.read, async |c| list(&ctx, c, &$spec).await).await
         }
         /// `PUT` ids into the collection.
-        pub async fn $put(ctx: V1Ctx, body: Bytes) -> Response {
-            ctx.handle($spec.write, async |c| add(&ctx, c, &$spec, &body).await).await
+        pub async fn $put(ctx: V1Ctx, body: V1Body) -> Response {
+            ctx.handle($spec.write, async |c| add(&ctx, c, &$spec, body.bytes()?).await).await
         }
         /// `DELETE` ids from the collection.
-        pub async fn $delete(ctx: V1Ctx, body: Bytes) -> Response {
-            ctx.handle($spec.write, async |c| remove(&ctx, c, &$spec, &body).await).await
+        pub async fn $delete(ctx: V1Ctx, body: V1Body) -> Response {
+            ctx.handle($spec.write, async |c| remove(&ctx, c, &$spec, body.bytes()?).await).await
         }
     };
 }
@@ -287,21 +302,23 @@ async fn follow_one(ctx: &V1Ctx, c: &Caller, spec: &Spec, id: &str, on: bool) ->
 }
 
 /// `PUT /v1/me/followed/artists/{id}`.
-pub async fn follow_artist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, &id, true).await).await
+pub async fn follow_artist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, id.get()?, true).await).await
 }
 
 /// `DELETE /v1/me/followed/artists/{id}`.
-pub async fn unfollow_artist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, &id, false).await).await
+pub async fn unfollow_artist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_ARTISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_ARTISTS, id.get()?, false).await).await
 }
 
 /// `PUT /v1/me/followed/playlists/{id}`.
-pub async fn follow_playlist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, &id, true).await).await
+pub async fn follow_playlist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, id.get()?, true).await)
+        .await
 }
 
 /// `DELETE /v1/me/followed/playlists/{id}` (unfollow, spec §4.3 🟡).
-pub async fn unfollow_playlist(ctx: V1Ctx, Path(id): Path<String>) -> Response {
-    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, &id, false).await).await
+pub async fn unfollow_playlist(ctx: V1Ctx, id: V1Path<String>) -> Response {
+    ctx.handle(FOLLOWED_PLAYLISTS.write, async |c| follow_one(&ctx, c, &FOLLOWED_PLAYLISTS, id.get()?, false).await)
+        .await
 }

@@ -24,7 +24,8 @@ pub mod seed;
 pub mod views;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -163,6 +164,11 @@ impl V1Ctx {
         f: impl AsyncFnOnce(&Caller) -> Result<Value, MusicError>,
     ) -> Response {
         let result = match self.gate(requires).await {
+            Ok(_) if self.query.as_deref().is_some_and(|q| crate::lwa::params::parse_form(q.as_bytes()).is_none()) => {
+                self.respond(Err(MusicError::bad_request(
+                    "Malformed request. The query string is not valid UTF-8 once percent-decoded.",
+                )))
+            }
             Ok(caller) => {
                 let user = caller.user_id().to_owned();
                 let client = caller.claims.cid.clone();
@@ -232,6 +238,62 @@ impl V1Ctx {
             note(&mut resp, |n| n.token = Some(fingerprint(&t)));
         }
         resp
+    }
+}
+
+/// A V1 request body, read up to the configured body limit (`--body-limit`, 1 MiB by default). A body over the
+/// limit is not rejected here: like every other bad input it is reported after the auth chain, as 413
+/// `PAYLOAD_TOO_LARGE` in the V1 envelope, when the handler asks for the bytes.
+pub struct V1Body(Result<Bytes, MusicError>);
+
+impl FromRequest<AppState> for V1Body {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.limits.body_limit;
+        let read = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
+            MusicError::new(
+                Code::PayloadTooLarge,
+                format!("The request body is larger than {limit} bytes, or could not be read."),
+            )
+        });
+        Ok(V1Body(read))
+    }
+}
+
+impl V1Body {
+    /// The body's bytes.
+    ///
+    /// # Errors
+    /// 413 `PAYLOAD_TOO_LARGE` when the body was over the limit.
+    pub fn bytes(&self) -> Result<&[u8], MusicError> {
+        self.0.as_deref().map_err(Clone::clone)
+    }
+}
+
+/// Path parameters, percent-decoded. A parameter that does not decode to UTF-8 is not rejected here (axum would
+/// answer in plain text, before the auth chain): it is reported after the auth chain as 400 `BAD_REQUEST` in the
+/// V1 envelope, when the handler asks for the value.
+pub struct V1Path<T>(Result<T, MusicError>);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for V1Path<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| p.0).map_err(|_| {
+            MusicError::bad_request("Malformed request. A path segment is not valid UTF-8 once percent-decoded.")
+        });
+        Ok(V1Path(value))
+    }
+}
+
+impl<T> V1Path<T> {
+    /// The parameters.
+    ///
+    /// # Errors
+    /// 400 `BAD_REQUEST` when a parameter did not decode.
+    pub fn get(&self) -> Result<&T, MusicError> {
+        self.0.as_ref().map_err(Clone::clone)
     }
 }
 

@@ -6,8 +6,6 @@
 //! write to one playlist is serialised by the store, so parallel adds lose nothing. Removal takes
 //! `entryIds`; reordering (`PATCH`) takes `entryIds` plus exactly one of `entryIdAbove`/`entryIdBelow`.
 
-use axum::body::Bytes;
-use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,14 +13,14 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Code, MusicError};
 use super::page::{connection, edge, page_info, request};
-use super::{Caller, Requires, V1Ctx, parse_body};
+use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::catalog::{Catalog, CatalogPlaylist};
 use crate::store::music::{Anchor, PlaylistError, PlaylistMeta, PlaylistPatch, Visibility};
 
 /// The most track ids one add may carry.
 pub const MAX_ADD: usize = 100;
 
-/// The V1 Playlist shape of a customer's playlist.
+/// The V1 Playlist shape of a customer's playlist: the keys of [`Catalog::playlist_json`], in the same order.
 pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
     let duration: u64 = p.track_ids.iter().filter_map(|t| cat.track(t)).map(|t| u64::from(t.duration)).sum();
     let image = p
@@ -35,7 +33,6 @@ pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
     json!({
         "id": p.id,
         "curator": { "id": super::seed::music_profile_id(&p.owner) },
-        "description": p.description,
         "duration": duration,
         "images": [{ "url": image, "imageType": "PRIMARY" }],
         "eligibility": {
@@ -47,6 +44,7 @@ pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
             "isPrimeEligible": true,
         },
         "title": p.title,
+        "description": p.description,
         "trackCount": p.track_count,
         "url": format!("https://music.amazon.com/my/playlists/{}", p.id),
         "visibility": p.visibility,
@@ -107,9 +105,10 @@ pub async fn my_playlists(ctx: V1Ctx) -> Response {
 }
 
 /// `GET /v1/playlists/{id}` → `data.playlist`, metadata only (scope `music::library`, spec §11.1).
-pub async fn get_one(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn get_one(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        Ok(match readable(&ctx, c, &id).await? {
+        let id = id.get()?;
+        Ok(match readable(&ctx, c, id).await? {
             Readable::Mine(p) => json!({ "playlist": user_playlist_json(ctx.catalog(), &p) }),
             Readable::Catalog(p) => json!({ "playlist": ctx.catalog().playlist_json(p) }),
         })
@@ -126,11 +125,12 @@ fn catalog_entry_id(playlist: &str, index: usize) -> String {
 }
 
 /// `GET /v1/playlists/{id}/tracks?limit&cursor` → `data.playlist.tracks` with `<index>:<entryId>` cursors.
-pub async fn tracks(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn tracks(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::LIBRARY_READ, async |c| {
+        let id = id.get()?;
         let p = request(ctx.query_param("limit").as_deref(), ctx.query_param("cursor").as_deref(), 100, 100)?;
         let cat = ctx.catalog();
-        let (entries, total, version): (Vec<(String, String)>, usize, u64) = match readable(&ctx, c, &id).await? {
+        let (entries, total, version): (Vec<(String, String)>, usize, u64) = match readable(&ctx, c, id).await? {
             Readable::Catalog(pl) => {
                 let items = pl
                     .tracks
@@ -138,12 +138,12 @@ pub async fn tracks(ctx: V1Ctx, Path(id): Path<String>) -> Response {
                     .enumerate()
                     .skip(p.offset)
                     .take(p.limit)
-                    .map(|(i, &t)| (catalog_entry_id(&id, i), cat[t].id.as_str().to_owned()))
+                    .map(|(i, &t)| (catalog_entry_id(id, i), cat[t].id.as_str().to_owned()))
                     .collect();
                 (items, pl.tracks.len(), 0)
             }
             Readable::Mine(_) => {
-                let page = ctx.session.store.music().playlist_entries(&id, p.offset, p.limit).await.ok_or_else(|| MusicError::not_found("playlist", &id))?;
+                let page = ctx.session.store.music().playlist_entries(id, p.offset, p.limit).await.ok_or_else(|| MusicError::not_found("playlist", id))?;
                 (page.items.into_iter().map(|e| (e.entry_id, e.track_id)).collect(), page.total, page.version)
             }
         };
@@ -178,9 +178,9 @@ fn check_title(t: &str) -> Result<String, MusicError> {
 }
 
 /// `POST /v1/playlists` with `title`, `description`, `visibility` → `data.createPlaylist{id,url}`.
-pub async fn create(ctx: V1Ctx, body: Bytes) -> Response {
+pub async fn create(ctx: V1Ctx, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: Create = parse_body(&body)?;
+        let b: Create = parse_body(body.bytes()?)?;
         let title = check_title(&b.title)?;
         let p = ctx.session.store.music().create_playlist(c.user_id(), title, b.description, b.visibility, ctx.now_ms()).await;
         Ok(json!({ "createPlaylist": { "id": p.id, "url": format!("https://music.amazon.com/my/playlists/{}", p.id) } }))
@@ -197,9 +197,10 @@ struct Update {
 }
 
 /// `PUT /v1/playlists/{id}` with any of `title`, `description`, `visibility` → `data.updatePlaylist`.
-pub async fn update(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn update(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: Update = parse_body(&body)?;
+        let id = id.get()?;
+        let b: Update = parse_body(body.bytes()?)?;
         if b.title.is_none() && b.description.is_none() && b.visibility.is_none() {
             return Err(MusicError::bad_request(
                 "Malformed request. Give at least one of title, description, visibility.",
@@ -207,29 +208,25 @@ pub async fn update(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response
         }
         let title = b.title.as_deref().map(check_title).transpose()?;
         let patch = PlaylistPatch { title, description: b.description, visibility: b.visibility };
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
+        let is_catalog = ctx.catalog().playlist(id).is_some();
         let p = ctx
             .session
             .store
             .music()
-            .update_playlist(c.user_id(), &id, patch, ctx.now_ms())
+            .update_playlist(c.user_id(), id, patch, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "updatePlaylist": user_playlist_json(ctx.catalog(), &p) }))
     })
     .await
 }
 
 /// `DELETE /v1/playlists/{id}` → `data.deletePlaylist{id}`.
-pub async fn delete(ctx: V1Ctx, Path(id): Path<String>) -> Response {
+pub async fn delete(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
-        ctx.session
-            .store
-            .music()
-            .delete_playlist(c.user_id(), &id)
-            .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+        let id = id.get()?;
+        let is_catalog = ctx.catalog().playlist(id).is_some();
+        ctx.session.store.music().delete_playlist(c.user_id(), id).await.map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "deletePlaylist": { "id": id } }))
     })
     .await
@@ -245,9 +242,10 @@ struct AddTracks {
 
 /// `PUT /v1/playlists/{id}/tracks` with `trackIds` (≤100) and `addDuplicateTracks` (default false)
 /// → `data.addTracksToPlaylist`.
-pub async fn add_tracks(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn add_tracks(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: AddTracks = parse_body(&body)?;
+        let id = id.get()?;
+        let b: AddTracks = parse_body(body.bytes()?)?;
         if b.track_ids.is_empty() {
             return Err(MusicError::bad_request("Malformed request. trackIds must not be empty."));
         }
@@ -261,14 +259,14 @@ pub async fn add_tracks(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Resp
         if let Some(bad) = b.track_ids.iter().find(|t| cat.track(t).is_none()) {
             return Err(MusicError::not_found("track", bad));
         }
-        let is_catalog = cat.playlist(&id).is_some();
+        let is_catalog = cat.playlist(id).is_some();
         let out = ctx
             .session
             .store
             .music()
-            .add_to_playlist(c.user_id(), &id, &b.track_ids, b.add_duplicate_tracks, ctx.now_ms())
+            .add_to_playlist(c.user_id(), id, &b.track_ids, b.add_duplicate_tracks, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         let entries: Vec<Value> =
             out.added.iter().map(|e| json!({ "entryId": e.entry_id, "trackId": e.track_id })).collect();
         Ok(json!({ "addTracksToPlaylist": {
@@ -291,11 +289,17 @@ struct EntryIds {
 
 /// `PATCH /v1/playlists/{id}/tracks` with `entryIds` and one of `entryIdAbove`/`entryIdBelow`
 /// → `data.reorderPlaylistTracks`.
-pub async fn reorder(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn reorder(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: EntryIds = parse_body(&body)?;
+        let id = id.get()?;
+        let b: EntryIds = parse_body(body.bytes()?)?;
         if b.entry_ids.is_empty() {
             return Err(MusicError::bad_request("Malformed request. entryIds must not be empty."));
+        }
+        if [&b.entry_id_above, &b.entry_id_below].into_iter().flatten().any(|a| b.entry_ids.contains(a)) {
+            return Err(MusicError::bad_request(
+                "Malformed request. The anchor entry cannot be one of the entries being moved.",
+            ));
         }
         let anchor = match (b.entry_id_above, b.entry_id_below) {
             (Some(a), None) => Anchor::Above(a),
@@ -306,34 +310,35 @@ pub async fn reorder(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Respons
                 ));
             }
         };
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
+        let is_catalog = ctx.catalog().playlist(id).is_some();
         let p = ctx
             .session
             .store
             .music()
-            .reorder_playlist(c.user_id(), &id, &b.entry_ids, anchor, ctx.now_ms())
+            .reorder_playlist(c.user_id(), id, &b.entry_ids, anchor, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "reorderPlaylistTracks": { "id": id, "trackCount": p.track_count } }))
     })
     .await
 }
 
 /// `DELETE /v1/playlists/{id}/tracks` with `entryIds` → `data.removeTracksFromPlaylist`.
-pub async fn remove_tracks(ctx: V1Ctx, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn remove_tracks(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
-        let b: EntryIds = parse_body(&body)?;
+        let id = id.get()?;
+        let b: EntryIds = parse_body(body.bytes()?)?;
         if b.entry_ids.is_empty() || b.entry_id_above.is_some() || b.entry_id_below.is_some() {
             return Err(MusicError::bad_request("Malformed request. The body is {\"entryIds\": [...]}."));
         }
-        let is_catalog = ctx.catalog().playlist(&id).is_some();
+        let is_catalog = ctx.catalog().playlist(id).is_some();
         let p = ctx
             .session
             .store
             .music()
-            .remove_from_playlist(c.user_id(), &id, &b.entry_ids, ctx.now_ms())
+            .remove_from_playlist(c.user_id(), id, &b.entry_ids, ctx.now_ms())
             .await
-            .map_err(|e| write_error(&id, e, is_catalog))?;
+            .map_err(|e| write_error(id, e, is_catalog))?;
         Ok(json!({ "removeTracksFromPlaylist": { "id": id, "trackCount": p.track_count, "removedEntryIds": b.entry_ids } }))
     })
     .await

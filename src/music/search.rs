@@ -2,15 +2,13 @@
 //! `sortBy`; the other `POST /v1/search/<type>` routes; and `GET /v1/search?query=&limit=` across every
 //! type. Scope `music::catalog`. Search runs on the catalog's inverted index, never a scan.
 
-use axum::body::Bytes;
-use axum::extract::Path;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::request;
-use super::{Requires, V1Ctx, parse_body};
+use super::{Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::catalog::{SearchFilter, SortBy, TrackField};
 
 #[derive(Deserialize)]
@@ -86,9 +84,10 @@ fn sort(s: Option<&str>) -> Result<SortBy, MusicError> {
 /// `POST /v1/search/{kind}`: `tracks` → `data.searchTracks`; `albums`, `artists`, `playlists`,
 /// `podcastShows`, `podcastEpisodes` → `data.search<Kind>`. Edges are `{node}`; the next page's token is
 /// `pageInfo.token`, sent back as `token` in the body.
-pub async fn search_kind(ctx: V1Ctx, Path(kind): Path<String>, body: Bytes) -> Response {
+pub async fn search_kind(ctx: V1Ctx, kind: V1Path<String>, body: V1Body) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
-        let b: SearchBody = parse_body(&body)?;
+        let kind = kind.get()?;
+        let b: SearchBody = parse_body(body.bytes()?)?;
         let tracks = kind == "tracks";
         let f = filters(&b, tracks)?;
         let limit = limit_text(&b.limit)?;
@@ -115,8 +114,8 @@ pub async fn search_kind(ctx: V1Ctx, Path(kind): Path<String>, body: Bytes) -> R
             }
             "podcastShows" => {
                 let r = cat.search_podcast_shows(&query, p.offset, p.limit);
-                let empty = json!({"pageInfo": {"hasNextPage": false}, "edgeCount": 0, "edges": []});
-                ("searchPodcastShows", r.items.iter().map(|&s| cat.podcast_show_json(&cat[s], empty.clone())).collect(), r.total)
+                let shows = r.items.iter().map(|&s| super::catalog::show_with_first_episodes(cat, &cat[s])).collect();
+                ("searchPodcastShows", shows, r.total)
             }
             "podcastEpisodes" => {
                 let r = cat.search_podcast_episodes(&query, p.offset, p.limit);

@@ -6,13 +6,12 @@
 //! nextPageToken, entities[…]}}`. Groups hold at most 10 entities a page (`limit` 1–10); a group's next
 //! page is `GET /v1/views/<view>/<groupId>?cursor=<nextPageToken>`.
 
-use axum::extract::Path;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::{encode_cursor, request};
-use super::{Caller, Requires, V1Ctx};
+use super::{Caller, Requires, V1Ctx, V1Path};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::Collection;
 
@@ -179,19 +178,23 @@ fn scope_of(name: &str) -> Requires {
 }
 
 /// `GET /v1/views/{name}` (home, podcasts, my-library, recently-played).
-pub async fn view(ctx: V1Ctx, Path(name): Path<String>) -> Response {
-    ctx.handle(scope_of(&name), async |c| {
+pub async fn view(ctx: V1Ctx, name: V1Path<String>) -> Response {
+    let scope = name.get().map_or(Requires::CATALOG, |n| scope_of(n));
+    ctx.handle(scope, async |c| {
+        let name = name.get()?;
         let limit = request(ctx.query_param("limit").as_deref(), None, GROUP_LIMIT, GROUP_LIMIT)?.limit;
-        let gs = groups(&ctx, c, &name, None).await?;
-        Ok(view_json(ctx.catalog(), &name, &gs, limit))
+        let gs = groups(&ctx, c, name, None).await?;
+        Ok(view_json(ctx.catalog(), name, &gs, limit))
     })
     .await
 }
 
 /// `GET /v1/views/{name}/{id}`: an entity's view (artist, album, playlist, podcast-show) or, for views
 /// without an entity, one group's page (`/v1/views/home/{groupId}?cursor&limit`).
-pub async fn view_with_id(ctx: V1Ctx, Path((name, id)): Path<(String, String)>) -> Response {
-    ctx.handle(scope_of(&name), async |c| {
+pub async fn view_with_id(ctx: V1Ctx, params: V1Path<(String, String)>) -> Response {
+    let scope = params.get().map_or(Requires::CATALOG, |(n, _)| scope_of(n));
+    ctx.handle(scope, async |c| {
+        let (name, id) = params.get()?;
         let p = request(
             ctx.query_param("limit").as_deref(),
             ctx.query_param("cursor").as_deref(),
@@ -200,15 +203,15 @@ pub async fn view_with_id(ctx: V1Ctx, Path((name, id)): Path<(String, String)>) 
         )?;
         let cat = ctx.catalog();
         if matches!(name.as_str(), "home" | "podcasts" | "my-library" | "recently-played") {
-            let gs = groups(&ctx, c, &name, None).await?;
-            let short = id.strip_prefix(&format!("{name}:")).unwrap_or(&id);
-            let g = gs.iter().find(|g| g.id == short).ok_or_else(|| MusicError::not_found("view group", &id))?;
-            return Ok(group_json(cat, &name, g, p.offset, p.limit));
+            let gs = groups(&ctx, c, name, None).await?;
+            let short = id.strip_prefix(&format!("{name}:")).unwrap_or(id);
+            let g = gs.iter().find(|g| g.id == short).ok_or_else(|| MusicError::not_found("view group", id))?;
+            return Ok(group_json(cat, name, g, p.offset, p.limit));
         }
-        let gs = groups(&ctx, c, &name, Some(&id)).await?;
+        let gs = groups(&ctx, c, name, Some(id)).await?;
         let mut v = view_json(cat, &format!("{name}/{id}"), &gs, p.limit);
         if let Some(o) = v.as_object_mut() {
-            o.insert("entity".into(), cat.lookup(&id).and_then(|e| cat.view_entity_json(e)).unwrap_or(Value::Null));
+            o.insert("entity".into(), cat.lookup(id).and_then(|e| cat.view_entity_json(e)).unwrap_or(Value::Null));
         }
         Ok(v)
     })

@@ -171,10 +171,18 @@ impl MemoryMusic {
         // Seed the customer first (their seeded playlists may be the one asked for).
         self.with_user(user, |_, _| ());
         let mut p = self.playlists.get_mut(id).ok_or(PlaylistError::NotFound)?;
-        if p.meta.owner != user {
-            return Err(PlaylistError::NotOwner);
-        }
+        not_owner(&p.meta, user)?;
         f(&mut p)
+    }
+}
+
+/// Whether `user` may write the playlist: another customer's PUBLIC playlist is [`PlaylistError::NotOwner`], a
+/// PRIVATE one [`PlaylistError::NotFound`], as it is for reads (its existence is not revealed).
+fn not_owner(meta: &PlaylistMeta, user: &str) -> Result<(), PlaylistError> {
+    match meta.visibility {
+        _ if meta.owner == user => Ok(()),
+        Visibility::Public => Err(PlaylistError::NotOwner),
+        Visibility::Private => Err(PlaylistError::NotFound),
     }
 }
 
@@ -381,8 +389,13 @@ impl MusicStore for MemoryMusic {
                     return Err(PlaylistError::UnknownEntry(e.clone()));
                 }
             }
-            let moving: Vec<Entry> =
-                entry_ids.iter().filter_map(|e| p.entries.iter().find(|x| &x.entry_id == e).cloned()).collect();
+            // Each entry moves once, however often it is named.
+            let mut moving: Vec<Entry> = Vec::with_capacity(entry_ids.len());
+            for e in entry_ids {
+                if !moving.iter().any(|m| &m.entry_id == e) {
+                    moving.extend(p.entries.iter().find(|x| &x.entry_id == e).cloned());
+                }
+            }
             p.entries.retain(|e| !entry_ids.contains(&e.entry_id));
             // An anchor that is itself being moved keeps its old neighbours' position: fall back to the end.
             let at = match &anchor {
@@ -398,10 +411,7 @@ impl MusicStore for MemoryMusic {
 
     async fn delete_playlist(&self, user: &str, id: &str) -> Result<(), PlaylistError> {
         self.with_user(user, |u, playlists| {
-            let owner = playlists.get(id).map(|p| p.meta.owner.clone()).ok_or(PlaylistError::NotFound)?;
-            if owner != user {
-                return Err(PlaylistError::NotOwner);
-            }
+            playlists.get(id).ok_or(PlaylistError::NotFound).and_then(|p| not_owner(&p.meta, user))?;
             playlists.remove(id);
             u.playlists.retain(|p| p != id);
             u.version += 1;

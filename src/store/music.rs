@@ -130,10 +130,10 @@ pub enum Anchor {
 /// Why a playlist operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlaylistError {
-    /// No such playlist in this session.
+    /// No such playlist in this session, or another customer's private one.
     #[error("playlist not found")]
     NotFound,
-    /// The caller does not own it.
+    /// Another customer's public playlist.
     #[error("the playlist belongs to another customer")]
     NotOwner,
     /// An entry id is not in the playlist.

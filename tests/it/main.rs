@@ -3,6 +3,7 @@
 
 mod html;
 mod lwa_support;
+mod music_support;
 mod support;
 
 mod admin;
@@ -13,6 +14,13 @@ mod lwa_device;
 mod lwa_profile;
 mod lwa_token;
 mod lwa_verify_page;
+mod music_auth;
+mod music_catalog;
+mod music_contract;
+mod music_faults;
+mod music_library;
+mod music_playlists;
+mod music_views;
 mod oauth2_client;
 mod smoke;
 mod startup;
