@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::fixtures::Fixtures;
-use crate::store::memory_music::SeedFn;
+use crate::store::memory_music::MusicSeed;
 use crate::store::music::{Collection, MusicProfile, SeedMusic, SeedPlaylist, Visibility};
 
 fn rng_for(seed: u64, user: &str, salt: &str) -> StdRng {
@@ -34,14 +34,17 @@ fn sample(rng: &mut StdRng, ids: &[String], n: usize) -> Vec<String> {
 }
 
 /// Builds the seed function for a catalog and fixtures.
-pub fn seed_fn(catalog: Arc<Catalog>, fixtures: Arc<Fixtures>, seed: u64) -> SeedFn {
+pub fn seed_fn(catalog: Arc<Catalog>, fixtures: Arc<Fixtures>, seed: u64) -> MusicSeed {
+    let customers = Arc::new(
+        fixtures.users().iter().filter(|u| u.has_music_account).map(|u| u.user_id.as_str().to_owned()).collect(),
+    );
     let tracks: Arc<Vec<String>> = Arc::new(catalog.tracks().iter().map(|t| t.id.as_str().to_owned()).collect());
     let albums: Arc<Vec<String>> = Arc::new(catalog.albums().iter().map(|a| a.id.as_str().to_owned()).collect());
     let artists: Arc<Vec<String>> = Arc::new(catalog.artists().iter().map(|a| a.id.as_str().to_owned()).collect());
     let playlists: Arc<Vec<String>> = Arc::new(catalog.playlists().iter().map(|p| p.id.as_str().to_owned()).collect());
     let shows: Arc<Vec<String>> = Arc::new(catalog.podcast_shows().iter().map(|s| s.id.to_string()).collect());
     let episodes: Arc<Vec<String>> = Arc::new(catalog.podcast_episodes().iter().map(|e| e.id.to_string()).collect());
-    Arc::new(move |user: &str| {
+    let build: crate::store::memory_music::SeedFn = Arc::new(move |user: &str| {
         let u = fixtures.user(user)?;
         if !u.has_music_account {
             return None;
@@ -89,5 +92,6 @@ pub fn seed_fn(catalog: Arc<Catalog>, fixtures: Arc<Fixtures>, seed: u64) -> See
             playback_visibility: Visibility::Private,
         };
         Some(SeedMusic { collections, playlists: owned, history, profile })
-    })
+    });
+    MusicSeed { customers, build }
 }

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
-use super::memory_music::{MemoryMusic, SeedFn};
+use super::memory_music::{MemoryMusic, MusicSeed};
 use super::music::MusicStore;
 use super::*;
 use crate::clock::{Clock, ClockState};
@@ -29,7 +29,7 @@ pub struct MemoryStore {
     sessions: DashMap<SessionId, Arc<MemorySession>>,
     seed: Option<u64>,
     journal_capacity: usize,
-    music_seed: SeedFn,
+    music_seed: MusicSeed,
 }
 
 impl MemoryStore {
@@ -40,12 +40,12 @@ impl MemoryStore {
             sessions: DashMap::new(),
             seed,
             journal_capacity: journal_capacity.max(1),
-            music_seed: Arc::new(|_| None),
+            music_seed: MusicSeed::empty(),
         }
     }
 
     /// Sets how customers' music state is seeded on first access in a session.
-    pub fn with_music_seed(mut self, seed: SeedFn) -> Self {
+    pub fn with_music_seed(mut self, seed: MusicSeed) -> Self {
         self.music_seed = seed;
         self
     }
@@ -123,7 +123,7 @@ pub struct MemorySession {
 }
 
 impl MemorySession {
-    fn new(rng: StdRng, seeded: bool, journal_capacity: usize, music_seed: SeedFn) -> Self {
+    fn new(rng: StdRng, seeded: bool, journal_capacity: usize, music_seed: MusicSeed) -> Self {
         let clock = Arc::new(Clock::default());
         let mut music_rng = rng.clone();
         let music_rng = StdRng::from_seed(music_rng.random());

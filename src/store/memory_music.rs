@@ -18,6 +18,24 @@ use crate::ids;
 /// Builds a customer's initial music state; `None` for an unknown customer (who starts empty).
 pub type SeedFn = Arc<dyn Fn(&str) -> Option<SeedMusic> + Send + Sync>;
 
+/// How a session's customers start: who has seeded state, and how to build it.
+#[derive(Clone)]
+pub struct MusicSeed {
+    /// Customers with seeded state (fixture customers with a music account). A lookup of a playlist that
+    /// is not there yet seeds them all first, so one customer sees another's public playlists even before
+    /// that customer made a request in the session.
+    pub customers: Arc<Vec<String>>,
+    /// Builds one customer's state.
+    pub build: SeedFn,
+}
+
+impl MusicSeed {
+    /// Nobody starts with anything.
+    pub fn empty() -> Self {
+        MusicSeed { customers: Arc::new(Vec::new()), build: Arc::new(|_| None) }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -59,7 +77,7 @@ struct Bucket {
 
 /// The in-memory music state of one session.
 pub struct MemoryMusic {
-    seed: SeedFn,
+    seed: MusicSeed,
     clock: Arc<Clock>,
     rng: Mutex<StdRng>,
     /// Replayed on reset when the server runs with a seed; otherwise a reset draws a fresh sequence.
@@ -72,7 +90,7 @@ pub struct MemoryMusic {
 
 impl MemoryMusic {
     /// A session's music state.
-    pub fn new(seed: SeedFn, clock: Arc<Clock>, rng: StdRng, seeded: bool) -> Self {
+    pub fn new(seed: MusicSeed, clock: Arc<Clock>, rng: StdRng, seeded: bool) -> Self {
         MemoryMusic {
             seed,
             clock,
@@ -106,7 +124,7 @@ impl MemoryMusic {
 
     fn seeded(&self, user: &str) -> UserMusic {
         let now = self.clock.now_ms();
-        let Some(seed) = (self.seed)(user) else {
+        let Some(seed) = (self.seed.build)(user) else {
             return UserMusic {
                 collections: HashMap::new(),
                 playlists: Vec::new(),
@@ -160,6 +178,16 @@ impl MemoryMusic {
             seed.history.into_iter().map(|(ago, track_id)| Play { played_at_ms: now - ago, track_id }).collect();
         history.sort_by_key(|p| p.played_at_ms);
         UserMusic { collections, playlists: owned, history, profile: seed.profile, version: 1 }
+    }
+
+    /// Seeds every fixture customer when `playlist_id` is not (yet) known: their seeded playlists then exist.
+    fn seed_all_unless_present(&self, playlist_id: &str) {
+        if self.playlists.contains_key(playlist_id) {
+            return;
+        }
+        for c in self.seed.customers.iter() {
+            self.with_user(c, |_, _| ());
+        }
     }
 
     fn owned_playlist<R>(
@@ -269,10 +297,12 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn playlist(&self, id: &str) -> Option<PlaylistMeta> {
+        self.seed_all_unless_present(id);
         self.playlists.get(id).map(|p| p.meta.clone())
     }
 
     async fn playlist_entries(&self, id: &str, offset: usize, limit: usize) -> Option<Page<Entry>> {
+        self.seed_all_unless_present(id);
         let p = self.playlists.get(id)?;
         Some(page(p.entries.iter().cloned(), offset, limit, p.meta.version))
     }

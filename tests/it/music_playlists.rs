@@ -521,3 +521,25 @@ async fn parallel_adds_to_one_playlist_lose_nothing() {
     }
     assert_eq!(v1.data(&format!("/v1/playlists/{id}")).await["playlist"]["trackCount"], json!(CALLS * PER_CALL));
 }
+
+#[tokio::test]
+async fn another_customers_public_playlist_is_readable_before_that_customer_made_any_request() {
+    // The seeded ids are deterministic from the seed and the customer, so a look in another session
+    // tells which playlist Ava will own here, without touching Ava in this session.
+    let app = TestApp::spawn().await;
+    let ava = app.admin("GET", &format!("/s/probe/__admin/users/{USER_UNLIMITED}/library"), json!({})).await;
+    let public = ava["playlists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["playlist"]["visibility"] == "PUBLIC")
+        .expect("Ava has a public seeded playlist");
+    let id = public["playlist"]["id"].as_str().unwrap().to_owned();
+
+    // Ben, in a fresh default session where Ava never made a request, reads it.
+    let v1 = app.music(USER_PRIME).await;
+    let data = ok(&v1.get(&format!("/v1/playlists/{id}")).await);
+
+    assert_eq!(data["playlist"]["id"], id.as_str());
+    assert_eq!(data["playlist"]["visibility"], "PUBLIC");
+}
