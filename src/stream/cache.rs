@@ -20,8 +20,10 @@ use super::quality::{Codec, Quality};
 /// Default bound of the cache, bytes (1 GiB).
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 
-/// An encoded file ready to serve.
-#[derive(Clone, Debug)]
+/// An encoded file ready to serve: one open handle per [`StreamCache`] call, so one per request. Not `Clone`:
+/// the readers of [`CachedFile::open_range`] share the handle's file offset, so use them one after another
+/// (as a multipart body does), and take another `CachedFile` from the cache for another request.
+#[derive(Debug)]
 pub struct CachedFile {
     /// Where it lives (may be evicted later; use [`CachedFile::open_range`], which reads the held handle).
     pub path: PathBuf,

@@ -1,5 +1,5 @@
 //! MPEG-DASH: a static MPD (one audio `AdaptationSet`, one `Representation` per allowed quality,
-//! `SegmentTemplate` with `$Number$`), fMP4 init segments and media segments (`mp4-atom` boxes).
+//! `SegmentTemplate` with `$Number$` and a `SegmentTimeline`), fMP4 init segments and media segments (`mp4-atom` boxes).
 //!
 //! | quality | sample entry | segment | timescale |
 //! |---|---|---|---|
@@ -109,11 +109,30 @@ pub fn mpd(duration_s: u32, qualities: &[Quality], query: Option<&str>) -> Strin
         let mut tpl = BytesStart::new("SegmentTemplate");
         let (init, media) = (format!("{}/init.mp4{suffix}", q.slug()), format!("{}/$Number$.m4s{suffix}", q.slug()));
         tpl.push_attribute(("timescale", layout.timescale.to_string().as_str()));
-        tpl.push_attribute(("duration", layout.samples_per_segment.to_string().as_str()));
         tpl.push_attribute(("startNumber", "1"));
         tpl.push_attribute(("initialization", init.as_str()));
         tpl.push_attribute(("media", media.as_str()));
-        write(&mut w, Event::Empty(tpl));
+        write(&mut w, Event::Start(tpl));
+        // An explicit timeline: players (ffmpeg among them) then know the exact count and the short last one.
+        write(&mut w, Event::Start(BytesStart::new("SegmentTimeline")));
+        let total = u64::from(duration_s) * u64::from(layout.timescale);
+        let full = layout.count - 1;
+        let last = total - full * layout.samples_per_segment;
+        if full > 0 {
+            let mut s = BytesStart::new("S");
+            s.push_attribute(("t", "0"));
+            s.push_attribute(("d", layout.samples_per_segment.to_string().as_str()));
+            if full > 1 {
+                s.push_attribute(("r", (full - 1).to_string().as_str()));
+            }
+            write(&mut w, Event::Empty(s));
+        }
+        let mut s = BytesStart::new("S");
+        s.push_attribute(("t", (full * layout.samples_per_segment).to_string().as_str()));
+        s.push_attribute(("d", last.to_string().as_str()));
+        write(&mut w, Event::Empty(s));
+        write(&mut w, Event::End(BytesEnd::new("SegmentTimeline")));
+        write(&mut w, Event::End(BytesEnd::new("SegmentTemplate")));
         write(&mut w, Event::End(BytesEnd::new("Representation")));
     }
     write(&mut w, Event::End(BytesEnd::new("AdaptationSet")));

@@ -221,6 +221,12 @@ fn mpd_lists_the_allowed_representations() {
             assert_eq!(r.audioSamplingRate.as_deref(), Some(q.sample_rate().to_string().as_str()));
             let tpl = r.SegmentTemplate.as_ref().expect("template");
             assert_eq!(tpl.media.as_deref(), Some(format!("{}/$Number$.m4s?exp=1&sig=x", q.slug()).as_str()));
+            let layout = SegmentLayout::new(q, t.duration_s);
+            let timeline = tpl.SegmentTimeline.as_ref().expect("timeline");
+            let count: u64 = timeline.segments.iter().map(|s| 1 + s.r.unwrap_or(0) as u64).sum();
+            let samples: u64 = timeline.segments.iter().map(|s| (1 + s.r.unwrap_or(0) as u64) * s.d).sum();
+            assert_eq!(count, layout.count, "{q}");
+            assert_eq!(samples, u64::from(t.duration_s) * u64::from(q.sample_rate()), "{q}");
         }
     }
 }
