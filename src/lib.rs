@@ -30,5 +30,6 @@ pub mod music;
 pub mod scope;
 pub mod server;
 pub mod store;
+pub mod stream;
 
 pub use server::{MockAmazon, RunningServer, ServerConfig};
