@@ -110,7 +110,7 @@ async fn customer(state: &AppState, session: &Session, token: Option<String>) ->
         Ok(c) => Ok((token, c)),
         Err(p) => {
             let mut e = LwaError::invalid_token_profile();
-            if p == TokenProblem::Expired {
+            if matches!(p, TokenProblem::Expired | TokenProblem::ForcedExpired) {
                 e.description = "The access token provided is expired".into();
             }
             Err(noted(e.into_response(), &token, None))
