@@ -118,9 +118,12 @@ impl MusicError {
         Self::new(Code::BadRequest, MALFORMED)
     }
 
-    /// 400 with a specific message.
-    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::new(Code::BadRequest, message)
+    /// 400 with the documented message followed by what exactly is wrong (`music-api.md` §11.2: bad
+    /// parameters answer "Malformed request. Check for missing query parameter."; the detail helps).
+    pub fn bad_request(detail: impl Into<Cow<'static, str>>) -> Self {
+        let detail = detail.into();
+        let detail = detail.strip_prefix("Malformed request. ").unwrap_or(&detail);
+        Self::new(Code::BadRequest, format!("{MALFORMED} {detail}"))
     }
 
     /// 404 for an entity.

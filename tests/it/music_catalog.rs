@@ -99,7 +99,7 @@ async fn get_track_answers_data_track_in_the_documented_shape() {
         &v1.get(&format!("/v1/tracks/{id}?mediaType=LOUD")).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. mediaType must be AUDIO or VIDEO.",
+        "Malformed request. Check for missing query parameter. mediaType must be AUDIO or VIDEO.",
     );
 }
 
@@ -301,7 +301,7 @@ async fn batch_lookups_take_up_to_100_ids_and_reject_101() {
             &v1.get(&format!("{path}?ids={}", more.join(","))).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. At most 100 ids may be requested at once; got 101.",
+            "Malformed request. Check for missing query parameter. At most 100 ids may be requested at once; got 101.",
         );
     }
 }
@@ -380,8 +380,9 @@ async fn an_unknown_v1_path_is_404_in_the_v1_envelope() {
 async fn a_path_or_query_that_does_not_decode_to_utf8_is_400_in_the_v1_envelope_after_the_auth_chain() {
     let app = TestApp::spawn().await;
     let v1 = app.music(USER_UNLIMITED).await;
-    let bad_path = "Malformed request. A path segment is not valid UTF-8 once percent-decoded.";
-    let bad_query = "Malformed request. The query string is not valid UTF-8 once percent-decoded.";
+    let bad_path =
+        "Malformed request. Check for missing query parameter. A path segment is not valid UTF-8 once percent-decoded.";
+    let bad_query = "Malformed request. Check for missing query parameter. The query string is not valid UTF-8 once percent-decoded.";
     for (method, path, message) in [
         ("GET", "/v1/tracks/%FF", bad_path),
         ("GET", "/albums/%C3%28", bad_path),
@@ -421,7 +422,7 @@ async fn limit_must_be_an_integer_from_1_to_100() {
                 &v1.get(&format!("{path}?limit={bad}")).await,
                 400,
                 "BAD_REQUEST",
-                "Malformed request. limit must be an integer from 1 to 100.",
+                "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 100.",
             );
         }
         ok(&v1.get(&format!("{path}?limit=1")).await);
@@ -439,7 +440,7 @@ async fn a_garbage_cursor_is_400() {
             &v1.get(&format!("/v1/artists/{a}/tracks?cursor={bad}")).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. The cursor (token) is not valid; use pageInfo.token from the previous page.",
+            "Malformed request. Check for missing query parameter. The cursor (token) is not valid; use pageInfo.token from the previous page.",
         );
     }
 }
@@ -661,39 +662,39 @@ async fn each_sort_by_orders_results_as_defined() {
 async fn bad_search_bodies_are_400() {
     let app = TestApp::spawn().await;
     let v1 = catalog_client(&app).await;
-    let unknown_field = "Malformed request. Unknown field \"genre\"; use one of id, asin, albumId, albumName, artistId, artistName, categoryId, name, isrc.";
-    let missing = "Malformed request. searchFilters is required: [{\"field\"?: …, \"query\": …}].";
+    let unknown_field = "Malformed request. Check for missing query parameter. Unknown field \"genre\"; use one of id, asin, albumId, albumName, artistId, artistName, categoryId, name, isrc.";
+    let missing = "Malformed request. Check for missing query parameter. searchFilters is required: [{\"field\"?: …, \"query\": …}].";
     let cases: Vec<(Value, String)> = vec![
         (json!({"searchFilters": [{"field": "genre", "query": "rock"}]}), unknown_field.into()),
         (
             json!({"searchFilters": [{"query": "love"}], "sortBy": "date"}),
-            "Malformed request. sortBy \"date\" is not one of relevance, release, popularity, name.".into(),
+            "Malformed request. Check for missing query parameter. sortBy \"date\" is not one of relevance, release, popularity, name.".into(),
         ),
         (json!({"limit": 5}), missing.into()),
         (json!({"searchFilters": []}), missing.into()),
         (
             json!({"searchFilters": [{"query": ""}]}),
-            "Malformed request. Every search filter needs a non-empty query.".into(),
+            "Malformed request. Check for missing query parameter. Every search filter needs a non-empty query.".into(),
         ),
         (
             json!({"searchFilters": [{"query": "   "}]}),
-            "Malformed request. Every search filter needs a non-empty query.".into(),
+            "Malformed request. Check for missing query parameter. Every search filter needs a non-empty query.".into(),
         ),
         (
             json!({"searchFilters": [{"query": "x"}], "limit": 0}),
-            "Malformed request. limit must be an integer from 1 to 100.".into(),
+            "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 100.".into(),
         ),
         (
             json!({"searchFilters": [{"query": "x"}], "limit": 101}),
-            "Malformed request. limit must be an integer from 1 to 100.".into(),
+            "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 100.".into(),
         ),
         (
             json!({"searchFilters": [{"query": "x"}], "limit": true}),
-            "Malformed request. limit must be an integer.".into(),
+            "Malformed request. Check for missing query parameter. limit must be an integer.".into(),
         ),
         (
             json!({"searchFilters": [{"query": "x"}], "token": "garbage"}),
-            "Malformed request. The cursor (token) is not valid; use pageInfo.token from the previous page.".into(),
+            "Malformed request. Check for missing query parameter. The cursor (token) is not valid; use pageInfo.token from the previous page.".into(),
         ),
     ];
     for (body, message) in cases {
@@ -701,7 +702,12 @@ async fn bad_search_bodies_are_400() {
     }
     let r =
         app.send(app.http.post(app.url("/v1/search/tracks")).bearer_auth(&v1.token).header("x-api-key", API_KEY)).await;
-    assert_v1_error(&r, 400, "BAD_REQUEST", "Malformed request. A JSON body is required.");
+    assert_v1_error(
+        &r,
+        400,
+        "BAD_REQUEST",
+        "Malformed request. Check for missing query parameter. A JSON body is required.",
+    );
     let r = v1
         .app
         .v1_raw(
@@ -711,7 +717,10 @@ async fn bad_search_bodies_are_400() {
             Some("{\"searchFilters\": ["),
         )
         .await;
-    assert!(v1_error_message(&r, 400, "BAD_REQUEST").starts_with("Malformed request. Invalid JSON body: "));
+    assert!(
+        v1_error_message(&r, 400, "BAD_REQUEST")
+            .starts_with("Malformed request. Check for missing query parameter. Invalid JSON body: ")
+    );
 }
 
 #[tokio::test]
@@ -730,7 +739,7 @@ async fn search_limit_defaults_to_100_and_the_setting_narrows_it_to_20() {
         &v1.post("/v1/search/tracks", &b).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. limit must be an integer from 1 to 20.",
+        "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 20.",
     );
     assert_eq!(search_all(&v1, body, 20).await.len(), total);
 }
@@ -786,7 +795,12 @@ async fn the_other_search_kinds_answer_search_kind_with_node_edges() {
         // Fields are for track search only.
         let r =
             v1.post(&format!("/v1/search/{kind}"), &json!({"searchFilters": [{"field": "name", "query": "x"}]})).await;
-        assert_v1_error(&r, 400, "BAD_REQUEST", "Malformed request. Field \"name\" is only supported by track search.");
+        assert_v1_error(
+            &r,
+            400,
+            "BAD_REQUEST",
+            "Malformed request. Check for missing query parameter. Field \"name\" is only supported by track search.",
+        );
     }
     assert_v1_error(
         &v1.post("/v1/search/stations", &json!({"searchFilters": [{"query": "x"}]})).await,
@@ -846,14 +860,19 @@ async fn get_search_with_an_empty_query_or_bad_limit_is_400() {
     let app = TestApp::spawn().await;
     let v1 = catalog_client(&app).await;
     for path in ["/v1/search", "/v1/search?query=", "/v1/search?query=%20%20", "/search/?query="] {
-        assert_v1_error(&v1.get(path).await, 400, "BAD_REQUEST", "Malformed request. query must not be empty.");
+        assert_v1_error(
+            &v1.get(path).await,
+            400,
+            "BAD_REQUEST",
+            "Malformed request. Check for missing query parameter. query must not be empty.",
+        );
     }
     for bad in ["0", "101", "x"] {
         assert_v1_error(
             &v1.get(&format!("/v1/search?query=love&limit={bad}")).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. limit must be an integer from 1 to 100.",
+            "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 100.",
         );
     }
 }

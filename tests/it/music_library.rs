@@ -255,13 +255,13 @@ async fn writes_take_at_most_100_ids_and_need_some() {
         &v1.put(c.path, &json!({"trackIds": more})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. At most 100 ids per call; got 101.",
+        "Malformed request. Check for missing query parameter. At most 100 ids per call; got 101.",
     );
     assert_v1_error(
         &v1.delete(&format!("{}?ids={}", c.path, more.join(",")), None).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. At most 100 ids may be requested at once; got 101.",
+        "Malformed request. Check for missing query parameter. At most 100 ids may be requested at once; got 101.",
     );
     let r = ok(&v1.put(c.path, &json!({"trackIds": hundred})).await);
     let added = r["addTracksToLibrary"]["added"].as_u64().unwrap();
@@ -270,26 +270,26 @@ async fn writes_take_at_most_100_ids_and_need_some() {
         &v1.put(c.path, &json!({"trackIds": []})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. trackIds must not be empty.",
+        "Malformed request. Check for missing query parameter. trackIds must not be empty.",
     );
     assert_v1_error(
         &v1.put(c.path, &json!({"albumIds": [album_id(0)]})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. The body needs trackIds (an array of ids).",
+        "Malformed request. Check for missing query parameter. The body needs trackIds (an array of ids).",
     );
     assert_v1_error(
         &v1.put(c.path, &json!({"trackIds": [1, 2]})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. trackIds must hold strings.",
+        "Malformed request. Check for missing query parameter. trackIds must hold strings.",
     );
     assert_v1_error(&v1.delete(c.path, None).await, 400, "BAD_REQUEST", MALFORMED);
     assert_v1_error(
         &v1.put(c.path, &json!(null)).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. The body needs trackIds (an array of ids).",
+        "Malformed request. Check for missing query parameter. The body needs trackIds (an array of ids).",
     );
 }
 
@@ -307,7 +307,7 @@ async fn a_collection_walks_page_by_page_each_item_once() {
             &v1.get(&format!("{}?limit={bad}", c.path)).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. limit must be an integer from 1 to 100.",
+            "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 100.",
         );
     }
 }
@@ -538,13 +538,18 @@ async fn put_me_needs_all_three_fields_and_answers_update_user() {
     ] {
         assert!(
             v1_error_message(&v1.put("/v1/me", &bad).await, 400, "BAD_REQUEST")
-                .starts_with("Malformed request. Invalid JSON body: "),
+                .starts_with("Malformed request. Check for missing query parameter. Invalid JSON body: "),
             "{bad}"
         );
     }
     for name in ["", "   ", &"n".repeat(101)] {
         let r = v1.put("/v1/me", &json!({"name": name, "visibility": "PUBLIC", "playbackVisibility": "PUBLIC"})).await;
-        assert_v1_error(&r, 400, "BAD_REQUEST", "Malformed request. name must be 1 to 100 characters.");
+        assert_v1_error(
+            &r,
+            400,
+            "BAD_REQUEST",
+            "Malformed request. Check for missing query parameter. name must be 1 to 100 characters.",
+        );
     }
     assert_eq!(v1.data("/v1/me").await["user"]["name"], "Benjamin", "failed updates change nothing");
 }

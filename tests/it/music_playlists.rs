@@ -191,7 +191,7 @@ async fn an_add_takes_at_most_100_track_ids_and_only_known_tracks() {
         &v1.put(&path, &json!({"trackIds": more})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. At most 100 trackIds per call; got 101.",
+        "Malformed request. Check for missing query parameter. At most 100 trackIds per call; got 101.",
     );
     assert_eq!(add(&v1, &id, &hundred).await["trackCount"], json!(100));
     assert_v1_error(
@@ -204,10 +204,13 @@ async fn an_add_takes_at_most_100_track_ids_and_only_known_tracks() {
         &v1.put(&path, &json!({"trackIds": []})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. trackIds must not be empty.",
+        "Malformed request. Check for missing query parameter. trackIds must not be empty.",
     );
     let r = v1.put(&path, &json!({"tracks": [track_id(1)]})).await;
-    assert!(v1_error_message(&r, 400, "BAD_REQUEST").starts_with("Malformed request. Invalid JSON body: "));
+    assert!(
+        v1_error_message(&r, 400, "BAD_REQUEST")
+            .starts_with("Malformed request. Check for missing query parameter. Invalid JSON body: ")
+    );
     assert_eq!(entries(&v1, &id).await.len(), 100, "failed adds change nothing");
 }
 
@@ -222,7 +225,7 @@ async fn removal_and_reorder_take_entry_ids_not_track_ids() {
     let path = format!("/v1/playlists/{id}/tracks");
     let not_in = |x: &str| {
         format!(
-            "Malformed request. Entry {x} is not in playlist {id}; use the entryId from the playlist's track edges."
+            "Malformed request. Check for missing query parameter. Entry {x} is not in playlist {id}; use the entryId from the playlist's track edges."
         )
     };
     assert_v1_error(&v1.delete(&path, Some(&json!({"entryIds": [&t[0]]}))).await, 400, "BAD_REQUEST", &not_in(&t[0]));
@@ -238,7 +241,8 @@ async fn removal_and_reorder_take_entry_ids_not_track_ids() {
         "BAD_REQUEST",
         &not_in(&t[2]),
     );
-    let one_anchor = "Malformed request. Give exactly one of entryIdAbove and entryIdBelow.";
+    let one_anchor =
+        "Malformed request. Check for missing query parameter. Give exactly one of entryIdAbove and entryIdBelow.";
     assert_v1_error(&v1.patch(&path, &json!({"entryIds": [&e[0]]})).await, 400, "BAD_REQUEST", one_anchor);
     assert_v1_error(
         &v1.patch(&path, &json!({"entryIds": [&e[0]], "entryIdAbove": &e[1], "entryIdBelow": &e[2]})).await,
@@ -250,9 +254,9 @@ async fn removal_and_reorder_take_entry_ids_not_track_ids() {
         &v1.patch(&path, &json!({"entryIds": [], "entryIdAbove": &e[1]})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. entryIds must not be empty.",
+        "Malformed request. Check for missing query parameter. entryIds must not be empty.",
     );
-    let shape = "Malformed request. The body is {\"entryIds\": [...]}.";
+    let shape = "Malformed request. Check for missing query parameter. The body is {\"entryIds\": [...]}.";
     assert_v1_error(&v1.delete(&path, Some(&json!({"entryIds": []}))).await, 400, "BAD_REQUEST", shape);
     assert_v1_error(
         &v1.delete(&path, Some(&json!({"entryIds": [&e[0]], "entryIdAbove": &e[1]}))).await,
@@ -260,14 +264,19 @@ async fn removal_and_reorder_take_entry_ids_not_track_ids() {
         "BAD_REQUEST",
         shape,
     );
-    assert_v1_error(&v1.delete(&path, None).await, 400, "BAD_REQUEST", "Malformed request. A JSON body is required.");
+    assert_v1_error(
+        &v1.delete(&path, None).await,
+        400,
+        "BAD_REQUEST",
+        "Malformed request. Check for missing query parameter. A JSON body is required.",
+    );
     assert_eq!(track_order(&v1, &id).await, t, "nothing changed");
     // An anchor among the moved entries is a 400: there is no place next to it once it moves.
     assert_v1_error(
         &v1.patch(&path, &json!({"entryIds": [&e[0], &e[1]], "entryIdBelow": &e[0]})).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. The anchor entry cannot be one of the entries being moved.",
+        "Malformed request. Check for missing query parameter. The anchor entry cannot be one of the entries being moved.",
     );
     assert_eq!(track_order(&v1, &id).await, t, "nothing changed");
     // An entry named twice moves once.
@@ -296,14 +305,14 @@ async fn playlist_tracks_paginate_with_index_entry_cursors_across_pages() {
             &v1.get(&format!("/v1/playlists/{id}/tracks?limit={bad}")).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. limit must be an integer from 1 to 100.",
+            "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 100.",
         );
     }
     assert_v1_error(
         &v1.get(&format!("/v1/playlists/{id}/tracks?cursor=garbage")).await,
         400,
         "BAD_REQUEST",
-        "Malformed request. The cursor (token) is not valid; use pageInfo.token from the previous page.",
+        "Malformed request. Check for missing query parameter. The cursor (token) is not valid; use pageInfo.token from the previous page.",
     );
 }
 
@@ -350,16 +359,25 @@ async fn playlist_metadata_is_updated_with_put_and_validated() {
     assert!(is_user_id(ptr_str(p, "/curator/id")));
     assert_eq!(p["url"], format!("https://music.amazon.com/my/playlists/{id}"));
     for (body, message) in [
-        (json!({}), "Malformed request. Give at least one of title, description, visibility."),
-        (json!({"title": "  "}), "Malformed request. title must be 1 to 256 characters."),
-        (json!({"title": "x".repeat(257)}), "Malformed request. title must be 1 to 256 characters."),
+        (
+            json!({}),
+            "Malformed request. Check for missing query parameter. Give at least one of title, description, visibility.",
+        ),
+        (
+            json!({"title": "  "}),
+            "Malformed request. Check for missing query parameter. title must be 1 to 256 characters.",
+        ),
+        (
+            json!({"title": "x".repeat(257)}),
+            "Malformed request. Check for missing query parameter. title must be 1 to 256 characters.",
+        ),
     ] {
         assert_v1_error(&v1.put(&path, &body).await, 400, "BAD_REQUEST", message);
     }
     for body in [json!({"visibility": "SECRET"}), json!({"title": "t", "colour": "red"})] {
         assert!(
             v1_error_message(&v1.put(&path, &body).await, 400, "BAD_REQUEST")
-                .starts_with("Malformed request. Invalid JSON body: ")
+                .starts_with("Malformed request. Check for missing query parameter. Invalid JSON body: ")
         );
     }
     for body in [

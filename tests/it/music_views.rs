@@ -91,7 +91,7 @@ async fn the_home_view_has_the_documented_shape_and_ten_entities_per_group() {
             &v1.get(&format!("/v1/views/home?limit={bad}")).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. limit must be an integer from 1 to 10.",
+            "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 10.",
         );
     }
 }
@@ -142,13 +142,13 @@ async fn a_groups_see_all_pages_walk_every_entity_once() {
         &v1.get("/v1/views/home/newReleases?cursor=garbage").await,
         400,
         "BAD_REQUEST",
-        "Malformed request. The cursor (token) is not valid; use pageInfo.token from the previous page.",
+        "Malformed request. Check for missing query parameter. The cursor (token) is not valid; use pageInfo.token from the previous page.",
     );
     assert_v1_error(
         &v1.get("/v1/views/home/newReleases?limit=11").await,
         400,
         "BAD_REQUEST",
-        "Malformed request. limit must be an integer from 1 to 10.",
+        "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 10.",
     );
 }
 
@@ -308,7 +308,7 @@ async fn recently_played_pages_with_epoch_millis_uuid_tokens() {
             &v1.get(&format!("/v1/player/recentlyPlayed?limit={bad}")).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. limit must be an integer from 1 to 60.",
+            "Malformed request. Check for missing query parameter. limit must be an integer from 1 to 60.",
         );
     }
     ok(&v1.get("/v1/player/recentlyPlayed?limit=60").await);
@@ -317,7 +317,7 @@ async fn recently_played_pages_with_epoch_millis_uuid_tokens() {
             &v1.get(&format!("/v1/player/recentlyPlayed?cursor={}", enc(bad))).await,
             400,
             "BAD_REQUEST",
-            "Malformed request. The cursor is not a history token (<epochMillis>:<uuid>).",
+            "Malformed request. Check for missing query parameter. The cursor is not a history token (<epochMillis>:<uuid>).",
         );
     }
     // Paths without /v1 answer the same (the doc's `<base url>/player/recentlyPlayed`).
