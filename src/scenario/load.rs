@@ -165,10 +165,12 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, Vec<LoadError>> {
     if c.errors.is_empty() { Ok(scenario) } else { Err(c.errors) }
 }
 
-/// serde-saphyr ends some messages with " at line L column C"; the position is reported separately.
+/// serde-saphyr starts some messages with "error: line L column C: " and ends others with " at line L column
+/// C"; the position is reported separately.
 fn strip_position(m: &str) -> String {
-    let re = Regex::new(r"\s*(,\s*)?at line \d+,? column \d+\s*$").expect("valid");
-    re.replace(m, "").into_owned()
+    let prefix = Regex::new(r"^(error: )?line \d+,? column \d+:\s*").expect("valid");
+    let suffix = Regex::new(r"\s*(,\s*)?at line \d+,? column \d+\s*$").expect("valid");
+    suffix.replace(&prefix.replace(m, ""), "").into_owned()
 }
 
 /// The line and column of the first match of `re` at or after (line, column).

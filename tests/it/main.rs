@@ -3,6 +3,7 @@
 
 mod html;
 mod lwa_support;
+mod scenario_support;
 mod support;
 
 mod admin;
@@ -13,5 +14,8 @@ mod lwa_profile;
 mod lwa_token;
 mod lwa_verify_page;
 mod oauth2_client;
+mod scenario_check;
+mod scenario_run;
+mod scenario_wrong_server;
 mod smoke;
 mod startup;
