@@ -27,7 +27,7 @@ async fn check_names_file_line_and_column_of_a_broken_file_and_exits_2() {
 
 #[tokio::test]
 async fn check_accepts_the_suite_and_exits_0() {
-    let out = bin(vec!["check".into(), "scenarios".into()]).await;
+    let out = bin(vec!["check".into(), suite_dir().to_string_lossy().into_owned()]).await;
 
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("files: ok\n"));
@@ -53,7 +53,7 @@ async fn usage_errors_exit_2() {
         vec!["run", "--target", "ftp://x"],
         vec!["run", "does/not/exist"],
         vec!["run", "--mock"],
-        vec!["run", "scenarios", "--filter", "no-such-tag-anywhere"],
+        vec!["run", concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"), "--filter", "no-such-tag-anywhere"],
     ] {
         let out = bin(args.iter().map(|s| (*s).to_owned()).collect()).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -65,7 +65,8 @@ async fn usage_errors_exit_2() {
 async fn an_unreachable_target_is_a_usage_error_not_a_failure() {
     // A port that was just free: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = bin(vec!["run".into(), "scenarios".into(), "--target".into(), format!("http://127.0.0.1:{port}")]).await;
+    let suite = suite_dir().to_string_lossy().into_owned();
+    let out = bin(vec!["run".into(), suite, "--target".into(), format!("http://127.0.0.1:{port}")]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("/__admin/health"),

@@ -3,7 +3,6 @@
 //! `serve` gives the same results as the in-process run.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -91,7 +90,7 @@ async fn small_scenarios_pass_against_the_in_process_mock() {
 
 #[tokio::test]
 async fn every_scenario_of_the_suite_passes_in_process() {
-    let suite = load(&[PathBuf::from("scenarios")]);
+    let suite = load(&[suite_dir()]);
     assert!(suite.len() >= 5, "the suite is in scenarios/");
 
     let report = run_with(&suite, in_process()).await;
@@ -179,7 +178,7 @@ impl Drop for Served {
 #[tokio::test]
 async fn a_run_against_a_separately_started_serve_gives_the_same_results_as_in_process() {
     let served = Served::start();
-    let suite = load(&[PathBuf::from("scenarios")]);
+    let suite = load(&[suite_dir()]);
 
     let local = run_with(&suite, in_process()).await;
     let remote = run_with(&suite, against(&served.base)).await;
@@ -199,7 +198,7 @@ async fn a_run_against_a_separately_started_serve_gives_the_same_results_as_in_p
 #[tokio::test]
 async fn a_target_that_is_not_a_mock_skips_mock_only_scenarios_with_the_reason() {
     let (base, _server) = start_wrong_server().await;
-    let suite = load(&[PathBuf::from("scenarios")]);
+    let suite = load(&[suite_dir()]);
 
     let report = run_with(&suite, against(&base)).await;
 

@@ -11,6 +11,11 @@ use quick_xml::events::Event;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_amazon-music-mock");
 
+/// The suite, `scenarios/` at the repository root.
+pub fn suite_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
 /// A fresh scratch directory for one test, under Cargo's per-target temp dir.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scenario-tests").join(name);
