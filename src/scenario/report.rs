@@ -302,6 +302,7 @@ pub fn html_page(report: &RunReport) -> Markup {
                     ul { @for e in &report.stale_baseline { li.failed { (e.message) } } }
                 }
                 table {
+                    colgroup { col style="width:38%"; col style="width:36%"; col style="width:14%"; col style="width:12%"; }
                     thead { tr { th { "Scenario" } th { "File" } th { "Result" } th { "Time" } } }
                     tbody {
                         @for r in &report.scenarios {
@@ -321,7 +322,7 @@ pub fn html_page(report: &RunReport) -> Markup {
                                         @if let Some(reason) = r.baseline_reason.as_ref().filter(|x| !x.is_empty()) {
                                             p { "Baseline: " (reason) }
                                         }
-                                        pre { (if f.step > 0 { f.details(&r.file) } else { f.message.clone() }) }
+                                        (detail_block(&if f.step > 0 { f.details(&r.file) } else { f.message.clone() }))
                                     }
                                 }
                             }
@@ -333,8 +334,27 @@ pub fn html_page(report: &RunReport) -> Markup {
     }
 }
 
+/// A failure's text, with the diff's removed and added lines marked.
+fn detail_block(text: &str) -> Markup {
+    html! {
+        pre {
+            @for line in text.lines() {
+                @if line.starts_with('-') && !line.starts_with("---") {
+                    span.del { (line) } "\n"
+                } @else if line.starts_with('+') && !line.starts_with("+++") {
+                    span.ins { (line) } "\n"
+                } @else {
+                    (line) "\n"
+                }
+            }
+        }
+    }
+}
+
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd}\
-td.num{text-align:right}pre{background:#f6f6f6;padding:.8em;overflow:auto;white-space:pre-wrap}\
+table{border-collapse:collapse;width:100%;table-layout:fixed}\
+th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd;overflow-wrap:anywhere}\
+td.num{text-align:right}pre{background:#f6f6f6;padding:.8em;white-space:pre-wrap;overflow-wrap:anywhere;margin:0}\
+.del{color:#cf222e;background:#ffebe9}.ins{color:#1a7f37;background:#dafbe1}\
 .passed{color:#1a7f37}.failed,.unexpected-pass{color:#cf222e}.skipped{color:#777}.expected-failure,.expected{color:#9a6700}\
 tr.failed td,tr.unexpected-pass td{background:#fff5f5}tr.detail td{border-bottom:2px solid #ddd}";

@@ -169,7 +169,7 @@ impl Failure {
             status: Some(resp.status),
             mismatches: v.mismatches,
             diff: v.diff,
-            body: Some(excerpt(&resp.body, 2000)),
+            body: Some(excerpt(&resp.body, 1000)),
             ..Failure::error(message)
         }
     }
@@ -786,7 +786,7 @@ impl ScenarioRun<'_> {
             return Err(Failure {
                 request: Some(shown),
                 status: Some(resp.status),
-                body: Some(excerpt(&resp.body, 2000)),
+                body: Some(excerpt(&resp.body, 1000)),
                 ..Failure::error(format!("the admin API refused the control step (status {})", resp.status))
             });
         }

@@ -173,3 +173,34 @@ async fn a_baseline_entry_that_passes_or_names_nothing_fails_the_run() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("STALE"), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[tokio::test]
+async fn a_target_that_is_not_a_mock_takes_fixture_aliases_from_vars() {
+    let (base, _server) = start_wrong_server().await;
+    let dir = scratch("vars");
+    write_files(
+        &dir,
+        &[
+            (
+                "redirect.yaml",
+                "name: the redirect goes to the configured return URL\nsteps:\n  - request:\n      path: /ap/oa\n      \
+                 query: {client_id: \"{{fixture.client.web.id}}\", redirect_uri: \"{{fixture.client.web.redirect_uri}}\", \
+                 state: s}\n    expect:\n      redirect: {base: \"{{fixture.client.web.redirect_uri}}\"}\n",
+            ),
+            (
+                "staging.yaml",
+                "fixture:\n  client:\n    web: {id: amzn1.application-oa2-client.x, redirect_uri: \"https://app.example/cb\"}\n",
+            ),
+        ],
+    );
+    let loaded = load(&[dir.join("redirect.yaml")]);
+
+    let without = run_with(&loaded, against(&base)).await;
+    let f = without.scenarios[0].failure.as_ref().expect("no value for the alias");
+    assert_eq!(f.kind, amazon_music_mock::scenario::run::FailureKind::Error);
+    assert!(f.message.contains("{{fixture.client.web.id}} has no value"), "{}", f.message);
+
+    let vars = amazon_music_mock::scenario::run::load_vars(&dir.join("staging.yaml")).expect("vars load");
+    let with = run_with(&loaded, amazon_music_mock::scenario::RunOptions { vars, ..against(&base) }).await;
+    assert_eq!(with.exit_code(), 0, "{}", failures(&with));
+}
