@@ -146,8 +146,7 @@ fn print_results(report: &RunReport) {
             Outcome::Failed | Outcome::UnexpectedPass => {
                 let _ = writeln!(out, "FAIL {} ({})", r.name, r.file);
                 if let Some(f) = &r.failure {
-                    let text = if f.step > 0 { f.details(&r.file) } else { format!("{}\n", f.message) };
-                    for line in text.lines() {
+                    for line in f.details(&r.file).lines() {
                         let _ = writeln!(out, "    {line}");
                     }
                 }

@@ -248,9 +248,7 @@ fn testcase(w: &mut Writer<Cursor<Vec<u8>>>, r: &ScenarioResult) -> std::io::Res
                         } else {
                             "assertion"
                         };
-                        let headline = if f.step > 0 { f.headline() } else { f.message.clone() };
-                        let details = if f.step > 0 { f.details(&r.file) } else { f.message.clone() };
-                        (tag, kind, headline, details)
+                        (tag, kind, f.headline(), f.details(&r.file))
                     }
                     None => ("failure", "assertion", "failed".to_owned(), String::new()),
                 };
@@ -322,7 +320,7 @@ pub fn html_page(report: &RunReport) -> Markup {
                                         @if let Some(reason) = r.baseline_reason.as_ref().filter(|x| !x.is_empty()) {
                                             p { "Baseline: " (reason) }
                                         }
-                                        (detail_block(&if f.step > 0 { f.details(&r.file) } else { f.message.clone() }))
+                                        (detail_block(&f.details(&r.file)))
                                     }
                                 }
                             }

@@ -174,8 +174,12 @@ impl Failure {
         }
     }
 
-    /// `step 3 (exchange the code): status: expected 200, got 400`.
+    /// `step 3 (exchange the code): status: expected 200, got 400`; just the message for a failure before
+    /// the first step (the session reset, `vars`) or after the last (a baseline's unexpected pass).
     pub fn headline(&self) -> String {
+        if self.step == 0 {
+            return self.message.clone();
+        }
         let step = match &self.step_name {
             Some(n) => format!("step {} ({n})", self.step),
             None => format!("step {}", self.step),
@@ -196,8 +200,10 @@ impl Failure {
     /// and the start of the body.
     pub fn details(&self, file: &str) -> String {
         let mut s = String::new();
-        let name = self.step_name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
-        s.push_str(&format!("step {}{name} at {file}:{}:{}\n", self.step, self.line, self.column));
+        if self.step > 0 {
+            let name = self.step_name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
+            s.push_str(&format!("step {}{name} at {file}:{}:{}\n", self.step, self.line, self.column));
+        }
         if let Some(r) = &self.request {
             match self.status {
                 Some(st) => s.push_str(&format!("{r} -> {st}\n")),
