@@ -1,7 +1,10 @@
-//! The command line: `amazon-music-mock serve …`. Every flag can also be set with an `AMM_`-prefixed
-//! environment variable (`--bind` ↔ `AMM_BIND`).
+//! The command line: `amazon-music-mock serve …` (every `serve` flag can also be set with an
+//! `AMM_`-prefixed environment variable, `--bind` ↔ `AMM_BIND`), `healthcheck`, and the scenario commands
+//! `run`, `check`, `schema` and `conformance` (carried out by `scenario::cmd`).
 //!
-//! Exit codes: 0 clean shutdown, 2 usage, fixture or I/O errors (the message goes to stderr).
+//! Exit codes: 0 success (a clean shutdown; every scenario passed), 1 a scenario failed (`run`), the server
+//! is unhealthy (`healthcheck`) or a document is stale (`conformance --check`), 2 usage, fixture, scenario
+//! file or I/O errors (the message goes to stderr).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -29,6 +32,86 @@ pub enum Command {
     /// Exit 0 when a running server answers `GET /__admin/health` with 200, 1 otherwise (for container
     /// HEALTHCHECKs on images without curl).
     Healthcheck(HealthcheckArgs),
+    /// Run scenario files against the in-process mock or a --target; exit 0 all passed, 1 a scenario
+    /// failed, 2 usage or file errors.
+    Run(RunArgs),
+    /// Validate scenario files without running them; exit 0 valid, 2 with file:line:column errors.
+    Check(CheckArgs),
+    /// Print the JSON Schema of scenario files (committed as scenarios/schema.json).
+    Schema(SchemaArgs),
+    /// Generate docs/CONFORMANCE.md: every spec MUST with the scenarios that cite it.
+    Conformance(ConformanceArgs),
+}
+
+/// `run` flags.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files, or directories searched recursively for *.yaml.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Base URL of a running server (http:// or https://); without it the mock starts in this process.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The target is a mock with an admin API (without it, `GET /__admin/health` decides).
+    #[arg(long, requires = "target")]
+    pub mock: bool,
+    /// Scenarios run at once [default: the number of CPUs].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Run only scenarios with this tag, or whose name or file contains this text (repeatable).
+    #[arg(long, value_name = "TAG|NAME")]
+    pub filter: Vec<String>,
+    /// Write a report: json:FILE, junit:FILE or html:FILE (repeatable).
+    #[arg(long, value_name = "FORMAT:FILE")]
+    pub report: Vec<crate::scenario::ReportSpec>,
+    /// Expected failures: listed scenarios that fail do not fail the run; listed ones that pass do.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Variables for every scenario (a YAML map); for a target that is not a mock, the fixture aliases.
+    #[arg(long, value_name = "FILE")]
+    pub vars: Option<PathBuf>,
+    /// Time limit of one request, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout_seconds: u64,
+    /// Seed of the in-process mock.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Fixture directory of the in-process mock (as `serve --fixtures`).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}
+
+/// `check` arguments.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Scenario files, or directories searched recursively for *.yaml.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `schema` flags.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `conformance` flags.
+#[derive(Debug, clap::Args)]
+pub struct ConformanceArgs {
+    /// Scenario files, or directories searched recursively for *.yaml.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Directory holding lwa.md and music-api.md.
+    #[arg(long, default_value = "../shared/spec", value_name = "DIR")]
+    pub spec_dir: PathBuf,
+    /// Write to this file instead of stdout (links are relative to it; without it, to docs/CONFORMANCE.md).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Compare with the file (--out, default docs/CONFORMANCE.md) instead of writing; exit 1 when stale.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `healthcheck` flags.
@@ -127,6 +210,10 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Healthcheck(args) => runtime.block_on(healthcheck(args)),
+        Command::Run(args) => runtime.block_on(crate::scenario::cmd::run_command(args)),
+        Command::Check(args) => crate::scenario::cmd::check_command(args),
+        Command::Schema(args) => crate::scenario::cmd::schema_command(args),
+        Command::Conformance(args) => crate::scenario::cmd::conformance_command(args),
     }
 }
 

@@ -27,6 +27,7 @@ pub mod ids;
 pub mod journal;
 pub mod lwa;
 pub mod music;
+pub mod scenario;
 pub mod scope;
 pub mod server;
 pub mod store;

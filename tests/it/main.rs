@@ -4,6 +4,7 @@
 mod html;
 mod lwa_support;
 mod music_support;
+mod scenario_support;
 mod support;
 
 mod admin;
@@ -22,5 +23,8 @@ mod music_library;
 mod music_playlists;
 mod music_views;
 mod oauth2_client;
+mod scenario_check;
+mod scenario_run;
+mod scenario_wrong_server;
 mod smoke;
 mod startup;

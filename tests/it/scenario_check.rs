@@ -1,0 +1,76 @@
+//! `amazon-music-mock check` and the exit code 2 of `run` for files that do not load: errors name file,
+//! line and column and say what was expected.
+
+use crate::scenario_support::*;
+
+const BROKEN: &str =
+    "name: broken\nsteps:\n  - request:\n      path: /auth/o2/token\n    expect:\n      statuss: 200\n";
+
+#[tokio::test]
+async fn check_names_file_line_and_column_of_a_broken_file_and_exits_2() {
+    let dir = scratch("check-broken");
+    write_files(&dir, &[("ok.yaml", "name: ok\nsteps:\n  - request: {path: /}\n"), ("bad.yaml", BROKEN)]);
+    let bad = dir.join("bad.yaml");
+
+    let out = bin(vec!["check".into(), dir.to_string_lossy().into_owned()]).await;
+
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with(&format!("error: {}:6:7: ", bad.display())), "{stderr}");
+    assert!(
+        first.contains("unknown field `statuss`, expected one of status, headers"),
+        "says what was expected: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[tokio::test]
+async fn check_accepts_the_suite_and_exits_0() {
+    let out = bin(vec!["check".into(), suite_dir().to_string_lossy().into_owned()]).await;
+
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("files: ok\n"));
+}
+
+#[tokio::test]
+async fn run_exits_2_without_running_anything_when_a_file_does_not_load() {
+    let dir = scratch("run-broken");
+    write_files(&dir, &[("bad.yaml", BROKEN)]);
+
+    let out = bin(vec!["run".into(), dir.to_string_lossy().into_owned()]).await;
+
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:6:7:"));
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    for args in [
+        vec!["run", "--report", "xml:out.xml"],
+        vec!["run", "--jobs", "0"],
+        vec!["run", "--target", "ftp://x"],
+        vec!["run", "does/not/exist"],
+        vec!["run", "--mock"],
+        vec!["run", concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"), "--filter", "no-such-tag-anywhere"],
+    ] {
+        let out = bin(args.iter().map(|s| (*s).to_owned()).collect()).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_a_usage_error_not_a_failure() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let suite = suite_dir().to_string_lossy().into_owned();
+    let out = bin(vec!["run".into(), suite, "--target".into(), format!("http://127.0.0.1:{port}")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/__admin/health"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
