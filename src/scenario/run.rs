@@ -330,7 +330,7 @@ pub fn selected(s: &LoadedScenario, filters: &[String]) -> bool {
     filters.is_empty()
         || filters.iter().any(|f| {
             let f_lower = f.to_lowercase();
-            s.scenario.tags.iter().any(|t| t == f)
+            s.scenario.tags.iter().any(|t| t.to_lowercase() == f_lower)
                 || s.scenario.name.to_lowercase().contains(&f_lower)
                 || s.file_display().to_lowercase().contains(&f_lower)
         })
@@ -415,28 +415,34 @@ pub async fn run(
     let mut tasks = JoinSet::new();
     let chosen: Vec<(usize, &LoadedScenario)> =
         scenarios.iter().filter(|s| selected(s, &opts.filters)).enumerate().collect();
+    let mut task_index = std::collections::HashMap::new();
     for (i, s) in &chosen {
         let ctx = ctx.clone();
         let permits = permits.clone();
         let s = (*s).clone();
         let i = *i;
-        tasks.spawn(async move {
+        let handle = tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             (i, run_one(&ctx, i, &s).await)
         });
+        task_index.insert(handle.id(), i);
     }
     let mut results: Vec<(usize, ScenarioResult)> = Vec::with_capacity(chosen.len());
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((i, r)) => {
-                on_result(&r);
-                results.push((i, r));
-            }
+        let (i, r) = match joined {
+            Ok(done) => done,
             Err(e) => {
-                // A panic in the runner is a bug; report it against no scenario rather than lose the run.
-                eprintln!("error: a scenario task failed: {e}");
+                // A panic in the runner is a bug; it fails its scenario rather than vanish from the report.
+                let i = task_index.get(&e.id()).copied().unwrap_or_default();
+                let s = chosen.iter().find(|(j, _)| *j == i).map(|(_, s)| *s).unwrap_or(&scenarios[0]);
+                let mut r = skeleton(s);
+                r.outcome = Outcome::Failed;
+                r.failure = Some(Failure::error(format!("the runner failed on this scenario: {e}")));
+                (i, r)
             }
-        }
+        };
+        on_result(&r);
+        results.push((i, r));
     }
     results.sort_by_key(|(i, _)| *i);
     let mut scenarios_out: Vec<ScenarioResult> = results.into_iter().map(|(_, r)| r).collect();
@@ -505,10 +511,10 @@ fn session_id(nonce: Option<&str>, index: usize, s: &LoadedScenario) -> String {
     id.chars().take(64).collect()
 }
 
-async fn run_one(ctx: &Ctx, index: usize, s: &LoadedScenario) -> ScenarioResult {
-    let started = Instant::now();
+/// A passed result with nothing run yet.
+fn skeleton(s: &LoadedScenario) -> ScenarioResult {
     let sc = &s.scenario;
-    let mut result = ScenarioResult {
+    ScenarioResult {
         name: sc.name.clone(),
         file: s.file_display(),
         tags: sc.tags.clone(),
@@ -521,7 +527,13 @@ async fn run_one(ctx: &Ctx, index: usize, s: &LoadedScenario) -> ScenarioResult 
         steps_run: 0,
         steps_total: sc.steps.len(),
         duration_ms: 0,
-    };
+    }
+}
+
+async fn run_one(ctx: &Ctx, index: usize, s: &LoadedScenario) -> ScenarioResult {
+    let started = Instant::now();
+    let sc = &s.scenario;
+    let mut result = skeleton(s);
     let needs_mock = s.mock_only() || sc.steps.iter().any(|st| st.value.control.is_some());
     if needs_mock && !ctx.mock {
         result.outcome = Outcome::Skipped;
