@@ -49,6 +49,20 @@ fn view_json(cat: &Catalog, id: &str, groups: &[Group], limit: usize) -> Value {
     })
 }
 
+/// The first `n` items in `order`, sorted: a partial selection, so a home view over a million-track catalog
+/// does not sort every album on each request.
+fn top<T>(mut items: Vec<T>, n: usize, order: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if items.len() > n {
+        items.select_nth_unstable_by(n - 1, &order);
+        items.truncate(n);
+    }
+    items.sort_by(order);
+    items
+}
+
 async fn ids_in(ctx: &V1Ctx, c: &Caller, coll: Collection, n: usize) -> Vec<String> {
     ctx.session.store.music().collection_page(c.user_id(), coll, 0, n).await.items.into_iter().map(|i| i.id).collect()
 }
@@ -74,8 +88,9 @@ async fn groups(ctx: &V1Ctx, c: &Caller, name: &str, id: Option<&str>) -> Result
                     }
                 }
             }
-            let mut new_releases: Vec<_> = cat.albums().iter().collect();
-            new_releases.sort_by(|a, b| b.release_date.cmp(&a.release_date).then(a.id.as_str().cmp(b.id.as_str())));
+            let new_releases = top(cat.albums().iter().collect(), 50, |a, b| {
+                b.release_date.cmp(&a.release_date).then(a.id.as_str().cmp(b.id.as_str()))
+            });
             let followed = lookup(ids_in(ctx, c, Collection::FollowedArtists, 20).await);
             let mut for_you = Vec::new();
             for e in &followed {
@@ -89,8 +104,9 @@ async fn groups(ctx: &V1Ctx, c: &Caller, name: &str, id: Option<&str>) -> Result
                     }
                 }
             }
-            let mut playlists: Vec<_> = cat.playlists().iter().collect();
-            playlists.sort_by_key(|p| std::cmp::Reverse(p.popularity));
+            let playlists = top(cat.playlists().iter().collect(), 50, |a, b| {
+                b.popularity.cmp(&a.popularity).then(a.id.as_str().cmp(b.id.as_str()))
+            });
             vec![
                 g("recentlyPlayed", "Recently played", recent.into_iter().take(50).collect()),
                 g("recommendedForYou", "Recommended for you", for_you.into_iter().take(50).collect()),
@@ -146,8 +162,9 @@ async fn groups(ctx: &V1Ctx, c: &Caller, name: &str, id: Option<&str>) -> Result
             )]
         }
         ("podcasts", None) => {
-            let mut shows: Vec<_> = cat.podcast_shows().iter().collect();
-            shows.sort_by_key(|s| std::cmp::Reverse(s.popularity));
+            let shows = top(cat.podcast_shows().iter().collect(), 200, |a, b| {
+                b.popularity.cmp(&a.popularity).then(a.id.cmp(&b.id))
+            });
             vec![g("topShows", "Top podcasts", shows.iter().map(|s| EntityRef::PodcastShow(s.idx)).collect())]
         }
         ("my-library", None) => vec![
