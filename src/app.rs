@@ -52,6 +52,8 @@ pub struct Inner {
     pub catalog: Arc<crate::catalog::Catalog>,
     /// Start-up limits.
     pub limits: Limits,
+    /// Stream URL signing and the encoded-audio cache.
+    pub streams: Arc<crate::stream::Streams>,
 }
 
 impl std::ops::Deref for AppState {
@@ -69,8 +71,9 @@ impl AppState {
         store: Arc<dyn Store>,
         tokens: TokenCodec,
         limits: Limits,
+        streams: Arc<crate::stream::Streams>,
     ) -> Self {
-        AppState(Arc::new(Inner { fixtures, store, tokens, catalog, limits }))
+        AppState(Arc::new(Inner { fixtures, store, tokens, catalog, limits, streams }))
     }
 }
 

@@ -158,6 +158,21 @@ pub struct ServeArgs {
     /// Tracks in the generated catalog (deterministic from --seed; e.g. 1000000 for scale tests).
     #[arg(long, env = "AMM_CATALOG_SIZE", default_value_t = crate::server::DEFAULT_CATALOG_SIZE)]
     pub catalog_size: usize,
+    /// Key material for signing stream URLs.
+    #[arg(long, env = "AMM_STREAM_KEY", default_value = crate::stream::DEFAULT_STREAM_KEY, hide_default_value = true)]
+    pub stream_key: String,
+    /// Lifetime of minted stream URLs in seconds of the virtual clock.
+    #[arg(long, env = "AMM_STREAM_TTL", default_value_t = crate::stream::DEFAULT_TTL_S)]
+    pub stream_ttl: i64,
+    /// Directory for encoded audio (kept across runs); default $TMPDIR/amazon-music-mock-stream.
+    #[arg(long, env = "AMM_STREAM_CACHE_DIR")]
+    pub stream_cache_dir: Option<PathBuf>,
+    /// Largest size of the encoded-audio cache in bytes.
+    #[arg(long, env = "AMM_STREAM_CACHE_BYTES", default_value_t = crate::stream::DEFAULT_MAX_BYTES)]
+    pub stream_cache_bytes: u64,
+    /// Origin that minted stream URLs start with (e.g. https://mock.example:8443); default: the request's Host.
+    #[arg(long, env = "AMM_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Log format (logs go to stderr).
     #[arg(long, env = "AMM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -176,6 +191,11 @@ impl ServeArgs {
             journal_capacity: self.journal_capacity,
             body_limit: self.body_limit,
             catalog_size: self.catalog_size,
+            stream_key: self.stream_key.clone(),
+            stream_ttl_s: self.stream_ttl,
+            stream_cache_dir: self.stream_cache_dir.clone(),
+            stream_cache_bytes: self.stream_cache_bytes,
+            public_url: self.public_url.clone(),
         }
     }
 }

@@ -38,6 +38,16 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Tracks in the generated catalog.
     pub catalog_size: usize,
+    /// HMAC key material for stream URLs.
+    pub stream_key: String,
+    /// Lifetime of minted stream URLs, seconds (virtual clock).
+    pub stream_ttl_s: i64,
+    /// Directory of the encoded-audio cache; `None` for `$TMPDIR/amazon-music-mock-stream`.
+    pub stream_cache_dir: Option<PathBuf>,
+    /// Largest size of the encoded-audio cache, bytes.
+    pub stream_cache_bytes: u64,
+    /// Origin that minted URLs start with (e.g. `https://mock.example:8443`); `None` uses the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +60,11 @@ impl Default for ServerConfig {
             journal_capacity: 1000,
             body_limit: 1024 * 1024,
             catalog_size: DEFAULT_CATALOG_SIZE,
+            stream_key: crate::stream::DEFAULT_STREAM_KEY.to_owned(),
+            stream_ttl_s: crate::stream::DEFAULT_TTL_S,
+            stream_cache_dir: None,
+            stream_cache_bytes: crate::stream::DEFAULT_MAX_BYTES,
+            public_url: None,
         }
     }
 }
@@ -60,6 +75,14 @@ pub enum StartError {
     /// A fixture file is malformed.
     #[error("fixture error: {0}")]
     Fixtures(#[from] FixtureError),
+    /// The stream cache directory cannot be created or read.
+    #[error("stream cache {dir}: {source}")]
+    StreamCache {
+        /// The directory.
+        dir: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// The address could not be bound.
     #[error("cannot bind {addr}: {source}")]
     Bind {
@@ -85,7 +108,17 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
     let music_seed = crate::music::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
     let store = Arc::new(MemoryStore::new(cfg.seed, cfg.journal_capacity).with_music_seed(music_seed));
     let tokens = TokenCodec::new(cfg.token_key.as_bytes());
-    Ok(AppState::new(fixtures, catalog, store, tokens, Limits { body_limit: cfg.body_limit }))
+    let cache_dir =
+        cfg.stream_cache_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("amazon-music-mock-stream"));
+    let cache = crate::stream::StreamCache::new(&cache_dir, cfg.stream_cache_bytes)
+        .map_err(|source| StartError::StreamCache { dir: cache_dir, source })?;
+    let streams = crate::stream::Streams {
+        key: cfg.stream_key.as_bytes().to_vec(),
+        ttl_s: cfg.stream_ttl_s,
+        cache: Arc::new(cache),
+        public_url: cfg.public_url.clone(),
+    };
+    Ok(AppState::new(fixtures, catalog, store, tokens, Limits { body_limit: cfg.body_limit }, Arc::new(streams)))
 }
 
 /// A server running in the background of the current tokio runtime.

@@ -47,6 +47,7 @@ mod quality;
 mod range;
 mod sign;
 mod signal;
+mod urls;
 
 #[cfg(test)]
 mod tests;
@@ -58,6 +59,7 @@ pub use self::quality::{Capabilities, CapabilityError, Codec, Quality, SD_BITRAT
 pub use self::range::{MAX_RANGES, Piece, RangePlan, content_range, multipart_layout, plan_ranges, unsatisfied_range};
 pub use self::sign::{DEFAULT_TTL_S, UrlError, sign, verify};
 pub use self::signal::{CHANNELS, MAX_HZ, MIN_HZ, Tone, tone_hz};
+pub use self::urls::{DEFAULT_STREAM_KEY, Streams, dash_dir, progressive_path, query_param};
 
 use crate::catalog::{AudioQualities, Track};
 

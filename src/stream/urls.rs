@@ -1,0 +1,155 @@
+//! Where stream URLs point and how they are minted: the one place that knows the URL layout shared by the
+//! playback routes (which hand URLs out) and the stream routes (which verify them).
+//!
+//! | URL | signed over |
+//! |---|---|
+//! | `{base}/dash/{asin}/manifest.mpd?q=SD,HD[&ps=…]&exp=…&sig=…` | `/dash/{asin}/` (the directory) |
+//! | `{base}/dash/{asin}/{sd\|hd\|uhd}/init.mp4?<same query>` | `/dash/{asin}/` |
+//! | `{base}/dash/{asin}/{sd\|hd\|uhd}/{n}.m4s?<same query>` (n from 1) | `/dash/{asin}/` |
+//! | `{base}/stream/{asin}/{sd\|hd\|uhd}.{mp3\|flac}?[ps=…&]exp=…&sig=…` | the file's own path |
+//!
+//! `q` lists the renditions the listener may fetch (bound into the signature, so a Free listener cannot
+//! edit an SD-only URL into an HD one). `ps` names the playback session the URL was minted for: the stream
+//! routes ask the store whether that session may still stream (the concurrency rule) before serving.
+//! Paths are signed without the `/s/{session}` prefix, which `base` carries.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, header};
+
+use super::{DEFAULT_TTL_S, Quality, StreamCache, sign};
+
+/// Start-up settings of the stream routes.
+pub struct Streams {
+    /// HMAC key for stream URLs.
+    pub key: Vec<u8>,
+    /// Lifetime of a minted URL, seconds of the virtual clock.
+    pub ttl_s: i64,
+    /// Encoded files on disk.
+    pub cache: Arc<StreamCache>,
+    /// Scheme, host and port that minted URLs start with (`--public-url`); `None` uses the request's
+    /// `Host` header over plain HTTP.
+    pub public_url: Option<String>,
+}
+
+/// Default HMAC key of stream URLs (`--stream-key` / `AMM_STREAM_KEY`).
+pub const DEFAULT_STREAM_KEY: &str = "amazon-music-mock default stream key";
+
+impl Streams {
+    /// Settings with the default key and TTL over `cache`.
+    pub fn new(cache: Arc<StreamCache>) -> Self {
+        Self { key: DEFAULT_STREAM_KEY.as_bytes().to_vec(), ttl_s: DEFAULT_TTL_S, cache, public_url: None }
+    }
+
+    /// The origin and session prefix minted URLs start with, e.g. `http://127.0.0.1:8080/s/ci-42`.
+    pub fn base(&self, headers: &HeaderMap, session_prefix: &str) -> String {
+        let origin = match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_owned(),
+            None => {
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+                format!("http://{host}")
+            }
+        };
+        format!("{origin}{session_prefix}")
+    }
+
+    /// The signed query shared by a DASH manifest, its init segments and media segments.
+    pub fn dash_query(&self, asin: &str, qualities: &[Quality], playback_session: Option<&str>, now_s: i64) -> String {
+        let mut extra = String::from("q=");
+        for (i, q) in qualities.iter().enumerate() {
+            if i > 0 {
+                extra.push(',');
+            }
+            extra.push_str(q.wire_name());
+        }
+        if let Some(ps) = playback_session {
+            extra.push_str("&ps=");
+            extra.push_str(ps);
+        }
+        sign(&dash_dir(asin), &extra, now_s + self.ttl_s, &self.key)
+    }
+
+    /// `{base}/dash/{asin}/manifest.mpd?…`, valid for [`Streams::ttl_s`] from `now_s`.
+    pub fn dash_manifest_url(
+        &self,
+        base: &str,
+        asin: &str,
+        qualities: &[Quality],
+        playback_session: Option<&str>,
+        now_s: i64,
+    ) -> String {
+        format!("{base}/dash/{asin}/manifest.mpd?{}", self.dash_query(asin, qualities, playback_session, now_s))
+    }
+
+    /// `{base}/stream/{asin}/{quality}.{ext}?…`, valid for [`Streams::ttl_s`] from `now_s`.
+    pub fn progressive_url(
+        &self,
+        base: &str,
+        asin: &str,
+        quality: Quality,
+        playback_session: Option<&str>,
+        now_s: i64,
+    ) -> String {
+        let path = progressive_path(asin, quality);
+        let extra = playback_session.map(|ps| format!("ps={ps}")).unwrap_or_default();
+        let query = sign(&path, &extra, now_s + self.ttl_s, &self.key);
+        format!("{base}{path}?{query}")
+    }
+}
+
+/// `/dash/{asin}/`: the path a DASH query is signed over.
+pub fn dash_dir(asin: &str) -> String {
+    format!("/dash/{asin}/")
+}
+
+/// `/stream/{asin}/{sd|hd|uhd}.{mp3|flac}`.
+pub fn progressive_path(asin: &str, quality: Quality) -> String {
+    format!("/stream/{asin}/{}.{}", quality.slug(), quality.extension())
+}
+
+/// The value of one parameter of a raw (signed) query; signed queries are plain ASCII, never encoded.
+pub fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
+    query?.split('&').find_map(|p| p.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stream::verify;
+
+    fn streams() -> Streams {
+        Streams::new(Arc::new(StreamCache::in_temp_dir().expect("cache")))
+    }
+
+    #[test]
+    fn dash_urls_verify_over_the_directory_and_carry_qualities_and_session() {
+        let s = streams();
+        let url = s.dash_manifest_url("http://h/s/x", "B000000001", &[Quality::Sd, Quality::Hd], Some("ps-1"), 1_000);
+        let (path, query) = url.split_once('?').unwrap();
+        assert_eq!(path, "http://h/s/x/dash/B000000001/manifest.mpd");
+        assert!(query.starts_with("q=SD,HD&ps=ps-1&exp=1300&sig="), "{query}");
+        assert_eq!(verify("/dash/B000000001/", Some(query), 1_299, &s.key), Ok(()));
+        assert_eq!(query_param(Some(query), "q"), Some("SD,HD"));
+        assert_eq!(query_param(Some(query), "ps"), Some("ps-1"));
+    }
+
+    #[test]
+    fn progressive_urls_verify_over_their_path() {
+        let s = streams();
+        let url = s.progressive_url("http://h", "B000000001", Quality::Uhd, None, 10);
+        let (path, query) = url.split_once('?').unwrap();
+        assert_eq!(path, "http://h/stream/B000000001/uhd.flac");
+        assert_eq!(verify("/stream/B000000001/uhd.flac", Some(query), 11, &s.key), Ok(()));
+        assert_eq!(query_param(Some(query), "ps"), None);
+    }
+
+    #[test]
+    fn base_prefers_the_public_url() {
+        let mut s = streams();
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "mock:9000".parse().unwrap());
+        assert_eq!(s.base(&h, "/s/a"), "http://mock:9000/s/a");
+        s.public_url = Some("https://music.example/".into());
+        assert_eq!(s.base(&h, ""), "https://music.example");
+    }
+}
