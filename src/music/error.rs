@@ -131,12 +131,13 @@ impl MusicError {
         Self::new(Code::ResourceNotFound, format!("The requested {kind} {id} was not found."))
     }
 
+    /// The message of `AUTH_NO_MUSIC_ACCOUNT_FOUND` (the documented start, then what to do).
+    pub const NO_MUSIC_ACCOUNT: &'static str =
+        "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.";
+
     /// 403 `AUTH_NO_MUSIC_ACCOUNT_FOUND` as documented, with the sign-up URL.
     pub fn no_music_account() -> Self {
-        let mut e = Self::new(
-            Code::NoMusicAccount,
-            "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.",
-        );
+        let mut e = Self::new(Code::NoMusicAccount, Self::NO_MUSIC_ACCOUNT);
         e.url = Some("https://music.amazon.com");
         e
     }
