@@ -32,5 +32,6 @@ pub mod scope;
 pub mod server;
 pub mod store;
 pub mod stream;
+pub mod v2;
 
 pub use server::{MockAmazon, RunningServer, ServerConfig};

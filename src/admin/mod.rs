@@ -298,17 +298,17 @@ async fn faults(session: Session) -> Response {
 }
 
 /// `POST /__admin/faults`: `{"route": "GET /v1/tracks/*", "error": "THROTTLED", "retry_after": 5,
-/// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 error code, or absent for latency only.
+/// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 or V2 error code, or absent for latency only.
 async fn add_fault(session: Session, AdminJson(f): AdminJson<crate::store::music::Fault>) -> Response {
     if f.route.trim().is_empty() {
         return err(StatusCode::BAD_REQUEST, "route is required: \"METHOD /path\" with * wildcards, or \"*\"");
     }
     if let Some(code) = &f.error {
-        if crate::music::error::Code::parse(code).is_none() {
+        if crate::music::error::Code::parse(code).is_none() && crate::v2::error::Code::parse(code).is_none() {
             return err(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code"
+                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code, or a V2 code such as MAX_CONCURRENCY_REACHED"
                 ),
             );
         }

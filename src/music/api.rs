@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::auth::{ApiKey, AuthError, Caller, Requires, authenticate};
-use crate::app::{AppState, Session, note};
+use crate::app::{AppState, CanonicalPath, Session, note};
 use crate::journal::fingerprint;
 use crate::store::music::Fault;
 
@@ -28,7 +28,7 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     /// Method.
     pub method: Method,
-    /// Canonical path (session prefix removed).
+    /// The whole canonical path (session prefix removed, `/v1`, `/v2` or `/device` kept).
     pub path: String,
     /// Raw query string.
     pub query: Option<String>,
@@ -39,12 +39,14 @@ impl FromRequestParts<AppState> for ApiRequest {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        // Nested routers see only the part of the path below their prefix; faults match the whole path.
+        let path = parts.extensions.get::<CanonicalPath>().map_or_else(|| parts.uri.path().to_owned(), |p| p.0.clone());
         Ok(ApiRequest {
             state: state.clone(),
             session,
             headers: parts.headers.clone(),
             method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
+            path,
             query: parts.uri.query().map(str::to_owned),
         })
     }

@@ -21,6 +21,7 @@ mod music_contract;
 mod music_faults;
 mod music_library;
 mod music_playlists;
+mod music_v2;
 mod music_views;
 mod oauth2_client;
 mod scenario_check;

@@ -226,12 +226,14 @@ impl TestApp {
     }
 }
 
-/// The catalog the test servers serve: `MockAmazon::start` generates it from seed 1 with the default size, so
-/// tests pick real ids from the same generator instead of hard-coding generated values.
+/// The catalog the test servers serve: `MockAmazon::start` generates it from seed 1 with the default size and
+/// adds the embedded `fixtures/catalog.yaml`, so tests pick real ids (and orders) from the same catalog instead
+/// of hard-coding generated values.
 pub fn catalog() -> &'static amazon_music_mock::catalog::Catalog {
     static CATALOG: std::sync::OnceLock<amazon_music_mock::catalog::Catalog> = std::sync::OnceLock::new();
     CATALOG.get_or_init(|| {
-        amazon_music_mock::catalog::Catalog::generate(1, amazon_music_mock::server::DEFAULT_CATALOG_SIZE)
+        let (file, spec) = amazon_music_mock::fixtures::CatalogFile::load(None).expect("embedded catalog.yaml");
+        spec.build(&file, 1, amazon_music_mock::server::DEFAULT_CATALOG_SIZE).expect("the embedded catalog builds")
     })
 }
 
@@ -263,4 +265,118 @@ pub fn show_id(n: usize) -> String {
 /// The id of the n-th podcast episode.
 pub fn episode_id(n: usize) -> String {
     catalog().podcast_episodes()[n].id.to_string()
+}
+
+// ---- Web API V2 ------------------------------------------------------------------------------------
+
+/// The `X-Amzn-Device-Id` the V2 client sends.
+pub const DEVICE_ID: &str = "mock-device-7f3a9c";
+
+/// Whether `s` is a trace id in the documented X-Ray form: `1-<8 hex>-<24 hex>`.
+pub fn is_trace_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 3
+        && parts[0] == "1"
+        && parts[1].len() == 8
+        && parts[2].len() == 24
+        && parts[1..].iter().all(|p| p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+}
+
+/// A V2 error: status, `Content-Type: application/json`, and exactly `{"error":{"code","message","traceId"}}`.
+#[track_caller]
+pub fn assert_v2_error(r: &Resp, status: u16, code: &str, message: &str) {
+    assert_eq!(r.status, status, "body: {}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/json"), "{:?}", r.headers);
+    let v = r.json();
+    assert_eq!(keys(&v), ["error"], "{}", r.text);
+    assert_eq!(keys(&v["error"]), ["code", "message", "traceId"], "{}", r.text);
+    assert_eq!(v["error"]["code"], code, "{}", r.text);
+    assert_eq!(v["error"]["message"], message, "{}", r.text);
+    let trace = ptr_str(&v, "/error/traceId");
+    assert!(is_trace_id(trace), "traceId {trace:?}");
+}
+
+/// A V2 error whose message the caller checks; returns the message.
+#[track_caller]
+pub fn v2_error_message(r: &Resp, status: u16, code: &str) -> String {
+    let message = r.json()["error"]["message"].as_str().unwrap_or_else(|| panic!("no message: {}", r.text)).to_owned();
+    assert_v2_error(r, status, code, &message);
+    message
+}
+
+/// A V2 client for one access token: `Authorization: Bearer` and `X-Amzn-Device-Id` on every call.
+pub struct V2<'a> {
+    pub app: &'a TestApp,
+    pub token: String,
+    /// `""` for the default session, `/s/NAME` otherwise.
+    pub prefix: String,
+}
+
+impl V2<'_> {
+    pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        let url = self.app.url(&format!("{}{path}", self.prefix));
+        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header("x-amzn-device-id", DEVICE_ID);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        self.app.send(req).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.call("POST", path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.call("DELETE", path, None).await
+    }
+
+    /// A `GET` that must answer 200 with JSON; returns the body (unwrapped: V2 has no envelope).
+    pub async fn ok(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        r.json()
+    }
+
+    /// Follows `nextToken` from `path` with `first` per page; returns every item's `id`. Checks that the list is
+    /// exactly `{items[, nextToken]}`, that only the last page is short and that it has no `nextToken`.
+    pub async fn walk(&self, path: &str, first: usize) -> Vec<String> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut ids = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..10_000 {
+            let url = match &after {
+                None => format!("{path}{sep}first={first}"),
+                Some(t) => format!("{path}{sep}first={first}&after={}", enc(t)),
+            };
+            let page = self.ok(&url).await;
+            let items = page["items"].as_array().unwrap_or_else(|| panic!("no items: {page}"));
+            assert!(items.len() <= first);
+            ids.extend(items.iter().map(|i| ptr_str(i, "/id").to_owned()));
+            match page.get("nextToken") {
+                Some(t) => {
+                    assert_eq!(keys(&page), ["items", "nextToken"]);
+                    assert_eq!(items.len(), first, "only the last page may be short");
+                    after = Some(t.as_str().expect("nextToken is a string").to_owned());
+                }
+                None => {
+                    assert_eq!(keys(&page), ["items"]);
+                    return ids;
+                }
+            }
+        }
+        panic!("more than 10000 pages");
+    }
+}
+
+impl TestApp {
+    /// A V2 client for `token` in the default session.
+    pub fn v2(&self, token: &str) -> V2<'_> {
+        V2 { app: self, token: token.to_owned(), prefix: String::new() }
+    }
 }
