@@ -155,6 +155,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::lwa::router())
         .nest("/v1", crate::music::router())
         .nest("/v2", crate::v2::router())
+        .nest("/device", crate::device::router())
         .merge(crate::music::router())
         .nest("/__admin", crate::admin::router())
         .fallback(not_found)
@@ -174,6 +175,10 @@ async fn not_found(uri: Uri) -> Response {
     if under(uri.path(), "/v2") {
         let msg = format!("No such resource: {}", uri.path());
         return crate::v2::error::V2Error::new(crate::v2::error::Code::NotFound, msg).into_response();
+    }
+    if under(uri.path(), "/device") {
+        return crate::device::error::DeviceError::not_found(format!("No such resource: {}", uri.path()))
+            .into_response();
     }
     if under(uri.path(), "/v1") {
         let msg = format!("No such resource: {}", uri.path());

@@ -22,6 +22,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod device;
 pub mod fixtures;
 pub mod ids;
 pub mod journal;

@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions", get(sessions))
         .route("/users/{user_id}/library", get(user_library))
         .route("/faults", get(faults).post(add_fault).delete(clear_faults))
+        .route("/device/events", get(device_events))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
         // axum adds the `Allow` header to this answer.
         .method_not_allowed_fallback(|method: Method| async move {
@@ -298,17 +299,21 @@ async fn faults(session: Session) -> Response {
 }
 
 /// `POST /__admin/faults`: `{"route": "GET /v1/tracks/*", "error": "THROTTLED", "retry_after": 5,
-/// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 or V2 error code, or absent for latency only.
+/// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 or V2 error code or Device API report, or
+/// absent for latency only. A route `TRACK <asin>` (or `TRACK *`) marks that track in Device API containers.
 async fn add_fault(session: Session, AdminJson(f): AdminJson<crate::store::music::Fault>) -> Response {
     if f.route.trim().is_empty() {
         return err(StatusCode::BAD_REQUEST, "route is required: \"METHOD /path\" with * wildcards, or \"*\"");
     }
     if let Some(code) = &f.error {
-        if crate::music::error::Code::parse(code).is_none() && crate::v2::error::Code::parse(code).is_none() {
+        if crate::music::error::Code::parse(code).is_none()
+            && crate::v2::error::Code::parse(code).is_none()
+            && crate::device::error::Report::parse(code).is_none()
+        {
             return err(
                 StatusCode::BAD_REQUEST,
                 format!(
-                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code, or a V2 code such as MAX_CONCURRENCY_REACHED"
+                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code, a V2 code such as MAX_CONCURRENCY_REACHED, or a Device API report: CONCURRENT_STREAMS, SUBSCRIPTION_REQUIRED, SERVICE_UNAVAILABLE"
                 ),
             );
         }
@@ -323,6 +328,11 @@ async fn add_fault(session: Session, AdminJson(f): AdminJson<crate::store::music
     }
     session.store.music().add_fault(f).await;
     axum::Json(session.store.music().faults().await).into_response()
+}
+
+/// `GET /__admin/device/events`: the Device API playback reports the session's event collectors received.
+async fn device_events(session: Session) -> Response {
+    axum::Json(session.store.music().device_events().await).into_response()
 }
 
 async fn clear_faults(session: Session) -> Response {

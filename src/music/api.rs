@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::auth::{ApiKey, AuthError, Caller, Requires, authenticate};
 use crate::app::{AppState, CanonicalPath, Session, note};
@@ -167,6 +168,30 @@ impl ApiRequest {
         }
         resp
     }
+}
+
+/// A successful answer of a family that answers more than `200` (V2, the Device API).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// 200 with this body.
+    Ok(Value),
+    /// 201 with this body.
+    Created(Value),
+    /// 204, no body.
+    NoContent,
+}
+
+impl From<Value> for Reply {
+    fn from(v: Value) -> Self {
+        Reply::Ok(v)
+    }
+}
+
+/// A JSON response with `Content-Type: application/json`.
+pub fn json_response(status: axum::http::StatusCode, body: &Value) -> Response {
+    let mut resp = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    resp
 }
 
 /// A request body over the configured limit (`--body-limit`), or one that could not be read.

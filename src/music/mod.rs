@@ -34,7 +34,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-pub use api::{ApiBody, ApiPath, ApiRequest, BadPathSegment, BodyTooLarge, Policy, Refusal};
+pub use api::{ApiBody, ApiPath, ApiRequest, BadPathSegment, BodyTooLarge, Policy, Refusal, Reply, json_response};
 pub use auth::{ApiKey, Caller, Requires};
 use error::{Code, MusicError};
 

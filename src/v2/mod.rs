@@ -26,15 +26,16 @@ pub mod views;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
+pub use crate::music::Reply;
 use crate::music::page::{decode_offset, encode_cursor};
-use crate::music::{ApiKey, ApiRequest, Caller, Policy, Refusal, Requires};
+use crate::music::{ApiKey, ApiRequest, Caller, Policy, Refusal, Requires, json_response};
 pub use entities::Fieldsets;
 use error::{Code, V2Error};
 
@@ -64,23 +65,6 @@ fn v2(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     m.fallback(|method: Method| async move {
         V2Error::new(Code::MethodNotAllowed, format!("{method} is not supported on this resource.")).into_response()
     })
-}
-
-/// A successful V2 answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// 200 with this body.
-    Ok(Value),
-    /// 201 with this body.
-    Created(Value),
-    /// 204, no body.
-    NoContent,
-}
-
-impl From<Value> for Reply {
-    fn from(v: Value) -> Self {
-        Reply::Ok(v)
-    }
 }
 
 /// What every V2 handler starts from: the shared [`ApiRequest`] with the V2 envelope around it.
@@ -248,12 +232,6 @@ impl V2Ctx {
         let fields = Fieldsets::parse(&pairs).map_err(V2Error::bad_request)?;
         Ok((caller, fields))
     }
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut resp = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod lwa_verify_page;
 mod music_auth;
 mod music_catalog;
 mod music_contract;
+mod music_device;
 mod music_faults;
 mod music_library;
 mod music_playlists;

@@ -201,6 +201,19 @@ impl TestApp {
         assert_user_token_response(&self.poll(&pair).await)
     }
 
+    /// [`TestApp::music_token`] in the session under `prefix` (`/s/NAME`).
+    pub async fn music_token_in(&self, prefix: &str, user: &str, scope: &str) -> String {
+        let form = [("response_type", "device_code"), ("client_id", DEVICE_CLIENT), ("scope", scope)];
+        let r = self.post_form(&format!("{prefix}{CODEPAIR}"), &form).await;
+        assert_eq!(r.status, 200, "body: {}", r.text);
+        let pair = r.json();
+        let body = json!({"user_code": s(&pair, "user_code"), "user_id": user});
+        self.admin("POST", &format!("{prefix}/__admin/device/approve"), body).await;
+        let poll = [("grant_type", "device_code"), ("device_code", s(&pair, "device_code"))];
+        let tokens = assert_user_token_response(&self.post_form(&format!("{prefix}{TOKEN}"), &poll).await);
+        s(&tokens, "access_token").to_owned()
+    }
+
     /// An access token of `user` with `scope`, through the device flow.
     pub async fn music_token(&self, user: &str, scope: &str) -> String {
         s(&self.music_tokens(user, scope).await, "access_token").to_owned()
