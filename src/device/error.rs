@@ -7,11 +7,10 @@
 
 use std::borrow::Cow;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::journal::JournalNote;
 use crate::music::auth::{AuthError, Denial};
 
 /// The kinds of general error report the mock gives (the fault codes the admin API accepts for the Device
@@ -231,10 +230,7 @@ impl From<crate::music::BadPathSegment> for DeviceError {
 
 impl IntoResponse for DeviceError {
     fn into_response(self) -> Response {
-        let mut resp = (self.status, serde_json::to_vec(&self.document()).unwrap_or_default()).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        resp.extensions_mut().insert(JournalNote { error: Some(self.code.to_owned()), ..Default::default() });
-        resp
+        crate::music::api::error_response(self.status, &self.document(), self.code, None)
     }
 }
 

@@ -21,14 +21,12 @@ pub mod reports;
 pub mod search;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use crate::app::AppState;
-use crate::music::{ApiKey, ApiRequest, Caller, Policy, Refusal, Reply, Requires, json_response};
+use crate::music::{ApiKey, ApiRequest, Caller, Ctx, Policy, Refusal, Reply, Requires, json_response};
 pub use doc::{Doc, Links};
 use error::{DeviceError, Report};
 
@@ -59,26 +57,14 @@ fn device(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
+/// The Device API, as a family of [`Ctx`].
+pub enum DeviceApi {}
+
 /// What every Device API handler starts from: the shared [`ApiRequest`] with the Device API's documents and
 /// errors around it.
-pub struct DeviceCtx(ApiRequest);
+pub type DeviceCtx = Ctx<DeviceApi>;
 
-impl std::ops::Deref for DeviceCtx {
-    type Target = ApiRequest;
-    fn deref(&self) -> &ApiRequest {
-        &self.0
-    }
-}
-
-impl FromRequestParts<AppState> for DeviceCtx {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        ApiRequest::from_request_parts(parts, state).await.map(DeviceCtx)
-    }
-}
-
-impl DeviceCtx {
+impl Ctx<DeviceApi> {
     /// Where this request's references point.
     pub fn links(&self) -> Links {
         Links::for_request(self)

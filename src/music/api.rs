@@ -53,6 +53,25 @@ impl FromRequestParts<AppState> for ApiRequest {
     }
 }
 
+/// A family's request context: the [`ApiRequest`] tagged with the family (`V1Ctx = Ctx<V1Api>`,
+/// `v2::V2Ctx`, `device::DeviceCtx`), whose `handle` is that family's envelope around the shared gate.
+pub struct Ctx<F>(ApiRequest, std::marker::PhantomData<F>);
+
+impl<F> std::ops::Deref for Ctx<F> {
+    type Target = ApiRequest;
+    fn deref(&self) -> &ApiRequest {
+        &self.0
+    }
+}
+
+impl<F: Send + Sync> FromRequestParts<AppState> for Ctx<F> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        ApiRequest::from_request_parts(parts, state).await.map(|r| Ctx(r, std::marker::PhantomData))
+    }
+}
+
 /// What a family's gate checks before the route runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -191,6 +210,23 @@ impl From<Value> for Reply {
 pub fn json_response(status: axum::http::StatusCode, body: &Value) -> Response {
     let mut resp = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// An error response of any family: `status`, its JSON `body`, `Content-Type: application/json`, `Retry-After`
+/// when given, and the wire `code` noted for the journal.
+pub fn error_response(
+    status: axum::http::StatusCode,
+    body: &impl serde::Serialize,
+    code: &str,
+    retry_after: Option<u64>,
+) -> Response {
+    let mut resp = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    if let Some(v) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s.to_string()).ok()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp.extensions_mut().insert(crate::journal::JournalNote { error: Some(code.to_owned()), ..Default::default() });
     resp
 }
 

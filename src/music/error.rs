@@ -4,11 +4,9 @@
 
 use std::borrow::Cow;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-
-use crate::journal::JournalNote;
 
 /// The V1 error codes the mock answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,14 +190,6 @@ impl IntoResponse for MusicError {
                 reference,
             },
         };
-        let mut resp = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(s) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        resp.extensions_mut().insert(JournalNote { error: Some(self.code.as_str().to_owned()), ..Default::default() });
-        resp
+        super::api::error_response(status, &body, self.code.as_str(), self.retry_after)
     }
 }

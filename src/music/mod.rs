@@ -25,8 +25,6 @@ pub mod seed;
 pub mod views;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
@@ -34,7 +32,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
-pub use api::{ApiBody, ApiPath, ApiRequest, BadPathSegment, BodyTooLarge, Policy, Refusal, Reply, json_response};
+pub use api::{ApiBody, ApiPath, ApiRequest, BadPathSegment, BodyTooLarge, Ctx, Policy, Refusal, Reply, json_response};
 pub use auth::{ApiKey, Caller, Requires};
 use error::{Code, MusicError};
 
@@ -108,31 +106,19 @@ fn v1(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
+/// The Web API V1, as a family of [`Ctx`].
+pub enum V1Api {}
+
 /// What every V1 handler starts from: the shared [`ApiRequest`] (state, session, headers, method, path,
 /// query), with the V1 envelope around it.
-pub struct V1Ctx(ApiRequest);
-
-impl std::ops::Deref for V1Ctx {
-    type Target = ApiRequest;
-    fn deref(&self) -> &ApiRequest {
-        &self.0
-    }
-}
-
-impl FromRequestParts<AppState> for V1Ctx {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        ApiRequest::from_request_parts(parts, state).await.map(V1Ctx)
-    }
-}
+pub type V1Ctx = Ctx<V1Api>;
 
 /// The V1 gate: `x-api-key` required, rate limited.
 fn policy(requires: Requires) -> Policy {
     Policy { requires, api_key: ApiKey::Required, rate_limited: true }
 }
 
-impl V1Ctx {
+impl Ctx<V1Api> {
     /// Runs the auth chain, faults and rate limit, then `f`; wraps `f`'s data in `{"data": …}`.
     pub async fn handle(
         &self,

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::entities;
 use super::error::V2Error;
 use super::{PageRequest, Reply, V2Ctx, batch_ids, check_territory, list};
-use crate::catalog::TrackIdx;
+use crate::catalog::{AlbumIdx, Catalog, Page, TrackIdx};
 use crate::music::Requires;
 use crate::music::playlists::{Readable, readable};
 
@@ -75,28 +75,26 @@ pub async fn playlist_json(ctx: &V2Ctx, p: Readable<'_>) -> Value {
     }
 }
 
-/// `GET /v2/albums/top?first&after` → `{items: Album[], nextToken}`, most popular first.
-pub async fn top_albums(ctx: V2Ctx) -> Response {
+/// A page of a whole-catalog album list as `{items: Album[], nextToken}`.
+async fn album_list(ctx: V2Ctx, page: fn(&Catalog, usize, usize) -> Page<AlbumIdx>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
         let p = ctx.page()?;
         let cat = ctx.catalog();
-        let page = cat.top_albums(p.offset, p.limit);
-        let items = page.items.iter().map(|&a| entities::album(cat, &cat[a])).collect();
-        Ok(list(items, p.offset, page.total, 0).into())
+        let found = page(cat, p.offset, p.limit);
+        let items = found.items.iter().map(|&a| entities::album(cat, &cat[a])).collect();
+        Ok(list(items, p.offset, found.total, 0).into())
     })
     .await
 }
 
+/// `GET /v2/albums/top?first&after` → `{items: Album[], nextToken}`, most popular first.
+pub async fn top_albums(ctx: V2Ctx) -> Response {
+    album_list(ctx, Catalog::top_albums).await
+}
+
 /// `GET /v2/albums/new-releases?first&after` → `{items: Album[], nextToken}`, newest release first.
 pub async fn new_releases(ctx: V2Ctx) -> Response {
-    ctx.handle(Requires::CATALOG, async |_| {
-        let p = ctx.page()?;
-        let cat = ctx.catalog();
-        let page = cat.new_releases(p.offset, p.limit);
-        let items = page.items.iter().map(|&a| entities::album(cat, &cat[a])).collect();
-        Ok(list(items, p.offset, page.total, 0).into())
-    })
-    .await
+    album_list(ctx, Catalog::new_releases).await
 }
 
 /// How many of the customer's most played tracks lead their top tracks.
@@ -130,7 +128,7 @@ pub async fn top_tracks(ctx: V2Ctx) -> Response {
 }
 
 /// The page `p` of `personal` followed by every other track in popularity order.
-fn personalised_page(cat: &crate::catalog::Catalog, personal: &[TrackIdx], p: PageRequest) -> Vec<TrackIdx> {
+fn personalised_page(cat: &Catalog, personal: &[TrackIdx], p: PageRequest) -> Vec<TrackIdx> {
     let mut out: Vec<TrackIdx> = personal.iter().skip(p.offset).take(p.limit).copied().collect();
     let need = p.limit - out.len();
     if need == 0 {

@@ -3,11 +3,10 @@
 
 use std::borrow::Cow;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::journal::JournalNote;
 use crate::music::auth::{AuthError, Denial};
 use crate::music::error::{Code as V1Code, MusicError};
 use crate::music::{BadPathSegment, BodyTooLarge};
@@ -221,15 +220,7 @@ impl IntoResponse for V2Error {
             trace_id(now, uuid::Uuid::new_v4().as_u128())
         });
         let body = Envelope { error: Inner { code: self.code.as_str(), message: &self.message, trace_id: &trace } };
-        let mut resp = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(s) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        resp.extensions_mut().insert(JournalNote { error: Some(self.code.as_str().to_owned()), ..Default::default() });
-        resp
+        crate::music::api::error_response(status, &body, self.code.as_str(), self.retry_after)
     }
 }
 

@@ -24,8 +24,6 @@ pub mod search;
 pub mod views;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
@@ -35,7 +33,7 @@ use serde_json::{Map, Value, json};
 use crate::app::AppState;
 pub use crate::music::Reply;
 use crate::music::page::{decode_offset, encode_cursor};
-use crate::music::{ApiKey, ApiRequest, Caller, Policy, Refusal, Requires, json_response};
+use crate::music::{ApiKey, ApiRequest, Caller, Ctx, Policy, Refusal, Requires, json_response};
 pub use entities::Fieldsets;
 use error::{Code, V2Error};
 
@@ -67,23 +65,11 @@ fn v2(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
+/// The Web API V2, as a family of [`Ctx`].
+pub enum V2Api {}
+
 /// What every V2 handler starts from: the shared [`ApiRequest`] with the V2 envelope around it.
-pub struct V2Ctx(ApiRequest);
-
-impl std::ops::Deref for V2Ctx {
-    type Target = ApiRequest;
-    fn deref(&self) -> &ApiRequest {
-        &self.0
-    }
-}
-
-impl FromRequestParts<AppState> for V2Ctx {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        ApiRequest::from_request_parts(parts, state).await.map(V2Ctx)
-    }
-}
+pub type V2Ctx = Ctx<V2Api>;
 
 /// Where a page starts and how long it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +159,7 @@ pub fn check_territory(t: Option<&str>) -> Result<(), V2Error> {
     }
 }
 
-impl V2Ctx {
+impl Ctx<V2Api> {
     /// Reads `first` and `after` from the query.
     ///
     /// # Errors

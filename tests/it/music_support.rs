@@ -18,6 +18,43 @@ pub const ALL_MUSIC: &str = "music::catalog music::library music::favorites musi
 /// The documented `BAD_REQUEST` message (`music-api.md` §6.1).
 pub const MALFORMED: &str = "Malformed request. Check for missing query parameter.";
 
+/// The V1 Track keys, in the doc example's order (§3.4).
+pub const TRACK_KEYS: [&str; 13] = [
+    "id",
+    "audioQualities",
+    "globalAsin",
+    "title",
+    "shortTitle",
+    "duration",
+    "album",
+    "releaseDate",
+    "isrc",
+    "artists",
+    "musicTerritory",
+    "market",
+    "eligibility",
+];
+/// The V1 Album keys (§3.4).
+pub const ALBUM_KEYS: [&str; 15] = [
+    "id",
+    "audioQualities",
+    "globalAsin",
+    "title",
+    "shortTitle",
+    "duration",
+    "url",
+    "releaseDate",
+    "availableMarkets",
+    "artists",
+    "eligibility",
+    "parentalSettings",
+    "tracks",
+    "trackCount",
+    "images",
+];
+/// The V1 Artist keys (§3.4).
+pub const ARTIST_KEYS: [&str; 5] = ["id", "globalAsin", "name", "url", "images"];
+
 /// Whether `s` is a UUID in lowercase hyphenated form.
 pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::try_parse(s).is_ok_and(|u| u.hyphenated().to_string() == s)
@@ -111,20 +148,30 @@ pub fn v1_error_message(r: &Resp, status: u16, code: &str) -> String {
     message
 }
 
-/// A V1 client for one access token.
-pub struct V1<'a> {
+/// A Music API client for one access token: `Authorization: Bearer` and the family's header on every call.
+pub struct Api<'a> {
     pub app: &'a TestApp,
     pub token: String,
     /// `""` for the default session, `/s/NAME` otherwise.
     pub prefix: String,
+    /// [`V1_HEADER`] or [`V2_HEADER`].
+    pub header: (&'static str, &'static str),
 }
 
-impl V1<'_> {
-    /// A request with `Authorization: Bearer <token>` and `x-api-key`, and a JSON body if given.
+/// A V1 client (`x-api-key`).
+pub type V1<'a> = Api<'a>;
+/// A V2 client (`X-Amzn-Device-Id`).
+pub type V2<'a> = Api<'a>;
+
+/// What V1 sends besides the token: the security profile id as `x-api-key`.
+pub const V1_HEADER: (&str, &str) = ("x-api-key", API_KEY);
+
+impl Api<'_> {
+    /// A request with `Authorization: Bearer <token>` and the family's header, and a JSON body if given.
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
         let url = self.app.url(&format!("{}{path}", self.prefix));
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header("x-api-key", API_KEY);
+        let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header(self.header.0, self.header.1);
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -160,27 +207,49 @@ impl V1<'_> {
     /// `limit` per page; `conn` picks the connection out of `data`. Returns every node id, and checks each
     /// page's size and that the last page's `pageInfo` is exactly `{"hasNextPage":false}`.
     pub async fn walk(&self, path: &str, limit: usize, conn: impl Fn(&Value) -> Value) -> Vec<String> {
+        self.follow(path, ("limit", limit), "cursor", async |url| {
+            let c = conn(&self.data(url).await);
+            let page = node_ids(&c);
+            assert_eq!(c["edgeCount"], json!(page.len()), "{c}");
+            if c["pageInfo"]["hasNextPage"] == json!(true) {
+                assert_eq!(keys(&c["pageInfo"]), ["hasNextPage", "token"]);
+                (page, Some(ptr_str(&c, "/pageInfo/token").to_owned()))
+            } else {
+                assert_eq!(c["pageInfo"], json!({"hasNextPage": false}), "the last page's pageInfo");
+                (page, None)
+            }
+        })
+        .await
+    }
+
+    /// Reads `path` page after page: `size` as the page-size parameter, the cursor `page` returns as
+    /// `cursor_name`, until `page` returns none. Checks that every page holds at most the page size and that
+    /// only the last is short; returns every id in order.
+    async fn follow(
+        &self,
+        path: &str,
+        size: (&str, usize),
+        cursor_name: &str,
+        page: impl AsyncFn(&str) -> (Vec<String>, Option<String>),
+    ) -> Vec<String> {
         let sep = if path.contains('?') { '&' } else { '?' };
+        let (size_name, n) = size;
         let mut ids = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..10_000 {
             let url = match &cursor {
-                None => format!("{path}{sep}limit={limit}"),
-                Some(c) => format!("{path}{sep}limit={limit}&cursor={}", enc(c)),
+                None => format!("{path}{sep}{size_name}={n}"),
+                Some(c) => format!("{path}{sep}{size_name}={n}&{cursor_name}={}", enc(c)),
             };
-            let data = self.data(&url).await;
-            let c = conn(&data);
-            let page = node_ids(&c);
-            assert_eq!(c["edgeCount"], json!(page.len()), "{c}");
-            assert!(page.len() <= limit, "{} items on a page of {limit}", page.len());
-            ids.extend(page.iter().cloned());
-            if c["pageInfo"]["hasNextPage"] == json!(true) {
-                assert_eq!(page.len(), limit, "only the last page may be short");
-                assert_eq!(keys(&c["pageInfo"]), ["hasNextPage", "token"]);
-                cursor = Some(ptr_str(&c, "/pageInfo/token").to_owned());
-            } else {
-                assert_eq!(c["pageInfo"], json!({"hasNextPage": false}), "the last page's pageInfo");
-                return ids;
+            let (got, next) = page(&url).await;
+            assert!(got.len() <= n, "{} items on a page of {n}", got.len());
+            if next.is_some() {
+                assert_eq!(got.len(), n, "only the last page may be short");
+            }
+            ids.extend(got);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return ids,
             }
         }
         panic!("more than 10000 pages");
@@ -190,7 +259,7 @@ impl V1<'_> {
 impl TestApp {
     /// A V1 client for `token` in the default session.
     pub fn v1(&self, token: &str) -> V1<'_> {
-        V1 { app: self, token: token.to_owned(), prefix: String::new() }
+        Api { app: self, token: token.to_owned(), prefix: String::new(), header: V1_HEADER }
     }
 
     /// A code pair for the music profile's device client, approved as `user`; returns the token response.
@@ -317,37 +386,10 @@ pub fn v2_error_message(r: &Resp, status: u16, code: &str) -> String {
     message
 }
 
-/// A V2 client for one access token: `Authorization: Bearer` and `X-Amzn-Device-Id` on every call.
-pub struct V2<'a> {
-    pub app: &'a TestApp,
-    pub token: String,
-    /// `""` for the default session, `/s/NAME` otherwise.
-    pub prefix: String,
-}
+/// What V2 sends besides the token: `X-Amzn-Device-Id`.
+pub const V2_HEADER: (&str, &str) = ("x-amzn-device-id", DEVICE_ID);
 
-impl V2<'_> {
-    pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
-        let url = self.app.url(&format!("{}{path}", self.prefix));
-        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header("x-amzn-device-id", DEVICE_ID);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        self.app.send(req).await
-    }
-
-    pub async fn get(&self, path: &str) -> Resp {
-        self.call("GET", path, None).await
-    }
-
-    pub async fn post(&self, path: &str, body: &Value) -> Resp {
-        self.call("POST", path, Some(body)).await
-    }
-
-    pub async fn delete(&self, path: &str) -> Resp {
-        self.call("DELETE", path, None).await
-    }
-
+impl Api<'_> {
     /// A `GET` that must answer 200 with JSON; returns the body (unwrapped: V2 has no envelope).
     pub async fn ok(&self, path: &str) -> Value {
         let r = self.get(path).await;
@@ -356,40 +398,31 @@ impl V2<'_> {
         r.json()
     }
 
-    /// Follows `nextToken` from `path` with `first` per page; returns every item's `id`. Checks that the list is
+    /// Follows V2's `nextToken` from `path` with `first` per page; returns every item's `id`. Checks that the list is
     /// exactly `{items[, nextToken]}`, that only the last page is short and that it has no `nextToken`.
-    pub async fn walk(&self, path: &str, first: usize) -> Vec<String> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let mut ids = Vec::new();
-        let mut after: Option<String> = None;
-        for _ in 0..10_000 {
-            let url = match &after {
-                None => format!("{path}{sep}first={first}"),
-                Some(t) => format!("{path}{sep}first={first}&after={}", enc(t)),
-            };
-            let page = self.ok(&url).await;
+    pub async fn walk_items(&self, path: &str, first: usize) -> Vec<String> {
+        self.follow(path, ("first", first), "after", async |url| {
+            let page = self.ok(url).await;
             let items = page["items"].as_array().unwrap_or_else(|| panic!("no items: {page}"));
-            assert!(items.len() <= first);
-            ids.extend(items.iter().map(|i| ptr_str(i, "/id").to_owned()));
+            let ids = items.iter().map(|i| ptr_str(i, "/id").to_owned()).collect();
             match page.get("nextToken") {
                 Some(t) => {
                     assert_eq!(keys(&page), ["items", "nextToken"]);
-                    assert_eq!(items.len(), first, "only the last page may be short");
-                    after = Some(t.as_str().expect("nextToken is a string").to_owned());
+                    (ids, Some(t.as_str().expect("nextToken is a string").to_owned()))
                 }
                 None => {
                     assert_eq!(keys(&page), ["items"]);
-                    return ids;
+                    (ids, None)
                 }
             }
-        }
-        panic!("more than 10000 pages");
+        })
+        .await
     }
 }
 
 impl TestApp {
     /// A V2 client for `token` in the default session.
     pub fn v2(&self, token: &str) -> V2<'_> {
-        V2 { app: self, token: token.to_owned(), prefix: String::new() }
+        Api { app: self, token: token.to_owned(), prefix: String::new(), header: V2_HEADER }
     }
 }

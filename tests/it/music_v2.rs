@@ -9,43 +9,17 @@ use crate::lwa_support::*;
 use crate::music_support::*;
 use crate::support::*;
 
-const TRACK_KEYS: [&str; 16] = [
-    "_type",
-    "id",
-    "audioQualities",
-    "globalAsin",
-    "title",
-    "shortTitle",
-    "duration",
-    "album",
-    "releaseDate",
-    "isrc",
-    "artists",
-    "musicTerritory",
-    "market",
-    "eligibility",
-    "mediaType",
-    "label",
-];
+/// A V2 entity's keys: `_type`, the V1 keys, then `tail` (§3.4).
+fn v2_keys(v1: &[&'static str], tail: &[&'static str]) -> Vec<&'static str> {
+    let mut k = vec!["_type"];
+    k.extend_from_slice(v1);
+    k.extend_from_slice(tail);
+    k
+}
 
-const ALBUM_KEYS: [&str; 16] = [
-    "_type",
-    "id",
-    "audioQualities",
-    "globalAsin",
-    "title",
-    "shortTitle",
-    "duration",
-    "url",
-    "releaseDate",
-    "availableMarkets",
-    "artists",
-    "eligibility",
-    "parentalSettings",
-    "tracks",
-    "trackCount",
-    "images",
-];
+fn track_keys() -> Vec<&'static str> {
+    v2_keys(&TRACK_KEYS, &["mediaType", "label"])
+}
 
 const PLAYLIST_KEYS: [&str; 11] = [
     "_type",
@@ -174,7 +148,7 @@ async fn tracks_by_id_are_a_bare_array_in_request_order_and_any_unknown_id_is_40
     let body = v2.ok(&format!("/v2/tracks?ids={}&territory=US", ids.join("%2C"))).await;
     assert_eq!(ids_of(&body), ids);
     let t = &body[1];
-    assert_eq!(keys(t), TRACK_KEYS);
+    assert_eq!(keys(t), track_keys());
     let cat = catalog();
     let want = &cat.tracks()[2];
     assert_eq!(t["_type"], "Track");
@@ -211,7 +185,7 @@ async fn albums_and_playlists_by_id_leave_unknown_ids_out_and_cap_at_100() {
     let v2 = v2_all(&app, USER_UNLIMITED).await;
     let albums = v2.ok(&format!("/v2/albums?ids={},B0ZZZZZZZZ,{}", album_id(3), album_id(0))).await;
     assert_eq!(ids_of(&albums), [album_id(3), album_id(0)]);
-    assert_eq!(keys(&albums[0]), ALBUM_KEYS);
+    assert_eq!(keys(&albums[0]), v2_keys(&ALBUM_KEYS, &[]));
     assert_eq!(albums[0]["_type"], "Album");
     let hundred: Vec<String> = (0..100).map(|i| format!("B0ZZZZZ{i:03}")).collect();
     assert_eq!(v2.ok(&format!("/v2/albums?ids={}", hundred.join(","))).await, json!([]));
@@ -278,18 +252,18 @@ async fn lists_default_to_20_and_page_with_after_until_next_token_is_absent() {
     assert_eq!(keys(&first), ["items", "nextToken"]);
     assert_eq!(first["items"].as_array().unwrap().len(), 20);
     let cat = catalog();
-    let walked = v2.walk("/v2/albums/top", 7).await;
+    let walked = v2.walk_items("/v2/albums/top", 7).await;
     let want: Vec<String> =
         cat.top_albums(0, usize::MAX).items.iter().map(|&a| cat[a].id.as_str().to_owned()).collect();
     assert_eq!(walked, want);
-    let newest = v2.walk("/v2/albums/new-releases", 50).await;
+    let newest = v2.walk_items("/v2/albums/new-releases", 50).await;
     let want: Vec<String> =
         cat.new_releases(0, usize::MAX).items.iter().map(|&a| cat[a].id.as_str().to_owned()).collect();
     assert_eq!(newest, want);
     let date = |id: &String| cat.album(id).unwrap().release_date;
     assert!(newest.windows(2).all(|w| date(&w[0]) >= date(&w[1])), "newest first");
     // A library list: every library track once, newest first.
-    assert_eq!(v2.walk("/v2/me/tracks", 4).await.len(), 25);
+    assert_eq!(v2.walk_items("/v2/me/tracks", 4).await.len(), 25);
 }
 
 // ---- search (§5.1) --------------------------------------------------------------------------------
@@ -354,7 +328,7 @@ async fn search_by_body_answers_items_and_next_token_and_finds_tracks_by_isrc() 
     let v = r.json();
     assert_eq!(keys(&v), ["items"]);
     assert_eq!(ids_of(&v["items"]), [t.id.as_str()]);
-    assert_eq!(keys(&v["items"][0]), TRACK_KEYS);
+    assert_eq!(keys(&v["items"][0]), track_keys());
 
     let album = &catalog().albums()[0];
     let page = v2.post("/v2/search/albums?first=1", &json!({"query": &*album.title})).await.json();
@@ -375,7 +349,7 @@ async fn top_tracks_lead_with_the_customers_most_played_then_follow_popularity()
     let v2 = v2_all(&app, USER_UNLIMITED).await;
     let history = app.admin("GET", &format!("/__admin/users/{USER_UNLIMITED}/library"), json!({})).await;
     let first_played = ptr_str(&history, "/history/0/trackId").to_owned();
-    let all = v2.walk("/v2/browse/tracks/top", 100).await;
+    let all = v2.walk_items("/v2/browse/tracks/top", 100).await;
     assert_eq!(all.len(), catalog().tracks().len(), "every track once");
     assert!(all[..10].contains(&first_played), "the customer's plays lead");
     let mut sorted = all.clone();
@@ -414,7 +388,7 @@ async fn a_playlist_created_in_v2_is_the_one_v1_reads_and_edits() {
     assert_eq!(after.status, 200, "{}", after.text);
     assert_eq!(after.json()["trackCount"], 4);
     assert_eq!(
-        v2.walk(&format!("/v2/playlists/{id}/tracks"), 3).await,
+        v2.walk_items(&format!("/v2/playlists/{id}/tracks"), 3).await,
         [track_id(1), track_id(2), track_id(3), track_id(4)]
     );
     assert_eq!(v2.ok("/v2/me/playlists/owned").await["items"][0]["id"], id.as_str());
@@ -438,7 +412,7 @@ async fn a_playlist_created_in_v2_is_the_one_v1_reads_and_edits() {
     );
 
     // DELETE answers 204 and V1 no longer finds it.
-    let r = v2.delete(&format!("/v2/playlists/{id}")).await;
+    let r = v2.delete(&format!("/v2/playlists/{id}"), None).await;
     assert_eq!((r.status, r.text.as_str()), (204, ""));
     assert_v1_error(
         &v1.get(&format!("/v1/playlists/{id}")).await,
@@ -544,7 +518,7 @@ async fn unknown_v2_paths_and_playback_queues_are_404_and_wrong_methods_405_in_t
         assert_v2_error(&v2.get(path).await, 404, "NOT_FOUND", &format!("No such resource: {path}"));
     }
     assert_v2_error(
-        &v2.delete("/v2/albums/top").await,
+        &v2.delete("/v2/albums/top", None).await,
         405,
         "METHOD_NOT_ALLOWED",
         "DELETE is not supported on this resource.",
