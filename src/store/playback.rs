@@ -113,7 +113,8 @@ pub fn actions(tier: Tier, station: bool, skips_left: u32) -> Actions {
         _ if skips_left > 0 => Action { remaining_skips: Some(skips_left), ..Action::ALLOWED },
         _ => Action { remaining_skips: Some(0), ..Action::denied(DisableType::NoMoreSkips) },
     };
-    let on_demand = if free { Action::denied(DisableType::NeedAmazonMusicUnlimitedCatalogAccess) } else { Action::ALLOWED };
+    let on_demand =
+        if free { Action::denied(DisableType::NeedAmazonMusicUnlimitedCatalogAccess) } else { Action::ALLOWED };
     Actions {
         next,
         previous: on_demand,
@@ -307,7 +308,8 @@ impl PlaybackSession {
 /// the rest follow in a Fisher–Yates order driven by SplitMix64. Tests can recompute it.
 pub fn shuffle_order(seed: &str, len: usize, first: Option<usize>) -> Vec<usize> {
     // FNV-1a of the seed, then SplitMix64.
-    let mut state = seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut state =
+        seed.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let mut next = move || {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = state;
@@ -494,6 +496,7 @@ pub struct PlaybackEvent {
     #[serde(rename = "type")]
     pub kind: EventType,
     /// `clientTimestampInMilliseconds`.
+    #[serde(rename = "clientTimestampInMilliseconds")]
     pub client_timestamp_ms: i64,
     /// `terminationReason`.
     pub termination_reason: Option<String>,
@@ -549,7 +552,13 @@ impl UserPlayback {
     /// The concurrency rule for `device` starting playback (the session `me`, if it exists, does not count):
     /// when every slot is held by other devices, the least recently active of them is pre-empted and the
     /// start fails; otherwise the device's own other sessions are replaced. Call after [`Self::refresh`].
-    fn acquire(&mut self, device: &str, me: Option<usize>, limits: PlaybackLimits, now_ms: i64) -> Result<(), PlaybackError> {
+    fn acquire(
+        &mut self,
+        device: &str,
+        me: Option<usize>,
+        limits: PlaybackLimits,
+        now_ms: i64,
+    ) -> Result<(), PlaybackError> {
         let others: Vec<usize> = (0..self.sessions.len())
             .filter(|&i| Some(i) != me && self.sessions[i].holds_slot(now_ms) && self.sessions[i].device_id != device)
             .collect();
@@ -693,7 +702,8 @@ impl UserPlayback {
                         _ => None,
                     }
                 };
-                let target = target.ok_or(if forward { PlaybackError::NoMoreNext } else { PlaybackError::NoMorePrevious })?;
+                let target =
+                    target.ok_or(if forward { PlaybackError::NoMoreNext } else { PlaybackError::NoMorePrevious })?;
                 let skip = forward && s.tier != Tier::Unlimited && !s.current().is_some_and(|c| c.finished);
                 if forward {
                     if skip {
@@ -728,7 +738,8 @@ impl UserPlayback {
             }
             PlaybackOp::Enqueue { tracks, next } => {
                 let s = &self.sessions[i];
-                let on_demand = if s.station { Some(DisableType::FeatureNotAvailable) } else { a.previous.disable_type };
+                let on_demand =
+                    if s.station { Some(DisableType::FeatureNotAvailable) } else { a.previous.disable_type };
                 if let Some(d) = on_demand {
                     return Err(refused(d, "Queueing tracks"));
                 }
@@ -739,7 +750,8 @@ impl UserPlayback {
                 let s = &mut self.sessions[i];
                 let k = added.len();
                 // Queue order: right after the current entity, or at the end; play order likewise.
-                let at_item = if next { s.current().map_or(s.items.len(), |_| s.order[s.position] + 1) } else { s.items.len() };
+                let at_item =
+                    if next { s.current().map_or(s.items.len(), |_| s.order[s.position] + 1) } else { s.items.len() };
                 for o in &mut s.order {
                     if *o >= at_item {
                         *o += k;
@@ -776,7 +788,10 @@ impl UserPlayback {
 
     /// The sessions that hold a slot, oldest first.
     pub fn active(&self, now_ms: i64) -> Vec<PlaybackView> {
-        (0..self.sessions.len()).filter(|&i| self.sessions[i].holds_slot(now_ms)).map(|i| self.view(i, now_ms)).collect()
+        (0..self.sessions.len())
+            .filter(|&i| self.sessions[i].holds_slot(now_ms))
+            .map(|i| self.view(i, now_ms))
+            .collect()
     }
 
     /// Records events, all or none: each must name a metric id of one of the customer's sessions. A `stop`
@@ -795,13 +810,18 @@ impl UserPlayback {
         now_ms: i64,
     ) -> Result<Vec<PlaybackEvent>, PlaybackError> {
         let locate = |sessions: &[PlaybackSession], m: &str| {
-            sessions.iter().enumerate().rev().find_map(|(si, s)| {
-                s.items.iter().position(|it| it.metric_id == m).map(|ii| (si, ii))
-            })
+            sessions
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(si, s)| s.items.iter().position(|it| it.metric_id == m).map(|ii| (si, ii)))
         };
         let mut places = Vec::with_capacity(events.len());
         for e in &events {
-            places.push(locate(&self.sessions, &e.metric_id).ok_or_else(|| PlaybackError::UnknownMetric(e.metric_id.clone()))?);
+            places.push(
+                locate(&self.sessions, &e.metric_id)
+                    .ok_or_else(|| PlaybackError::UnknownMetric(e.metric_id.clone()))?,
+            );
         }
         self.refresh(limits, now_ms);
         let mut out = Vec::with_capacity(events.len());

@@ -69,7 +69,13 @@ impl Fixture {
         self.p.apply(sid, op, &mut *self.ids, L1, now)
     }
 
-    fn op_with(&mut self, sid: &str, op: PlaybackOp, l: PlaybackLimits, now: i64) -> Result<PlaybackView, PlaybackError> {
+    fn op_with(
+        &mut self,
+        sid: &str,
+        op: PlaybackOp,
+        l: PlaybackLimits,
+        now: i64,
+    ) -> Result<PlaybackView, PlaybackError> {
         self.p.apply(sid, op, &mut *self.ids, l, now)
     }
 
@@ -83,22 +89,37 @@ impl Fixture {
             entity_progress_seconds: None,
             event: serde_json::json!({}),
         };
-        self.p.report("u", vec![e], &mut || {
-            seq += 1;
-            seq
-        }, L1, now)
+        self.p.report(
+            "u",
+            vec![e],
+            &mut || {
+                seq += 1;
+                seq
+            },
+            L1,
+            now,
+        )
     }
 }
 
 #[test]
 fn each_tier_gets_its_actions() {
     let a = actions(Tier::Unlimited, false, 6);
-    assert!([a.next, a.previous, a.scrub_forward, a.scrub_backward, a.loop_all, a.shuffle].iter().all(|x| *x == Action::ALLOWED));
+    assert!(
+        [a.next, a.previous, a.scrub_forward, a.scrub_backward, a.loop_all, a.shuffle]
+            .iter()
+            .all(|x| *x == Action::ALLOWED)
+    );
     let a = actions(Tier::Prime, false, 4);
     assert_eq!(a.next, Action { is_allowed: true, disable_type: None, remaining_skips: Some(4) });
-    assert!([a.previous, a.scrub_forward, a.scrub_backward, a.loop_all, a.shuffle].iter().all(|x| *x == Action::ALLOWED));
+    assert!(
+        [a.previous, a.scrub_forward, a.scrub_backward, a.loop_all, a.shuffle].iter().all(|x| *x == Action::ALLOWED)
+    );
     let a = actions(Tier::Prime, false, 0);
-    assert_eq!(a.next, Action { is_allowed: false, disable_type: Some(DisableType::NoMoreSkips), remaining_skips: Some(0) });
+    assert_eq!(
+        a.next,
+        Action { is_allowed: false, disable_type: Some(DisableType::NoMoreSkips), remaining_skips: Some(0) }
+    );
     let a = actions(Tier::Free, false, 6);
     assert_eq!(a.next.remaining_skips, Some(6));
     let need = Action::denied(DisableType::NeedAmazonMusicUnlimitedCatalogAccess);
@@ -182,7 +203,11 @@ fn prime_skips_run_out_after_six_and_refill_an_hour_after_the_first() {
     }
     let e = f.op(&sid, PlaybackOp::Next, T0 + 2000).unwrap_err();
     assert!(matches!(e, PlaybackError::NotAllowed(DisableType::NoMoreSkips, _)), "{e:?}");
-    assert_eq!(current(&f.op(&sid, PlaybackOp::Read, T0 + 2000).unwrap()), "B0TRACK006", "the refused skip moved nothing");
+    assert_eq!(
+        current(&f.op(&sid, PlaybackOp::Read, T0 + 2000).unwrap()),
+        "B0TRACK006",
+        "the refused skip moved nothing"
+    );
     // A track played to its end is not skipped: next after its finished stop is free.
     let metric = f.op(&sid, PlaybackOp::Read, T0 + 3000).unwrap().session.current().unwrap().metric_id.clone();
     f.stop(&metric, FINISHED_REASON, T0 + 3000).unwrap();
@@ -288,7 +313,10 @@ fn a_second_device_is_refused_and_preempts_the_first() {
     let b = f.create(new("tv", Tier::Unlimited, 3), L1, T0 + 30).unwrap().session.session_id;
     assert_eq!(f.p.permit(&b, T0 + 40), Ok(()));
     // The first device restores: that conflicts again, and the tv is pre-empted in turn.
-    assert_eq!(f.op(&a, PlaybackOp::Restore { device_id: "phone".into() }, T0 + 50), Err(PlaybackError::MaxConcurrency));
+    assert_eq!(
+        f.op(&a, PlaybackOp::Restore { device_id: "phone".into() }, T0 + 50),
+        Err(PlaybackError::MaxConcurrency)
+    );
     assert_eq!(f.p.permit(&b, T0 + 60), Err(StreamDenied::Preempted));
     let v = f.op(&a, PlaybackOp::Restore { device_id: "phone".into() }, T0 + 70).unwrap();
     assert!(v.holds_slot);
@@ -363,9 +391,14 @@ fn events_are_all_or_none_and_mark_finished_and_terminal_stops() {
     assert_eq!(f.p.report("u", bad, &mut next_seq, L1, T0), Err(PlaybackError::UnknownMetric("nope".into())));
     assert!(f.p.events.is_empty());
     // A userPause stop is neither terminal nor finished; progress to within a second of the end finishes.
-    let out = f
-        .p
-        .report("u", vec![ev(&m0, EventType::Start, None, None), ev(&m0, EventType::Stop, Some("userPause"), Some(50.0))], &mut next_seq, L1, T0)
+    let out =
+        f.p.report(
+            "u",
+            vec![ev(&m0, EventType::Start, None, None), ev(&m0, EventType::Stop, Some("userPause"), Some(50.0))],
+            &mut next_seq,
+            L1,
+            T0,
+        )
         .unwrap();
     assert_eq!(out.iter().map(|e| (e.seq, e.terminal)).collect::<Vec<_>>(), [(1, false), (2, false)]);
     assert!(!f.p.sessions[0].items[0].finished);
