@@ -334,40 +334,40 @@ async fn clear_faults(session: Session) -> Response {
 }
 
 /// The `user` and `session` filters of the playback routes: `?user=<fixture user id>&session=<playback session id>`.
+/// An unknown user is 404, another parameter 400.
 struct PlaybackFilter {
     user: Option<String>,
     session: Option<String>,
 }
 
-fn playback_filter(state: &AppState, query: Option<&str>) -> Result<PlaybackFilter, (StatusCode, String)> {
-    let bad = |m: String| (StatusCode::BAD_REQUEST, m);
-    let pairs = crate::lwa::params::parse_form(query.unwrap_or("").as_bytes())
-        .ok_or_else(|| bad("the query string is not valid UTF-8 once percent-decoded".into()))?;
-    let mut f = PlaybackFilter { user: None, session: None };
-    for (k, v) in pairs {
-        match k.as_str() {
-            "user" if state.fixtures.user(&v).is_none() => {
-                return Err((StatusCode::NOT_FOUND, format!("no fixture user {v:?}")));
+impl axum::extract::FromRequestParts<AppState> for PlaybackFilter {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs = crate::lwa::params::parse_form(query.as_bytes())
+            .ok_or_else(|| err(StatusCode::BAD_REQUEST, "the query string is not valid UTF-8 once percent-decoded"))?;
+        let mut f = PlaybackFilter { user: None, session: None };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "user" if state.fixtures.user(&v).is_none() => {
+                    return Err(err(StatusCode::NOT_FOUND, format!("no fixture user {v:?}")));
+                }
+                "user" => f.user = Some(v),
+                "session" => f.session = Some(v),
+                _ => {
+                    let message = format!("unknown query parameter {k:?}: use user or session");
+                    return Err(err(StatusCode::BAD_REQUEST, message));
+                }
             }
-            "user" => f.user = Some(v),
-            "session" => f.session = Some(v),
-            _ => return Err(bad(format!("unknown query parameter {k:?}: use user or session"))),
         }
+        Ok(f)
     }
-    Ok(f)
 }
 
 /// `GET /__admin/playback/sessions[?user=&session=]`: every playback session of the session (customers in id
 /// order, each customer's oldest first) with its queue, modes, slot state and capabilities.
-async fn playback_sessions(
-    State(state): State<AppState>,
-    session: Session,
-    axum::extract::RawQuery(query): axum::extract::RawQuery,
-) -> Response {
-    let f = match playback_filter(&state, query.as_deref()) {
-        Ok(f) => f,
-        Err((status, message)) => return err(status, message),
-    };
+async fn playback_sessions(session: Session, f: PlaybackFilter) -> Response {
     let now = session.store.now_ms();
     let all = session.store.music().playback_sessions(f.user.as_deref()).await;
     let out: Vec<Value> = all
@@ -395,15 +395,7 @@ async fn playback_sessions(
 }
 
 /// `GET /__admin/playback/events[?user=&session=]`: every recorded playback event, in arrival order.
-async fn playback_events(
-    State(state): State<AppState>,
-    session: Session,
-    axum::extract::RawQuery(query): axum::extract::RawQuery,
-) -> Response {
-    let f = match playback_filter(&state, query.as_deref()) {
-        Ok(f) => f,
-        Err((status, message)) => return err(status, message),
-    };
+async fn playback_events(session: Session, f: PlaybackFilter) -> Response {
     let mut all = session.store.music().playback_events(f.user.as_deref()).await;
     if let Some(id) = f.session.as_deref() {
         all.retain(|e| e.session_id == id);

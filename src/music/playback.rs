@@ -20,6 +20,7 @@
 
 use axum::response::Response;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::error::{Code, MusicError};
@@ -589,24 +590,28 @@ struct ShuffleBody {
     shuffle_mode: ShuffleMode,
 }
 
-/// `PUT /v1/playback/sessions/{id}/loop` with `{"loopMode":"LOOP_ON"|"LOOP_OFF"}` → the queue.
-pub async fn set_loop(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
+async fn set_mode<B: DeserializeOwned>(
+    ctx: V1Ctx,
+    id: V1Path<String>,
+    body: V1Body,
+    op: impl FnOnce(B) -> PlaybackOp,
+) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let id = id.get()?;
-        let b: LoopBody = parse_body(body.bytes()?)?;
-        operate(&ctx, c, id, PlaybackOp::Loop(b.loop_mode == LoopMode::On), whole_queue).await
+        let b: B = parse_body(body.bytes()?)?;
+        operate(&ctx, c, id, op(b), whole_queue).await
     })
     .await
 }
 
+/// `PUT /v1/playback/sessions/{id}/loop` with `{"loopMode":"LOOP_ON"|"LOOP_OFF"}` → the queue.
+pub async fn set_loop(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
+    set_mode(ctx, id, body, |b: LoopBody| PlaybackOp::Loop(b.loop_mode == LoopMode::On)).await
+}
+
 /// `PUT /v1/playback/sessions/{id}/shuffle` with `{"shuffleMode":"SHUFFLE_ON"|"SHUFFLE_OFF"}` → the queue.
 pub async fn set_shuffle(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Response {
-    ctx.handle(Requires::PLAYBACK, async |c| {
-        let id = id.get()?;
-        let b: ShuffleBody = parse_body(body.bytes()?)?;
-        operate(&ctx, c, id, PlaybackOp::Shuffle(b.shuffle_mode == ShuffleMode::On), whole_queue).await
-    })
-    .await
+    set_mode(ctx, id, body, |b: ShuffleBody| PlaybackOp::Shuffle(b.shuffle_mode == ShuffleMode::On)).await
 }
 
 /// `GET /v1/playback/sessions/active` → `{sessions: [{sessionId, deviceId, currentEntity, queueState}]}`.
