@@ -52,12 +52,16 @@ pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
 }
 
 /// A playlist the caller may read.
-enum Readable<'a> {
+pub(super) enum Readable<'a> {
     Mine(PlaylistMeta),
     Catalog(&'a CatalogPlaylist),
 }
 
-async fn readable<'a>(ctx: &'a V1Ctx, c: &Caller, id: &str) -> Result<Readable<'a>, MusicError> {
+/// The playlist `id` (catalog ASIN, or a user playlist UUID the caller owns or that is public).
+///
+/// # Errors
+/// 404 `RESOURCE_NOT_FOUND` otherwise.
+pub(super) async fn readable<'a>(ctx: &'a V1Ctx, c: &Caller, id: &str) -> Result<Readable<'a>, MusicError> {
     if let Some(p) = ctx.catalog().playlist(id) {
         return Ok(Readable::Catalog(p));
     }

@@ -20,6 +20,7 @@ mod music_catalog;
 mod music_contract;
 mod music_faults;
 mod music_library;
+mod music_playback;
 mod music_playlists;
 mod music_views;
 mod oauth2_client;

@@ -122,9 +122,17 @@ pub struct V1<'a> {
 impl V1<'_> {
     /// A request with `Authorization: Bearer <token>` and `x-api-key`, and a JSON body if given.
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.call_with(method, path, &[], body).await
+    }
+
+    /// [`V1::call`] with more headers (the playback routes' device headers).
+    pub async fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Resp {
         let url = self.app.url(&format!("{}{path}", self.prefix));
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header("x-api-key", API_KEY);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }
