@@ -4,12 +4,19 @@
 //! scenario's [`Vars`], and a list of [`Mismatch`]es, each saying what was checked, what was expected and
 //! what came, plus a line diff for JSON bodies. No I/O, no HTTP client.
 
+use bytes::Bytes;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::interp::{InterpError, Vars, value_as_text};
 use super::model::{Capture, Expect, JsonType, Length, Matcher, MatcherSpec, RedirectExpect};
+
+/// A body that is not UTF-8 and longer than this keeps only its first [`BINARY_TEXT_BYTES`] in
+/// [`Response::body`] (an audio file as text is neither readable nor worth three times its size).
+const BINARY_TEXT_LIMIT: usize = 1 << 20;
+/// See [`BINARY_TEXT_LIMIT`].
+const BINARY_TEXT_BYTES: usize = 64 << 10;
 
 /// An answer, read to the end.
 #[derive(Debug, Clone, Default)]
@@ -18,8 +25,34 @@ pub struct Response {
     pub status: u16,
     /// Headers with lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The body as text (invalid UTF-8 replaced).
+    /// The body as text (invalid UTF-8 replaced; a binary body over 1 MiB only its first 64 KiB).
     pub body: String,
+    /// The body as received.
+    pub raw: Bytes,
+    /// The URL the request went to (DASH segment URLs resolve against it).
+    pub url: String,
+}
+
+impl Response {
+    /// An answer from its parts; `body` is derived from `raw`.
+    pub fn new(status: u16, headers: Vec<(String, String)>, raw: Bytes, url: String) -> Self {
+        let body = match std::str::from_utf8(&raw) {
+            Ok(text) => text.to_owned(),
+            Err(_) if raw.len() > BINARY_TEXT_LIMIT => String::from_utf8_lossy(&raw[..BINARY_TEXT_BYTES]).into_owned(),
+            Err(_) => String::from_utf8_lossy(&raw).into_owned(),
+        };
+        Response { status, headers, body, raw, url }
+    }
+
+    /// The body for a report: its text, or `(N bytes of binary data)` when it is not UTF-8.
+    pub fn body_for_report(&self, max: usize) -> String {
+        if std::str::from_utf8(&self.raw).is_err() {
+            let ct = self.header("content-type").map(|c| format!(", {c}")).unwrap_or_default();
+            format!("({} bytes of binary data{ct})", self.raw.len())
+        } else {
+            excerpt(&self.body, max)
+        }
+    }
 }
 
 impl Response {

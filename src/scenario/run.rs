@@ -169,7 +169,7 @@ impl Failure {
             status: Some(resp.status),
             mismatches: v.mismatches,
             diff: v.diff,
-            body: Some(excerpt(&resp.body, 1000)),
+            body: Some(resp.body_for_report(1000)),
             ..Failure::error(message)
         }
     }
@@ -706,8 +706,9 @@ impl ScenarioRun<'_> {
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
+        let url = r.url().to_string();
         let bytes = r.bytes().await.map_err(|e| format!("reading the answer failed: {}", error_chain(&e)))?;
-        Ok(Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+        Ok(Response::new(status, headers, bytes, url))
     }
 
     async fn poll(&self, p: &Poll) -> Result<(Response, String), Failure> {
