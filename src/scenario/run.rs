@@ -22,6 +22,8 @@ use super::load::LoadedScenario;
 use super::model::{Control, Poll, Request, Step};
 use crate::server::{RunningServer, ServerConfig};
 
+mod media;
+
 /// Where the scenarios run.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -615,7 +617,8 @@ impl ScenarioRun<'_> {
             return Err(Failure::error("the step has no request, poll or control"));
         };
         if let Some(e) = &step.expect {
-            let v = expect::check(e, &resp, &self.vars)?;
+            let mut v = expect::check(e, &resp, &self.vars)?;
+            self.media_checks(e, step.request.as_ref(), &resp, &mut v).await?;
             if !v.ok() {
                 return Err(Failure::from_verdict("the answer does not match `expect`", v, &resp, &request));
             }
