@@ -126,7 +126,7 @@ impl<T: JsonSchema> JsonSchema for OneOrList<T> {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudioExpect {
-    /// The codec, by Symphonia's short name: `mp3`, `flac`, `aac`, `alac`, `vorbis`, `pcm_s16le`, …;
+    /// The codec, by Symphonia's short name: `mp3`, `flac`, `aac`, `pcm_s16le`, …;
     /// `pcm` matches every `pcm_…`.
     #[serde(default)]
     pub codec: Option<String>,
@@ -136,7 +136,7 @@ pub struct AudioExpect {
     /// Number of channels.
     #[serde(default)]
     pub channels: Option<Number>,
-    /// Bits per sample as the stream states it (FLAC, PCM, ALAC); lossy codecs state none, which fails.
+    /// Bits per sample as the stream states it (FLAC, PCM); lossy codecs state none, which fails.
     #[serde(default)]
     pub bits_per_sample: Option<Number>,
     /// The decoded length: sample frames out of the decoder over the sample rate (gapless trimming on).
