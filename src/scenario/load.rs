@@ -24,6 +24,9 @@ pub const MOCK_ONLY: &str = "mock-only";
 pub struct LoadedScenario {
     /// The file, as found (relative when the path given was relative).
     pub file: PathBuf,
+    /// The file relative to the path it was found under (its name when a file was given): what `--filter`
+    /// matches, so a checkout's own directory names never select scenarios.
+    pub found_as: String,
     /// Its contents.
     pub scenario: Scenario,
 }
@@ -68,18 +71,24 @@ impl fmt::Display for LoadError {
 /// Returns what loaded and every problem found.
 pub fn load_paths(paths: &[PathBuf]) -> (Vec<LoadedScenario>, Vec<LoadError>) {
     let mut files = Vec::new();
+    let mut roots = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
         if let Err(e) = collect(p, &mut files) {
             errors.push(e);
         }
+        roots.resize(files.len(), p.as_path());
     }
     let mut loaded = Vec::new();
-    for f in files {
+    for (f, root) in files.into_iter().zip(roots) {
+        let found_as = match f.strip_prefix(root) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().replace('\\', "/"),
+            _ => f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
         let shown = f.to_string_lossy().replace('\\', "/");
         match std::fs::read_to_string(&f) {
             Ok(text) => match load_str(&shown, &text) {
-                Ok(s) => loaded.push(LoadedScenario { file: f, scenario: s }),
+                Ok(s) => loaded.push(LoadedScenario { file: f, found_as, scenario: s }),
                 Err(es) => errors.extend(es),
             },
             Err(e) => errors.push(LoadError { file: shown, line: None, column: None, message: e.to_string() }),

@@ -30,4 +30,4 @@ pub use baseline::Baseline;
 pub use load::{LoadError, LoadedScenario, load_paths, load_str};
 pub use model::Scenario;
 pub use report::{Format, ReportSpec};
-pub use run::{MockMode, Outcome, RunOptions, RunReport, ScenarioResult, Target, run};
+pub use run::{MockMode, Outcome, RunOptions, RunReport, ScenarioResult, Target, run, selected};

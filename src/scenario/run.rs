@@ -327,14 +327,14 @@ impl RunReport {
 }
 
 /// Whether a scenario is selected by the filters: no filters, or one of them is a tag of it, or occurs in
-/// its name or file (ignoring case).
+/// its name or in its file's path below the directory it was found in (ignoring case).
 pub fn selected(s: &LoadedScenario, filters: &[String]) -> bool {
     filters.is_empty()
         || filters.iter().any(|f| {
             let f_lower = f.to_lowercase();
             s.scenario.tags.iter().any(|t| t.to_lowercase() == f_lower)
                 || s.scenario.name.to_lowercase().contains(&f_lower)
-                || s.file_display().to_lowercase().contains(&f_lower)
+                || s.found_as.to_lowercase().contains(&f_lower)
         })
 }
 
