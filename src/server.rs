@@ -254,6 +254,16 @@ impl MockAmazon {
         MockAmazon { server: start(&cfg).await.expect("the mock starts") }
     }
 
+    /// Starts on `127.0.0.1:0` over a state the caller built with [`build_state`] and keeps a clone of, to
+    /// reach the store, the catalog or the stream engine from a test.
+    ///
+    /// # Panics
+    /// When the loopback socket cannot be bound.
+    pub async fn start_with_state(state: AppState) -> Self {
+        let bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        MockAmazon { server: start_with_state(bind, state).await.expect("the mock starts") }
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn uri(&self) -> String {
         self.server.uri()

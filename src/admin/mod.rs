@@ -1,5 +1,6 @@
 //! The control API under `/__admin` (and `/s/{session}/__admin`): health, reset, the virtual clock,
-//! fixtures, device-code decisions, revocation, forced expiry, settings and the request journal.
+//! fixtures, device-code decisions, revocation, forced expiry, settings, the request journal, Music API
+//! state and faults, and the recorded playback sessions and events.
 //! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409. Documented in
 //! `docs/ADMIN.md`.
 
@@ -39,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{user_id}/library", get(user_library))
         .route("/faults", get(faults).post(add_fault).delete(clear_faults))
         .route("/device/events", get(device_events))
+        .route("/playback/sessions", get(playback_sessions))
+        .route("/playback/events", get(playback_events))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
         // axum adds the `Allow` header to this answer.
         .method_not_allowed_fallback(|method: Method| async move {
@@ -338,4 +341,74 @@ async fn device_events(session: Session) -> Response {
 async fn clear_faults(session: Session) -> Response {
     session.store.music().clear_faults().await;
     axum::Json(json!([])).into_response()
+}
+
+/// The `user` and `session` filters of the playback routes: `?user=<fixture user id>&session=<playback session id>`.
+/// An unknown user is 404, another parameter 400.
+struct PlaybackFilter {
+    user: Option<String>,
+    session: Option<String>,
+}
+
+impl axum::extract::FromRequestParts<AppState> for PlaybackFilter {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs = crate::lwa::params::parse_form(query.as_bytes())
+            .ok_or_else(|| err(StatusCode::BAD_REQUEST, "the query string is not valid UTF-8 once percent-decoded"))?;
+        let mut f = PlaybackFilter { user: None, session: None };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "user" if state.fixtures.user(&v).is_none() => {
+                    return Err(err(StatusCode::NOT_FOUND, format!("no fixture user {v:?}")));
+                }
+                "user" => f.user = Some(v),
+                "session" => f.session = Some(v),
+                _ => {
+                    let message = format!("unknown query parameter {k:?}: use user or session");
+                    return Err(err(StatusCode::BAD_REQUEST, message));
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// `GET /__admin/playback/sessions[?user=&session=]`: every playback session of the session (customers in id
+/// order, each customer's oldest first) with its queue, modes, slot state and capabilities.
+async fn playback_sessions(session: Session, f: PlaybackFilter) -> Response {
+    let now = session.store.now_ms();
+    let all = session.store.music().playback_sessions(f.user.as_deref()).await;
+    let out: Vec<Value> = all
+        .into_iter()
+        .filter(|s| f.session.as_deref().is_none_or(|id| s.session_id == id))
+        .map(|s| {
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            let c = s.capabilities;
+            let caps: Vec<&str> = [
+                (c.std_res, "STD_RES"),
+                (c.hi_fi, "HI_FI"),
+                (c.hi_res, "HI_RES"),
+                (c.three_dimensional, "THREE_DIMENSIONAL"),
+            ]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+            v["capabilities"] = json!(caps);
+            v["state"] = json!(s.state_at(now));
+            v["holdsSlot"] = json!(s.holds_slot(now));
+            v
+        })
+        .collect();
+    axum::Json(out).into_response()
+}
+
+/// `GET /__admin/playback/events[?user=&session=]`: every recorded playback event, in arrival order.
+async fn playback_events(session: Session, f: PlaybackFilter) -> Response {
+    let mut all = session.store.music().playback_events(f.user.as_deref()).await;
+    if let Some(id) = f.session.as_deref() {
+        all.retain(|e| e.session_id == id);
+    }
+    axum::Json(all).into_response()
 }

@@ -25,6 +25,14 @@ pub enum Code {
     NoMusicAccount,
     /// 404.
     ResourceNotFound,
+    /// 404: past the end of a playback queue (V2's code, §5.3).
+    NoMoreNextEntity,
+    /// 404: before the start of a playback queue (V2's code, §5.3).
+    NoMorePreviousEntity,
+    /// 403: a playback action the tier or queue does not allow; the code is the action's `disableType`.
+    Disabled(crate::store::playback::DisableType),
+    /// 429: every playback slot of the customer is held by other devices (V2's code, §5.3).
+    MaxConcurrencyReached,
     /// 405 (a known path with another method).
     MethodNotAllowed,
     /// 413.
@@ -46,6 +54,10 @@ impl Code {
             Code::AccessDenied => "ACCESS_DENIED",
             Code::NoMusicAccount => "AUTH_NO_MUSIC_ACCOUNT_FOUND",
             Code::ResourceNotFound => "RESOURCE_NOT_FOUND",
+            Code::NoMoreNextEntity => "NO_MORE_NEXT_ENTITY",
+            Code::NoMorePreviousEntity => "NO_MORE_PREVIOUS_ENTITY",
+            Code::Disabled(d) => d.as_str(),
+            Code::MaxConcurrencyReached => "MAX_CONCURRENCY_REACHED",
             Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Code::Throttled => "THROTTLED",
@@ -58,17 +70,18 @@ impl Code {
         match self {
             Code::BadRequest => StatusCode::BAD_REQUEST,
             Code::InvalidAuthType | Code::InvalidAuthToken | Code::InvalidAccessToken => StatusCode::UNAUTHORIZED,
-            Code::AccessDenied | Code::NoMusicAccount => StatusCode::FORBIDDEN,
-            Code::ResourceNotFound => StatusCode::NOT_FOUND,
+            Code::AccessDenied | Code::NoMusicAccount | Code::Disabled(_) => StatusCode::FORBIDDEN,
+            Code::ResourceNotFound | Code::NoMoreNextEntity | Code::NoMorePreviousEntity => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Code::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Code::Throttled | Code::MaxConcurrencyReached => StatusCode::TOO_MANY_REQUESTS,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// Parses a wire code (for fault injection).
     pub fn parse(s: &str) -> Option<Self> {
+        use crate::store::playback::DisableType as D;
         [
             Code::BadRequest,
             Code::InvalidAuthType,
@@ -77,6 +90,13 @@ impl Code {
             Code::AccessDenied,
             Code::NoMusicAccount,
             Code::ResourceNotFound,
+            Code::NoMoreNextEntity,
+            Code::NoMorePreviousEntity,
+            Code::Disabled(D::NoMoreSkips),
+            Code::Disabled(D::NeedAmazonMusicUnlimitedCatalogAccess),
+            Code::Disabled(D::NeedAmazonMusicSubscriptionToShuffleNonStation),
+            Code::Disabled(D::FeatureNotAvailable),
+            Code::MaxConcurrencyReached,
             Code::MethodNotAllowed,
             Code::PayloadTooLarge,
             Code::Throttled,
@@ -145,6 +165,11 @@ impl MusicError {
         let mut e = Self::new(Code::Throttled, "Too Many Requests. Rate limiting has been applied.");
         e.retry_after = retry_after;
         e
+    }
+
+    /// 429 `MAX_CONCURRENCY_REACHED` with V2's documented message (§5.3), then `detail`.
+    pub fn max_concurrency(detail: &str) -> Self {
+        Self::new(Code::MaxConcurrencyReached, format!("Concurrent stream limit exceeded. {detail}"))
     }
 
     /// 500 `INTERNAL`.

@@ -1,4 +1,4 @@
-//! The Amazon Music Web API V1 (spec `music-api.md` §3, §4.1–§4.5, §6.1, §11.1–§11.2, §11.6).
+//! The Amazon Music Web API V1 (spec `music-api.md` §3, §4.1–§4.6, §6.1, §11.1–§11.2, §11.6).
 //!
 //! Every route is served with and without the `/v1` prefix, with or without a trailing slash (the outer
 //! layer strips it). A handler is `V1Ctx` (the request's session, headers, method and path) plus path
@@ -9,8 +9,9 @@
 //! hides an auth error.
 //!
 //! Files: `catalog.rs` (tracks, albums, artists, podcasts), `search.rs`, `me.rs` (profile, library,
-//! likes, follows), `playlists.rs`, `history.rs` (recently played), `views.rs`, `seed.rs` (what fixture
-//! customers start with), `page.rs` (cursors), `auth.rs`, `error.rs`.
+//! likes, follows), `playlists.rs`, `history.rs` (recently played), `views.rs`, `playback.rs` (playback
+//! sessions and events), `seed.rs` (what fixture customers start with), `page.rs` (cursors), `auth.rs`,
+//! `error.rs`.
 
 pub mod api;
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod history;
 pub mod me;
 pub mod page;
+pub mod playback;
 pub mod playlists;
 pub mod search;
 pub mod seed;
@@ -27,7 +29,7 @@ pub mod views;
 use axum::Router;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -97,6 +99,18 @@ pub fn router() -> Router<AppState> {
         )
         .route("/views/{name}", v1(get(views::view)))
         .route("/views/{name}/{id}", v1(get(views::view_with_id)))
+        .route("/playback/sessions", v1(post(playback::create)))
+        .route("/playback/sessions/active", v1(get(playback::active)))
+        .route("/playback/sessions/{id}/current", v1(get(playback::current)))
+        .route("/playback/sessions/{id}/next", v1(get(playback::next).post(playback::queue_next)))
+        .route("/playback/sessions/{id}/previous", v1(get(playback::previous)))
+        .route("/playback/sessions/{id}/queue", v1(get(playback::queue)))
+        .route("/playback/sessions/{id}/last", v1(post(playback::queue_last)))
+        .route("/playback/sessions/{id}/loop", v1(put(playback::set_loop)))
+        .route("/playback/sessions/{id}/shuffle", v1(put(playback::set_shuffle)))
+        .route("/playback/sessions/{id}/restore", v1(post(playback::restore)))
+        .route("/playback/event", v1(post(playback::event)))
+        .route("/playback/events", v1(post(playback::events)))
 }
 
 /// Answers other methods on a known V1 path in the V1 envelope.

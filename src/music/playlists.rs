@@ -85,7 +85,12 @@ pub async fn readable<'a>(req: &'a ApiRequest, user: &str, id: &str) -> Option<R
     }
 }
 
-async fn readable_v1<'a>(ctx: &'a V1Ctx, c: &Caller, id: &str) -> Result<Readable<'a>, MusicError> {
+/// [`readable`] for V1: the playlist `id` (catalog ASIN, or a user playlist UUID the caller owns or that is
+/// public).
+///
+/// # Errors
+/// 404 `RESOURCE_NOT_FOUND` otherwise.
+pub(super) async fn readable_v1<'a>(ctx: &'a V1Ctx, c: &Caller, id: &str) -> Result<Readable<'a>, MusicError> {
     readable(ctx, c.user_id(), id).await.ok_or_else(|| MusicError::not_found("playlist", id))
 }
 

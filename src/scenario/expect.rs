@@ -3,13 +3,28 @@
 //! Everything here is plain data in, plain data out: a [`Response`] already read to the end, the
 //! scenario's [`Vars`], and a list of [`Mismatch`]es, each saying what was checked, what was expected and
 //! what came, plus a line diff for JSON bodies. No I/O, no HTTP client.
+//!
+//! The stream expectations have a module each: [`audio`] (decode with Symphonia, measure), [`dash`] (the
+//! MPD's representations and segment URLs) and [`range`] (RFC 9110 byte ranges). [`check`] leaves them
+//! out: they need more requests or a blocking decoder, and `run/media.rs` drives them.
 
+pub mod audio;
+pub mod dash;
+pub mod range;
+
+use bytes::Bytes;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::interp::{InterpError, Vars, value_as_text};
-use super::model::{Capture, Expect, JsonType, Length, Matcher, MatcherSpec, RedirectExpect};
+use super::model::{Capture, Expect, JsonType, Length, Matcher, MatcherSpec, Number, RedirectExpect};
+
+/// A body that is not UTF-8 and longer than this keeps only its first [`BINARY_TEXT_BYTES`] in
+/// [`Response::body`] (an audio file as text is neither readable nor worth three times its size).
+const BINARY_TEXT_LIMIT: usize = 1 << 20;
+/// See [`BINARY_TEXT_LIMIT`].
+const BINARY_TEXT_BYTES: usize = 64 << 10;
 
 /// An answer, read to the end.
 #[derive(Debug, Clone, Default)]
@@ -18,8 +33,34 @@ pub struct Response {
     pub status: u16,
     /// Headers with lower-case names, in the order received.
     pub headers: Vec<(String, String)>,
-    /// The body as text (invalid UTF-8 replaced).
+    /// The body as text (invalid UTF-8 replaced; a binary body over 1 MiB only its first 64 KiB).
     pub body: String,
+    /// The body as received.
+    pub raw: Bytes,
+    /// The URL the request went to (DASH segment URLs resolve against it).
+    pub url: String,
+}
+
+impl Response {
+    /// An answer from its parts; `body` is derived from `raw`.
+    pub fn new(status: u16, headers: Vec<(String, String)>, raw: Bytes, url: String) -> Self {
+        let body = match std::str::from_utf8(&raw) {
+            Ok(text) => text.to_owned(),
+            Err(_) if raw.len() > BINARY_TEXT_LIMIT => String::from_utf8_lossy(&raw[..BINARY_TEXT_BYTES]).into_owned(),
+            Err(_) => String::from_utf8_lossy(&raw).into_owned(),
+        };
+        Response { status, headers, body, raw, url }
+    }
+
+    /// The body for a report: its text, or `(N bytes of binary data)` when it is not UTF-8.
+    pub fn body_for_report(&self, max: usize) -> String {
+        if std::str::from_utf8(&self.raw).is_err() {
+            let ct = self.header("content-type").map(|c| format!(", {c}")).unwrap_or_default();
+            format!("({} bytes of binary data{ct})", self.raw.len())
+        } else {
+            excerpt(&self.body, max)
+        }
+    }
 }
 
 impl Response {
@@ -84,6 +125,31 @@ pub enum CheckError {
         /// The compiler's message.
         message: String,
     },
+    /// A value that must be a number is not one.
+    #[error("{what}: expected a number, got {value}")]
+    NotANumber {
+        /// Which value (`audio frequency hz`).
+        what: String,
+        /// What it came to after interpolation.
+        value: String,
+    },
+}
+
+/// The value of a [`Number`]: as written, or its template interpolated (a number, or text that parses
+/// as one).
+///
+/// # Errors
+/// Interpolation fails, or the value is not a number.
+pub fn number(n: &Number, vars: &Vars, what: &str) -> Result<f64, CheckError> {
+    match n {
+        Number::Value(v) => Ok(*v),
+        Number::Template(t) => {
+            let v = vars.value(&Value::String(t.clone()))?;
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                .ok_or_else(|| CheckError::NotANumber { what: what.to_owned(), value: compact(&v, 100) })
+        }
+    }
 }
 
 fn compile(pattern: &str) -> Result<Regex, CheckError> {
@@ -535,6 +601,17 @@ pub fn project(expected: &Value, actual: &Value) -> Value {
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+/// A number for a message: whole numbers without a fraction, others to at most four decimals (an `f32`
+/// that went through JSON reads `871.3`, not `871.2999877929688`).
+pub fn number_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
 }
 
 /// Compact JSON, cut to about `max` characters.

@@ -9,8 +9,12 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use serde_json::Value;
 
+use super::expect::{audio, range};
 use super::interp::{self, is_builtin, is_fixture_alias, is_var_name};
-use super::model::{Capture, Control, Expect, Matcher, Request, Scenario, Step};
+use super::model::{
+    AudioExpect, Capture, Control, DashExpect, DurationExpect, Expect, Matcher, Number, OneOrList, RangeCase,
+    RepresentationExpect, RepresentationSelector, Request, Scenario, Status, Step,
+};
 
 /// The tag a scenario needs for control steps; scenarios with it are skipped on a target that is not a mock.
 pub const MOCK_ONLY: &str = "mock-only";
@@ -20,6 +24,9 @@ pub const MOCK_ONLY: &str = "mock-only";
 pub struct LoadedScenario {
     /// The file, as found (relative when the path given was relative).
     pub file: PathBuf,
+    /// The file relative to the path it was found under (its name when a file was given): what `--filter`
+    /// matches, so a checkout's own directory names never select scenarios.
+    pub found_as: String,
     /// Its contents.
     pub scenario: Scenario,
 }
@@ -64,18 +71,24 @@ impl fmt::Display for LoadError {
 /// Returns what loaded and every problem found.
 pub fn load_paths(paths: &[PathBuf]) -> (Vec<LoadedScenario>, Vec<LoadError>) {
     let mut files = Vec::new();
+    let mut roots = Vec::new();
     let mut errors = Vec::new();
     for p in paths {
         if let Err(e) = collect(p, &mut files) {
             errors.push(e);
         }
+        roots.resize(files.len(), p.as_path());
     }
     let mut loaded = Vec::new();
-    for f in files {
+    for (f, root) in files.into_iter().zip(roots) {
+        let found_as = match f.strip_prefix(root) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().replace('\\', "/"),
+            _ => f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        };
         let shown = f.to_string_lossy().replace('\\', "/");
         match std::fs::read_to_string(&f) {
             Ok(text) => match load_str(&shown, &text) {
-                Ok(s) => loaded.push(LoadedScenario { file: f, scenario: s }),
+                Ok(s) => loaded.push(LoadedScenario { file: f, found_as, scenario: s }),
                 Err(es) => errors.extend(es),
             },
             Err(e) => errors.push(LoadError { file: shown, line: None, column: None, message: e.to_string() }),
@@ -198,6 +211,9 @@ fn position_of(text: &str, offset: usize) -> (u64, u64) {
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
     (line, col)
 }
+
+/// A whole-number key of `audio`: its name, value, the rule it must follow and that rule in words.
+type CountCheck<'a> = (&'static str, &'a Option<Number>, fn(f64) -> bool, &'static str);
 
 struct Checker<'a> {
     file: &'a str,
@@ -360,8 +376,10 @@ impl Checker<'_> {
                 self.error(at, format!("step {n}: max_attempts is 0: expected at least 1"));
             }
             self.expect(n, at, &p.until, &mut strings);
+            self.not_in_poll(n, at, &p.until, "until");
             if let Some(w) = &p.while_ {
                 self.expect(n, at, w, &mut strings);
+                self.not_in_poll(n, at, w, "while");
             }
         }
         if let Some(c) = &step.control {
@@ -378,6 +396,7 @@ impl Checker<'_> {
         }
         if let Some(e) = &step.expect {
             self.expect(n, at, e, &mut strings);
+            self.media(n, at, e, step.request.as_ref());
         }
         for (name, c) in &step.capture {
             let cat = at.map(|a| self.near(a, &format!(r"(?m)^\s+{}\s*:", regex::escape(name))));
@@ -457,6 +476,160 @@ impl Checker<'_> {
             }
             for m in r.query.values().chain(r.fragment.values()) {
                 self.matcher(n, at, m);
+            }
+        }
+    }
+
+    fn not_in_poll(&mut self, n: usize, at: Option<At>, e: &Expect, part: &str) {
+        for (key, given) in [("audio", e.audio.is_some()), ("dash", e.dash.is_some()), ("range", e.range.is_some())] {
+            if given {
+                let at = at.map(|a| self.near(a, &format!(r"{key}\s*:")));
+                self.error(
+                    at,
+                    format!(
+                        "step {n}: `{key}` in `{part}`: expected it in the step's `expect`, which checks the last \
+                         answer once (it decodes, or sends more requests)"
+                    ),
+                );
+            }
+        }
+    }
+
+    /// The stream expectations: numbers in range, codec names this build decodes, `range` cases that a
+    /// request can carry, `fetch` options that fit together.
+    fn media(&mut self, n: usize, at: Option<At>, e: &Expect, request: Option<&Request>) {
+        if let Some(a) = &e.audio {
+            let aat = at.map(|x| self.near(x, r"audio\s*:"));
+            self.audio(n, aat, a, "audio");
+        }
+        if let Some(d) = &e.dash {
+            let dat = at.map(|x| self.near(x, r"dash\s*:"));
+            self.dash(n, dat, d);
+        }
+        if let Some(cases) = &e.range {
+            let rat = at.map(|x| self.near(x, r"range\s*:"));
+            self.range(n, rat, cases, request);
+        }
+    }
+
+    fn number(&mut self, n: usize, at: Option<At>, what: &str, v: &Number, ok: fn(f64) -> bool, expected: &str) {
+        if let Number::Value(x) = v {
+            if !ok(*x) {
+                let key = what.rsplit(' ').next().unwrap_or(what);
+                let at = at.map(|a| self.near(a, &format!(r"{}\s*:", regex::escape(key))));
+                self.error(at, format!("step {n}: {what} {x}: expected {expected}"));
+            }
+        }
+    }
+
+    fn duration(&mut self, n: usize, at: Option<At>, what: &str, d: &DurationExpect) {
+        let dat = at.map(|x| self.near(x, r"duration\s*:"));
+        self.number(n, dat, &format!("{what} duration seconds"), &d.seconds, |x| x >= 0.0, "0 or more seconds");
+        if let Some(t) = &d.tolerance {
+            self.number(n, dat, &format!("{what} duration tolerance"), t, |x| x >= 0.0, "0 or more seconds");
+        }
+    }
+
+    fn audio(&mut self, n: usize, at: Option<At>, a: &AudioExpect, what: &str) {
+        if let Some(c) = a.codec.as_deref().filter(|c| !c.contains("{{")) {
+            let known = audio::known_codecs();
+            if !known.iter().any(|k| k.eq_ignore_ascii_case(c)) {
+                let at = at.map(|x| self.near(x, r"codec\s*:"));
+                self.error(
+                    at,
+                    format!("step {n}: {what} codec {c:?}: expected one this build decodes: {}", known.join(", ")),
+                );
+            }
+        }
+        let counts: [CountCheck<'_>; 3] = [
+            ("sample_rate", &a.sample_rate, |x| x > 0.0 && x.fract() == 0.0, "a positive whole number of Hz"),
+            ("channels", &a.channels, |x| (1.0..=255.0).contains(&x) && x.fract() == 0.0, "1 to 255"),
+            ("bits_per_sample", &a.bits_per_sample, |x| (1.0..=64.0).contains(&x) && x.fract() == 0.0, "1 to 64"),
+        ];
+        for (key, value, ok, expected) in counts {
+            if let Some(v) = value {
+                self.number(n, at, &format!("{what} {key}"), v, ok, expected);
+            }
+        }
+        if let Some(d) = &a.duration {
+            self.duration(n, at, what, d);
+        }
+        if let Some(f) = &a.frequency {
+            let fat = at.map(|x| self.near(x, r"frequency\s*:"));
+            self.number(n, fat, &format!("{what} frequency hz"), &f.hz, |x| x > 0.0, "a positive number of Hz");
+            if let Some(t) = &f.tolerance {
+                self.number(n, fat, &format!("{what} frequency tolerance"), t, |x| x >= 0.0, "0 or more Hz");
+            }
+        }
+    }
+
+    fn representation(&mut self, n: usize, at: Option<At>, r: &RepresentationExpect) {
+        for (_, m) in r.fields() {
+            self.matcher(n, at, m);
+        }
+    }
+
+    fn dash(&mut self, n: usize, at: Option<At>, d: &DashExpect) {
+        if let Some(dur) = &d.duration {
+            self.duration(n, at, "dash", dur);
+        }
+        for r in d.representations.iter().chain(&d.representations_include).flatten() {
+            self.representation(n, at, r);
+        }
+        for f in &d.fetch.0 {
+            let fat = at.map(|x| self.near(x, r"fetch\s*:"));
+            if let RepresentationSelector::Match(r) = &f.representation {
+                self.representation(n, fat, r);
+            }
+            if let Some(a) = &f.audio {
+                if !f.decode {
+                    let at = fat.map(|x| self.near(x, r"decode\s*:"));
+                    self.error(
+                        at,
+                        format!("step {n}: dash fetch has `audio` but `decode: false`: expected one of them"),
+                    );
+                }
+                self.audio(n, fat, a, "dash fetch audio");
+            }
+        }
+    }
+
+    fn range(&mut self, n: usize, at: Option<At>, cases: &OneOrList<RangeCase>, request: Option<&Request>) {
+        let Some(request) = request else {
+            self.error(at, format!("step {n}: `range` needs a `request` step: it sends the request again"));
+            return;
+        };
+        if cases.0.is_empty() {
+            self.error(at, format!("step {n}: `range` is empty: expected a case like {{header: \"bytes=0-99\"}}"));
+        }
+        let own = request.headers.keys().any(|k| k.eq_ignore_ascii_case("range"));
+        for c in &cases.0 {
+            let statuses = match &c.status {
+                Some(Status::One(s)) => vec![*s],
+                Some(Status::Any(list)) => list.clone(),
+                None => vec![],
+            };
+            for s in statuses.into_iter().filter(|s| ![200, 206, 416].contains(s)) {
+                let at = at.map(|x| self.near(x, r"status\s*:"));
+                self.error(at, format!("step {n}: range status {s}: expected 206, 416, or 200 (the Range is ignored)"));
+            }
+            match &c.header {
+                Some(h) if !h.contains("{{") && c.status.is_none() && !range::is_valid(h) => {
+                    let at = at.map(|x| self.near(x, &regex::escape(h)));
+                    self.error(
+                        at,
+                        format!(
+                            "step {n}: range header {h:?} is not a byte-range set (RFC 9110 §14.1.1): expected \
+                             bytes=0-99, bytes=500-, bytes=-500 or a comma-separated list; add `status: 200` to check \
+                             that a server ignores it"
+                        ),
+                    );
+                }
+                None if !own => self.error(
+                    at,
+                    format!("step {n}: a range case without `header`, and the request sends no `range` header"),
+                ),
+                _ => {}
             }
         }
     }
@@ -576,6 +749,55 @@ fn expect_strings<'a>(e: &'a Expect, out: &mut Vec<&'a str>) {
         }
         out.extend(r.base.iter().map(String::as_str));
         r.query.values().chain(r.fragment.values()).for_each(|m| matcher_strings(m, out));
+    }
+    if let Some(a) = &e.audio {
+        audio_strings(a, out);
+    }
+    if let Some(d) = &e.dash {
+        if let Some(dur) = &d.duration {
+            duration_strings(dur, out);
+        }
+        for r in d.representations.iter().chain(&d.representations_include).flatten() {
+            r.fields().into_iter().for_each(|(_, m)| matcher_strings(m, out));
+        }
+        for f in &d.fetch.0 {
+            match &f.representation {
+                RepresentationSelector::Id(id) => out.push(id),
+                RepresentationSelector::Index(_) => {}
+                RepresentationSelector::Match(r) => r.fields().into_iter().for_each(|(_, m)| matcher_strings(m, out)),
+            }
+            if let Some(a) = &f.audio {
+                audio_strings(a, out);
+            }
+        }
+    }
+    if let Some(cases) = &e.range {
+        out.extend(cases.0.iter().filter_map(|c| c.header.as_deref()));
+    }
+}
+
+fn number_strings<'a>(n: &'a Number, out: &mut Vec<&'a str>) {
+    if let Number::Template(t) = n {
+        out.push(t);
+    }
+}
+
+fn duration_strings<'a>(d: &'a DurationExpect, out: &mut Vec<&'a str>) {
+    number_strings(&d.seconds, out);
+    d.tolerance.iter().for_each(|t| number_strings(t, out));
+}
+
+fn audio_strings<'a>(a: &'a AudioExpect, out: &mut Vec<&'a str>) {
+    out.extend(a.codec.as_deref());
+    for n in [&a.sample_rate, &a.channels, &a.bits_per_sample].into_iter().flatten() {
+        number_strings(n, out);
+    }
+    if let Some(d) = &a.duration {
+        duration_strings(d, out);
+    }
+    if let Some(f) = &a.frequency {
+        number_strings(&f.hz, out);
+        f.tolerance.iter().for_each(|t| number_strings(t, out));
     }
 }
 

@@ -16,6 +16,13 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod media;
+
+pub use media::{
+    AudioExpect, DEFAULT_DURATION_TOLERANCE_S, DEFAULT_FREQUENCY_TOLERANCE_HZ, DashExpect, DashFetch, DurationExpect,
+    FrequencyExpect, Number, OneOrList, RangeCase, RepresentationExpect, RepresentationSelector,
+};
+
 /// One scenario file.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -296,6 +303,18 @@ pub struct Expect {
     /// The answer is a redirect; checks on its `Location`. Implies a 3xx status unless `status` is given.
     #[serde(default)]
     pub redirect: Option<RedirectExpect>,
+    /// The body is audio that a real decoder (Symphonia) decodes to this: codec, rate, channels, depth,
+    /// duration, dominant frequency.
+    #[serde(default)]
+    pub audio: Option<AudioExpect>,
+    /// The body is an MPEG-DASH manifest (parsed by `dash-mpd`) with these representations; `fetch`
+    /// downloads and decodes some of them.
+    #[serde(default)]
+    pub dash: Option<DashExpect>,
+    /// The step's request, sent again with `Range` headers, answers with exactly those bytes of the whole
+    /// (the step's request without `Range`), a correct `Content-Range`, or 416. Only on `request` steps.
+    #[serde(default)]
+    pub range: Option<OneOrList<RangeCase>>,
 }
 
 /// One status code or a list of them.

@@ -22,6 +22,8 @@ use super::load::LoadedScenario;
 use super::model::{Control, Poll, Request, Step};
 use crate::server::{RunningServer, ServerConfig};
 
+mod media;
+
 /// Where the scenarios run.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -169,7 +171,7 @@ impl Failure {
             status: Some(resp.status),
             mismatches: v.mismatches,
             diff: v.diff,
-            body: Some(excerpt(&resp.body, 1000)),
+            body: Some(resp.body_for_report(1000)),
             ..Failure::error(message)
         }
     }
@@ -325,14 +327,14 @@ impl RunReport {
 }
 
 /// Whether a scenario is selected by the filters: no filters, or one of them is a tag of it, or occurs in
-/// its name or file (ignoring case).
+/// its name or in its file's path below the directory it was found in (ignoring case).
 pub fn selected(s: &LoadedScenario, filters: &[String]) -> bool {
     filters.is_empty()
         || filters.iter().any(|f| {
             let f_lower = f.to_lowercase();
             s.scenario.tags.iter().any(|t| t.to_lowercase() == f_lower)
                 || s.scenario.name.to_lowercase().contains(&f_lower)
-                || s.file_display().to_lowercase().contains(&f_lower)
+                || s.found_as.to_lowercase().contains(&f_lower)
         })
 }
 
@@ -615,7 +617,8 @@ impl ScenarioRun<'_> {
             return Err(Failure::error("the step has no request, poll or control"));
         };
         if let Some(e) = &step.expect {
-            let v = expect::check(e, &resp, &self.vars)?;
+            let mut v = expect::check(e, &resp, &self.vars)?;
+            self.media_checks(e, step.request.as_ref(), &resp, &mut v).await?;
             if !v.ok() {
                 return Err(Failure::from_verdict("the answer does not match `expect`", v, &resp, &request));
             }
@@ -706,8 +709,9 @@ impl ScenarioRun<'_> {
             .iter()
             .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
+        let url = r.url().to_string();
         let bytes = r.bytes().await.map_err(|e| format!("reading the answer failed: {}", error_chain(&e)))?;
-        Ok(Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() })
+        Ok(Response::new(status, headers, bytes, url))
     }
 
     async fn poll(&self, p: &Poll) -> Result<(Response, String), Failure> {

@@ -38,5 +38,10 @@ mod tests {
         for word in ["\"request\"", "\"poll\"", "\"control\"", "\"advance_clock\"", "\"pointers\"", "\"regex\""] {
             assert!(s.contains(word), "{word} missing from the schema");
         }
+        let stream_keys =
+            ["\"audio\"", "\"frequency\"", "\"bits_per_sample\"", "\"dash\"", "\"representations_include\""];
+        for word in stream_keys.into_iter().chain(["\"append_manifest_query\"", "\"range\"", "\"header\""]) {
+            assert!(s.contains(word), "{word} missing from the schema");
+        }
     }
 }

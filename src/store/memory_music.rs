@@ -1,8 +1,11 @@
 //! In-memory [`MusicStore`]: customers and playlists in sharded maps (a write to one playlist locks only
 //! that playlist), customers seeded lazily from the fixtures on first access, so a new session costs
-//! nothing until it is used. Lock order, where two are held: customer, then playlist.
+//! nothing until it is used. A customer's playback sessions and events live with the rest of their state,
+//! so an event and the play it adds to the history are one write. Lock order, where two are held: customer,
+//! then playlist or the playback-session index; the random source is taken last and alone.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -12,6 +15,10 @@ use rand::rngs::StdRng;
 use serde_json::json;
 
 use super::music::*;
+use super::playback::{
+    NewPlayback, NewPlaybackEvent, PlaybackError, PlaybackEvent, PlaybackLimits, PlaybackOp, PlaybackSession,
+    PlaybackView, StreamDenied, UserPlayback,
+};
 use crate::clock::Clock;
 use crate::ids;
 
@@ -51,6 +58,15 @@ struct UserMusic {
     /// Thumb ratings of station tracks (neutral ones are not kept).
     ratings: HashMap<String, Thumb>,
     version: u64,
+    playback: UserPlayback,
+}
+
+impl UserMusic {
+    fn add_play(&mut self, track_id: &str, at_ms: i64) {
+        let pos = self.history.partition_point(|p| p.played_at_ms <= at_ms);
+        self.history.insert(pos, Play { played_at_ms: at_ms, track_id: track_id.to_owned() });
+        self.version += 1;
+    }
 }
 
 struct PlaylistState {
@@ -89,6 +105,10 @@ pub struct MemoryMusic {
     faults: Mutex<Vec<FaultState>>,
     buckets: DashMap<String, Bucket>,
     device_events: Mutex<DeviceEvents>,
+    /// Playback session id → its customer.
+    playback_owner: DashMap<String, String>,
+    /// Arrival order of playback events.
+    event_seq: AtomicU64,
 }
 
 /// Device API playback reports, oldest first, at most [`MAX_DEVICE_EVENTS`], and the last `seq` given.
@@ -114,6 +134,8 @@ impl MemoryMusic {
             faults: Mutex::new(Vec::new()),
             buckets: DashMap::new(),
             device_events: Mutex::new(DeviceEvents::default()),
+            playback_owner: DashMap::new(),
+            event_seq: AtomicU64::new(1),
         }
     }
 
@@ -124,6 +146,8 @@ impl MemoryMusic {
         lock(&self.faults).clear();
         self.buckets.clear();
         *lock(&self.device_events) = DeviceEvents::default();
+        self.playback_owner.clear();
+        self.event_seq.store(1, Ordering::Relaxed);
         *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
     }
 
@@ -152,6 +176,7 @@ impl MemoryMusic {
                 },
                 ratings: HashMap::new(),
                 version: 0,
+                playback: UserPlayback::default(),
             };
         };
         let mut collections = HashMap::new();
@@ -193,7 +218,15 @@ impl MemoryMusic {
         let mut history: Vec<Play> =
             seed.history.into_iter().map(|(ago, track_id)| Play { played_at_ms: now - ago, track_id }).collect();
         history.sort_by_key(|p| p.played_at_ms);
-        UserMusic { collections, playlists: owned, history, profile: seed.profile, ratings: HashMap::new(), version: 1 }
+        UserMusic {
+            collections,
+            playlists: owned,
+            history,
+            profile: seed.profile,
+            ratings: HashMap::new(),
+            version: 1,
+            playback: UserPlayback::default(),
+        }
     }
 
     /// Seeds every fixture customer when `playlist_id` is not (yet) known: their seeded playlists then exist.
@@ -496,11 +529,7 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn record_play(&self, user: &str, track_id: &str, at_ms: i64) {
-        self.with_user(user, |u, _| {
-            let pos = u.history.partition_point(|p| p.played_at_ms <= at_ms);
-            u.history.insert(pos, Play { played_at_ms: at_ms, track_id: track_id.to_owned() });
-            u.version += 1;
-        });
+        self.with_user(user, |u, _| u.add_play(track_id, at_ms));
     }
 
     async fn history(&self, user: &str, offset: usize, limit: usize) -> Page<Play> {
@@ -617,6 +646,88 @@ impl MusicStore for MemoryMusic {
 
     async fn track_rating(&self, user: &str, track_id: &str) -> Thumb {
         self.with_user(user, |u, _| u.ratings.get(track_id).copied().unwrap_or_default())
+    }
+
+    async fn playback_create(
+        &self,
+        new: NewPlayback,
+        limits: PlaybackLimits,
+        now_ms: i64,
+    ) -> Result<PlaybackView, PlaybackError> {
+        let user = new.user.clone();
+        self.with_user(&user, |u, _| {
+            let view = u.playback.create(new, &mut || self.uuid(), limits, now_ms)?;
+            self.playback_owner.insert(view.session.session_id.clone(), user.clone());
+            for gone in u.playback.prune(now_ms) {
+                self.playback_owner.remove(&gone);
+            }
+            Ok(view)
+        })
+    }
+
+    async fn playback_apply(
+        &self,
+        user: &str,
+        session_id: &str,
+        op: PlaybackOp,
+        limits: PlaybackLimits,
+        now_ms: i64,
+    ) -> Result<PlaybackView, PlaybackError> {
+        self.with_user(user, |u, _| u.playback.apply(session_id, op, &mut || self.uuid(), limits, now_ms))
+    }
+
+    async fn playback_active(&self, user: &str, now_ms: i64) -> Vec<PlaybackView> {
+        self.with_user(user, |u, _| u.playback.active(now_ms))
+    }
+
+    async fn playback_report(
+        &self,
+        user: &str,
+        events: Vec<NewPlaybackEvent>,
+        limits: PlaybackLimits,
+        now_ms: i64,
+    ) -> Result<Vec<PlaybackEvent>, PlaybackError> {
+        self.with_user(user, |u, _| {
+            let seq = &mut || self.event_seq.fetch_add(1, Ordering::Relaxed);
+            let recorded = u.playback.report(user, events, seq, limits, now_ms)?;
+            for e in recorded.iter().filter(|e| e.kind == super::playback::EventType::Start) {
+                u.add_play(&e.track_id, now_ms);
+            }
+            Ok(recorded)
+        })
+    }
+
+    async fn playback_sessions(&self, user: Option<&str>) -> Vec<PlaybackSession> {
+        let mut all: Vec<(String, Vec<PlaybackSession>)> = self
+            .users
+            .iter()
+            .filter(|e| user.is_none_or(|u| e.key() == u))
+            .map(|e| (e.key().clone(), e.value().playback.sessions.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.into_iter().flat_map(|(_, s)| s).collect()
+    }
+
+    async fn playback_events(&self, user: Option<&str>) -> Vec<PlaybackEvent> {
+        let mut all: Vec<PlaybackEvent> = self
+            .users
+            .iter()
+            .filter(|e| user.is_none_or(|u| e.key() == u))
+            .flat_map(|e| e.value().playback.events.clone())
+            .collect();
+        all.sort_by_key(|e| e.seq);
+        all
+    }
+
+    async fn stream_permit(&self, playback_session_id: &str, now_ms: i64) -> Result<(), StreamDenied> {
+        let owner = self.playback_owner.get(playback_session_id).map(|o| o.value().clone());
+        let Some(owner) = owner else {
+            return Err(StreamDenied::Unknown);
+        };
+        match self.users.get_mut(&owner) {
+            Some(mut u) => u.playback.permit(playback_session_id, now_ms),
+            None => Err(StreamDenied::Unknown),
+        }
     }
 }
 

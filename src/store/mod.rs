@@ -15,6 +15,7 @@
 pub mod memory;
 pub mod memory_music;
 pub mod music;
+pub mod playback;
 
 use std::fmt;
 use std::sync::Arc;
@@ -105,6 +106,15 @@ pub struct Settings {
     /// Largest `limit` accepted by the search-by-body routes: 100 (the widest documented range) or a
     /// narrower bound such as 20 (a later doc revision, `music-api.md` §4.2, §11.2).
     pub search_limit_max: u32,
+    /// Playback sessions that may hold a slot at once per customer, across devices (`music-api.md` §8
+    /// "Concurrency is enforced"); a further device gets 429 `MAX_CONCURRENCY_REACHED`.
+    pub playback_max_sessions: u32,
+    /// Virtual seconds without an operation, event or stream request after which a playback session gives
+    /// its slot up.
+    pub playback_idle_timeout_seconds: u64,
+    /// Largest playback window `limit`: 11 (the widest documented range) or a narrower bound such as 5 or 10
+    /// (other doc revisions, `music-api.md` §4.6, §11.2).
+    pub playback_limit_max: u32,
 }
 
 impl Default for Settings {
@@ -119,6 +129,9 @@ impl Default for Settings {
             access_token_lifetime_seconds: 3600,
             rate_limit_tps: 0,
             search_limit_max: 100,
+            playback_max_sessions: 1,
+            playback_idle_timeout_seconds: 600,
+            playback_limit_max: 11,
         }
     }
 }
@@ -145,6 +158,12 @@ pub struct SettingsPatch {
     pub rate_limit_tps: Option<u32>,
     /// See [`Settings::search_limit_max`].
     pub search_limit_max: Option<u32>,
+    /// See [`Settings::playback_max_sessions`].
+    pub playback_max_sessions: Option<u32>,
+    /// See [`Settings::playback_idle_timeout_seconds`].
+    pub playback_idle_timeout_seconds: Option<u64>,
+    /// See [`Settings::playback_limit_max`].
+    pub playback_limit_max: Option<u32>,
 }
 
 /// Upper bounds of the numeric settings: larger values would overflow the token and poll arithmetic
@@ -154,6 +173,8 @@ pub const MAX_ACCESS_TOKEN_LIFETIME_SECONDS: u64 = 3_155_760_000; // 100 years
 pub const MAX_DEVICE_INTERVAL_SECONDS: u64 = 86_400;
 /// See [`MAX_ACCESS_TOKEN_LIFETIME_SECONDS`].
 pub const MAX_SLOW_DOWN_BELOW_SECONDS: u64 = 86_400;
+/// See [`MAX_ACCESS_TOKEN_LIFETIME_SECONDS`].
+pub const MAX_PLAYBACK_IDLE_SECONDS: u64 = 86_400;
 
 impl SettingsPatch {
     /// Checks the numeric fields against their bounds, so that a patch is applied whole or not at all.
@@ -177,6 +198,15 @@ impl SettingsPatch {
         if self.search_limit_max.is_some_and(|v| !(1..=100).contains(&v)) {
             return Err("search_limit_max must be from 1 to 100".into());
         }
+        if self.playback_max_sessions.is_some_and(|v| !(1..=100).contains(&v)) {
+            return Err("playback_max_sessions must be from 1 to 100".into());
+        }
+        if self.playback_idle_timeout_seconds.is_some_and(|v| !(1..=MAX_PLAYBACK_IDLE_SECONDS).contains(&v)) {
+            return Err(format!("playback_idle_timeout_seconds must be from 1 to {MAX_PLAYBACK_IDLE_SECONDS}"));
+        }
+        if self.playback_limit_max.is_some_and(|v| !(1..=11).contains(&v)) {
+            return Err("playback_limit_max must be from 1 to 11".into());
+        }
         Ok(())
     }
 }
@@ -196,7 +226,10 @@ impl Settings {
             strict_lwa,
             access_token_lifetime_seconds,
             rate_limit_tps,
-            search_limit_max
+            search_limit_max,
+            playback_max_sessions,
+            playback_idle_timeout_seconds,
+            playback_limit_max
         );
     }
 }

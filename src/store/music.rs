@@ -1,9 +1,15 @@
 //! The Music API's mutable state, per session and customer: library collections, follows and likes,
-//! user-owned playlists with their entries, listening history, the music profile, injected faults and
-//! rate-limit buckets. As with [`super::SessionStore`], each method is one transaction.
+//! user-owned playlists with their entries, listening history, the music profile, playback sessions and
+//! their events, injected faults and rate-limit buckets. As with [`super::SessionStore`], each method is one
+//! transaction.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+
+use super::playback::{
+    NewPlayback, NewPlaybackEvent, PlaybackError, PlaybackEvent, PlaybackLimits, PlaybackOp, PlaybackSession,
+    PlaybackView, StreamDenied,
+};
 
 /// A per-customer collection of ids, newest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -367,4 +373,46 @@ pub trait MusicStore: Send + Sync {
     async fn rate_track(&self, user: &str, track_id: &str, rating: Thumb);
     /// A customer's thumb rating of a track.
     async fn track_rating(&self, user: &str, track_id: &str) -> Thumb;
+    /// Creates a playback session for `new.user` and gives it a slot (`music-api.md` §4.6, §8); the rules
+    /// are [`super::playback::UserPlayback::create`].
+    async fn playback_create(
+        &self,
+        new: NewPlayback,
+        limits: PlaybackLimits,
+        now_ms: i64,
+    ) -> Result<PlaybackView, PlaybackError>;
+    /// Runs an operation on one of the customer's playback sessions
+    /// ([`super::playback::UserPlayback::apply`]); another customer's session is
+    /// [`PlaybackError::NotFound`].
+    async fn playback_apply(
+        &self,
+        user: &str,
+        session_id: &str,
+        op: PlaybackOp,
+        limits: PlaybackLimits,
+        now_ms: i64,
+    ) -> Result<PlaybackView, PlaybackError>;
+    /// The customer's sessions that hold a slot, oldest first.
+    async fn playback_active(&self, user: &str, now_ms: i64) -> Vec<PlaybackView>;
+    /// Records playback events, all or none, and adds a play to the history for each `start`
+    /// ([`super::playback::UserPlayback::report`]).
+    async fn playback_report(
+        &self,
+        user: &str,
+        events: Vec<NewPlaybackEvent>,
+        limits: PlaybackLimits,
+        now_ms: i64,
+    ) -> Result<Vec<PlaybackEvent>, PlaybackError>;
+    /// Every playback session (of one customer, or all), for the admin API: customers in id order, each
+    /// customer's sessions oldest first.
+    async fn playback_sessions(&self, user: Option<&str>) -> Vec<PlaybackSession>;
+    /// Every recorded playback event (of one customer, or all), in arrival order, for the admin API.
+    async fn playback_events(&self, user: Option<&str>) -> Vec<PlaybackEvent>;
+    /// Whether a stream URL minted for `playback_session_id` (its `ps`) may still be served at `now_ms`; when
+    /// it may, the request counts as activity of the session. The stream routes call it before serving.
+    ///
+    /// # Errors
+    /// [`StreamDenied`]: unknown session, ended (terminal `stop`, or replaced by the same device), pre-empted by
+    /// another device (the concurrency rule), or idle past its timeout.
+    async fn stream_permit(&self, playback_session_id: &str, now_ms: i64) -> Result<(), StreamDenied>;
 }

@@ -79,9 +79,14 @@ fn etag_of(key: &str) -> String {
     format!("\"{hex}\"")
 }
 
+/// Age after which an unfinished temporary file is a leftover of a crashed run rather than another
+/// process's encode in progress (encodes write continuously and take seconds).
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 impl StreamCache {
     /// A cache in `dir` (created if missing) holding at most `max_bytes`. Files left by an earlier run in
-    /// the same directory are adopted (oldest first in the LRU order); unfinished temporary files are removed.
+    /// the same directory are adopted (oldest first in the LRU order); unfinished temporary files untouched for
+    /// 15 minutes are removed (younger ones may be another process's encode in progress).
     ///
     /// # Errors
     /// The directory cannot be created or listed.
@@ -94,7 +99,12 @@ impl StreamCache {
             let name = e.file_name().to_string_lossy().into_owned();
             let meta = e.metadata()?;
             if name.contains(".tmp-") {
-                let _ = fs::remove_file(e.path());
+                // Another process sharing the directory may be writing it right now: only a file nobody has
+                // written for a while is a leftover of a crashed run.
+                let stale = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > STALE_TMP);
+                if stale {
+                    let _ = fs::remove_file(e.path());
+                }
             } else if meta.is_file() {
                 found.push((meta.modified().ok(), name, meta.len()));
             }
@@ -297,5 +307,29 @@ impl StreamCache {
             st.total -= len;
             let _ = fs::remove_file(self.dir.join(&k));
         }
+    }
+}
+
+#[cfg(test)]
+mod leftover_tests {
+    use super::*;
+
+    #[test]
+    fn only_stale_temporary_files_are_removed_at_start() {
+        let dir = std::env::temp_dir().join(format!("amm-cache-leftovers-{}", uuid::Uuid::new_v4().simple()));
+        fs::create_dir_all(&dir).unwrap();
+        let fresh = dir.join("B000000001-5s-sd-v1.tmp-aaaa");
+        let stale = dir.join("B000000002-5s-sd-v1.tmp-bbbb");
+        fs::write(&fresh, b"being written").unwrap();
+        fs::write(&stale, b"crashed").unwrap();
+        let old = std::time::SystemTime::now() - STALE_TMP - std::time::Duration::from_secs(60);
+        fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+
+        let cache = StreamCache::new(&dir, DEFAULT_MAX_BYTES).unwrap();
+
+        assert!(fresh.exists(), "another process's encode in progress must survive");
+        assert!(!stale.exists(), "a crashed run's leftover is removed");
+        assert_eq!(cache.total_bytes(), 0, "temporary files are never adopted");
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -24,6 +24,10 @@ pub enum Code {
     Forbidden,
     /// 404.
     NotFound,
+    /// 404: no entity after the queue's last (§6.2; for injected faults until V2 queues exist).
+    NoMoreNextEntity,
+    /// 404: no entity before the queue's first.
+    NoMorePreviousEntity,
     /// 405 (a known path with another method).
     MethodNotAllowed,
     /// 413.
@@ -37,12 +41,14 @@ pub enum Code {
 }
 
 impl Code {
-    const ALL: [Code; 10] = [
+    const ALL: [Code; 12] = [
         Code::BadRequest,
         Code::Unauthorized,
         Code::MissingDeviceId,
         Code::Forbidden,
         Code::NotFound,
+        Code::NoMoreNextEntity,
+        Code::NoMorePreviousEntity,
         Code::MethodNotAllowed,
         Code::PayloadTooLarge,
         Code::Throttled,
@@ -58,6 +64,8 @@ impl Code {
             Code::MissingDeviceId => "MISSING_DEVICE_ID",
             Code::Forbidden => "FORBIDDEN",
             Code::NotFound => "NOT_FOUND",
+            Code::NoMoreNextEntity => "NO_MORE_NEXT_ENTITY",
+            Code::NoMorePreviousEntity => "NO_MORE_PREVIOUS_ENTITY",
             Code::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Code::Throttled => "THROTTLED",
@@ -72,7 +80,7 @@ impl Code {
             Code::BadRequest => StatusCode::BAD_REQUEST,
             Code::Unauthorized | Code::MissingDeviceId => StatusCode::UNAUTHORIZED,
             Code::Forbidden => StatusCode::FORBIDDEN,
-            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::NotFound | Code::NoMoreNextEntity | Code::NoMorePreviousEntity => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::Throttled | Code::MaxConcurrencyReached => StatusCode::TOO_MANY_REQUESTS,
@@ -152,8 +160,11 @@ impl V2Error {
         let code = Code::parse(code).unwrap_or(match V1Code::parse(code) {
             Some(V1Code::BadRequest) => Code::BadRequest,
             Some(V1Code::InvalidAuthType | V1Code::InvalidAuthToken | V1Code::InvalidAccessToken) => Code::Unauthorized,
-            Some(V1Code::AccessDenied | V1Code::NoMusicAccount) => Code::Forbidden,
+            Some(V1Code::AccessDenied | V1Code::NoMusicAccount | V1Code::Disabled(_)) => Code::Forbidden,
             Some(V1Code::ResourceNotFound) => Code::NotFound,
+            Some(V1Code::NoMoreNextEntity) => Code::NoMoreNextEntity,
+            Some(V1Code::NoMorePreviousEntity) => Code::NoMorePreviousEntity,
+            Some(V1Code::MaxConcurrencyReached) => Code::MaxConcurrencyReached,
             Some(V1Code::MethodNotAllowed) => Code::MethodNotAllowed,
             Some(V1Code::PayloadTooLarge) => Code::PayloadTooLarge,
             Some(V1Code::Throttled) => Code::Throttled,

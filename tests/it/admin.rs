@@ -178,7 +178,10 @@ async fn settings_round_trip_and_reject_unknown_keys_and_wrong_types() {
         "strict_lwa": false,
         "access_token_lifetime_seconds": 3600,
         "rate_limit_tps": 0,
-        "search_limit_max": 100
+        "search_limit_max": 100,
+        "playback_max_sessions": 1,
+        "playback_idle_timeout_seconds": 600,
+        "playback_limit_max": 11
     });
     let got = app.admin("GET", "/__admin/settings", json!({})).await;
     assert_eq!(got, defaults);

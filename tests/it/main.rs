@@ -4,6 +4,7 @@
 mod html;
 mod lwa_support;
 mod music_support;
+mod scenario_stream_support;
 mod scenario_support;
 mod support;
 
@@ -21,12 +22,14 @@ mod music_contract;
 mod music_device;
 mod music_faults;
 mod music_library;
+mod music_playback;
 mod music_playlists;
 mod music_v2;
 mod music_views;
 mod oauth2_client;
 mod scenario_check;
 mod scenario_run;
+mod scenario_stream;
 mod scenario_wrong_server;
 mod smoke;
 mod startup;

@@ -388,6 +388,51 @@ async fn connections_carry_page_info_edge_count_and_edges_and_the_last_page_only
     g.assert_all_used();
 }
 
+// ---- playback --------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn playback_sessions_events_and_their_errors_match_the_golden_shapes() {
+    let g = Golden::load("playback.json");
+    let app = TestApp::spawn().await;
+    let v1 = app.music(USER_PRIME).await;
+    const PHONE: &[(&str, &str)] = &[("x-amzn-device-id", "golden-phone"), ("x-amzn-audio-drmtype", "WIDEVINE")];
+    let create = |body: Value, headers: &'static [(&'static str, &'static str)]| {
+        let v1 = &v1;
+        async move { v1.call_with("POST", "/v1/playback/sessions", headers, Some(&body)).await }
+    };
+    let album = json!({"playParams": {"id": "mrn:1.0:catalog:album:asin:B0064UPU4G"}, "limit": 2});
+    g.check("missing_device_id", &create(album.clone(), &[]).await);
+    let r = create(album.clone(), PHONE).await;
+    g.check("create_session", &r);
+    let session = ptr_str(&r.json(), "/data/sessionId").to_owned();
+    let at = |op: &str| format!("/v1/playback/sessions/{session}/{op}");
+    g.check("current", &v1.get(&at("current")).await);
+    g.check("no_more_previous_entity", &v1.get(&at("previous")).await);
+    g.check("queue", &v1.get(&at("queue")).await);
+    g.check("active", &v1.get("/v1/playback/sessions/active").await);
+    let metric = ptr_str(&r.json(), "/data/entities/0/metricId").to_owned();
+    let start = json!({"metricId": metric, "event": {"type": "start", "clientTimestampInMilliseconds": 1}});
+    g.check("event_recorded", &v1.post("/v1/playback/event", &start).await);
+    let stop = json!({"metricId": metric, "event": {"type": "stop", "clientTimestampInMilliseconds": 2,
+                      "terminationReason": "trackFinished", "entityProgressSeconds": 215}});
+    g.check("events_recorded", &v1.post("/v1/playback/events", &json!({"events": [start, stop]})).await);
+    g.check("next", &v1.get(&at("next")).await);
+    g.check("next", &v1.get(&at("next")).await);
+    g.check("no_more_next_entity", &v1.get(&at("next")).await);
+    // Prime's skips run out (the first next above was free: the track had finished).
+    let artist = catalog().artists().iter().find(|a| catalog().artist_tracks(a.idx).len() >= 8).unwrap().id;
+    let r = create(json!({"playParams": {"id": format!("mrn:1.0:catalog:artist:asin:{artist}")}}), PHONE).await;
+    let session = ptr_str(&r.json(), "/data/sessionId").to_owned();
+    let next = format!("/v1/playback/sessions/{session}/next");
+    while v1.get(&next).await.status == 200 {}
+    g.check("no_more_skips", &v1.get(&next).await);
+    let station = json!({"playParams": {"id": "mrn:1.0:catalog:album:asin:B0064UPU4G"},
+                         "playbackOptions": {"startAsStation": true, "loopMode": "LOOP_ON"}});
+    g.check("loop_not_available", &create(station, PHONE).await);
+    g.check("max_concurrency_reached", &create(album, &[("x-amzn-device-id", "golden-tv")]).await);
+    g.assert_all_used();
+}
+
 // ---- ids and URLs -----------------------------------------------------------------------------------
 
 #[tokio::test]

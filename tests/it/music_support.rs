@@ -169,9 +169,17 @@ pub const V1_HEADER: (&str, &str) = ("x-api-key", API_KEY);
 impl Api<'_> {
     /// A request with `Authorization: Bearer <token>` and the family's header, and a JSON body if given.
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.call_with(method, path, &[], body).await
+    }
+
+    /// [`Api::call`] with more headers (the playback routes' device headers).
+    pub async fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Resp {
         let url = self.app.url(&format!("{}{path}", self.prefix));
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header(self.header.0, self.header.1);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }

@@ -219,6 +219,28 @@ async fn mock_required_refuses_a_target_without_an_admin_api() {
     assert!(err.to_string().contains("--mock was given"), "{err}");
 }
 
+#[test]
+fn filters_match_paths_below_the_given_directory_only() {
+    // The checkout's own directory names (here "music") must not select every scenario under it.
+    let dir = scratch("music-checkout");
+    write_files(&dir, &[("clock.yaml", SMALL[0].1), ("sub/tokeninfo.yaml", SMALL[1].1)]);
+    let loaded = load(&[dir.clone()]);
+    let picked = |f: &str| {
+        let mut names: Vec<String> = loaded
+            .iter()
+            .filter(|s| amazon_music_mock::scenario::selected(s, &[f.to_owned()]))
+            .map(|s| s.found_as.clone())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(picked("music"), Vec::<String>::new());
+    assert_eq!(picked("sub/"), ["sub/tokeninfo.yaml"]);
+    assert_eq!(picked("CLOCK.yaml"), ["clock.yaml"]);
+    let one = load(&[dir.join("sub/tokeninfo.yaml")]);
+    assert_eq!(one[0].found_as, "tokeninfo.yaml");
+}
+
 #[tokio::test]
 async fn filters_select_by_tag_or_name() {
     let dir = scratch("filters");

@@ -86,6 +86,29 @@ pub async fn bin(args: Vec<String>) -> Output {
     .expect("join")
 }
 
+/// Where [`run_reporting`] writes its reports.
+pub struct Reports {
+    pub junit: PathBuf,
+    pub html: PathBuf,
+    pub json: PathBuf,
+}
+
+/// Runs the binary on `dir` against `target`, writing JUnit, HTML and JSON reports under `dir/out/`.
+pub async fn run_reporting(dir: &Path, target: &str) -> (Output, Reports) {
+    let out_dir = dir.join("out");
+    let r = Reports {
+        junit: out_dir.join("junit.xml"),
+        html: out_dir.join("report.html"),
+        json: out_dir.join("report.json"),
+    };
+    let mut args = vec!["run".to_owned(), dir.to_string_lossy().into_owned(), "--target".into(), target.to_owned()];
+    for (format, path) in [("junit", &r.junit), ("html", &r.html), ("json", &r.json)] {
+        args.push("--report".into());
+        args.push(format!("{format}:{}", path.display()));
+    }
+    (bin(args).await, r)
+}
+
 /// One `testcase` of a JUnit file.
 #[derive(Debug, Default, Clone)]
 pub struct TestCase {

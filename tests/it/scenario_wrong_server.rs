@@ -73,23 +73,7 @@ async fn the_binary_exits_1_and_writes_junit_xml_that_parses() {
     let (base, _server) = start_wrong_server().await;
     let dir = scratch("wrong-bin");
     write_files(&dir, WRONG_SERVER_SCENARIOS);
-    let junit = dir.join("out/junit.xml");
-    let html = dir.join("out/report.html");
-    let json = dir.join("out/report.json");
-
-    let out = bin(vec![
-        "run".into(),
-        dir.to_string_lossy().into_owned(),
-        "--target".into(),
-        base.clone(),
-        "--report".into(),
-        format!("junit:{}", junit.display()),
-        "--report".into(),
-        format!("html:{}", html.display()),
-        "--report".into(),
-        format!("json:{}", json.display()),
-    ])
-    .await;
+    let (out, Reports { junit, html, json }) = run_reporting(&dir, &base).await;
 
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr));

@@ -76,6 +76,11 @@ impl TestApp {
         Self::around(MockAmazon::start_with(cfg).await)
     }
 
+    /// A mock over a state the test keeps a clone of (see `MockAmazon::start_with_state`).
+    pub async fn spawn_with_state(state: amazon_music_mock::app::AppState) -> Self {
+        Self::around(MockAmazon::start_with_state(state).await)
+    }
+
     fn around(mock: MockAmazon) -> Self {
         let http = reqwest::Client::builder().redirect(Policy::none()).build().expect("client");
         TestApp { mock, http }

@@ -12,6 +12,7 @@ fn json_response(status: u16, body: Value) -> Response {
         status,
         headers: vec![("content-type".into(), "application/json;charset=UTF-8".into())],
         body: body.to_string(),
+        ..Response::default()
     }
 }
 
@@ -111,7 +112,7 @@ pointers:
 
 #[test]
 fn a_body_that_is_not_json_fails_json_checks_once() {
-    let r = Response { status: 200, headers: vec![], body: "<html>".into() };
+    let r = Response { status: 200, body: "<html>".into(), ..Response::default() };
     assert_eq!(checks(&expect("json: {a: 1}\npointers: {/a: 1}"), &r), ["body"]);
 }
 
@@ -129,7 +130,7 @@ fn status_and_headers_match_in_any_case() {
 
 #[test]
 fn text_checks_contain_exclude_equal_and_match() {
-    let r = Response { status: 400, headers: vec![], body: "<h1>400 Bad Request</h1>".into() };
+    let r = Response { status: 400, body: "<h1>400 Bad Request</h1>".into(), ..Response::default() };
     assert!(checks(&expect("text: {contains: 400 Bad Request, not_contains: [Allow], regex: '^<h1>'}"), &r).is_empty());
     assert_eq!(
         checks(&expect("text: {contains: [x], not_contains: Bad, equals: y, regex: z$}"), &r),
@@ -164,7 +165,7 @@ fn redirect_expectations_check_base_parameters_and_location() {
             "location".into(),
             "http://h/cb?error_description=An+unknown+scope&state=s&error=invalid_scope".into(),
         )],
-        body: String::new(),
+        ..Response::default()
     };
     let ok = expect(
         "redirect: {base: 'http://h/cb', query: {error: invalid_scope, state: s, code: {absent: true}}, \

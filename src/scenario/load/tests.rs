@@ -1,4 +1,5 @@
 use super::*;
+use crate::scenario::model::{Number, RepresentationSelector};
 
 fn errors(text: &str) -> Vec<String> {
     match load_str("s.yaml", text) {
@@ -134,4 +135,119 @@ fn duplicate_names_across_files_are_refused_and_baselines_are_not_scenarios() {
     let (_, errs) = load_paths(&[dir.join("missing")]);
     assert!(errs[0].message.starts_with("cannot read"), "{}", errs[0]);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const STREAMS: &str = "\
+name: streams
+steps:
+  - request: {path: /track.json}
+    capture: {tone: {pointer: /tone}}
+  - request: {path: /a.flac}
+    expect:
+      audio:
+        codec: flac
+        sample_rate: 96000
+        channels: 2
+        bits_per_sample: 24
+        duration: {seconds: 7, tolerance: 0.05}
+        frequency: {hz: \"{{tone}}\", tolerance: 1}
+      range: [{header: \"bytes=0-99\"}, {header: \"bytes=-500\"}, {header: \"bytes=99999999-\", status: 416}]
+  - request: {path: /m.mpd}
+    expect:
+      dash:
+        duration: {seconds: 7}
+        representations: [{id: SD, codecs: mp4a.6B}, {codecs: {regex: \"^(?i)flac$\"}, audio_sampling_rate: 96000}]
+        fetch:
+          - {representation: SD, audio: {codec: mp3}}
+          - {representation: {audio_sampling_rate: 96000}, append_manifest_query: true}
+          - {representation: 0, decode: false}
+";
+
+#[test]
+fn the_stream_expectations_load() {
+    assert_eq!(errors(STREAMS), Vec::<String>::new());
+    let s = load_str("s.yaml", STREAMS).unwrap();
+    let e = s.steps[1].value.expect.as_ref().unwrap();
+    assert_eq!(e.range.as_ref().unwrap().0.len(), 3);
+    assert_eq!(e.audio.as_ref().unwrap().frequency.as_ref().unwrap().hz, Number::Template("{{tone}}".into()));
+    let d = s.steps[2].value.expect.as_ref().unwrap().dash.as_ref().unwrap();
+    assert_eq!(d.fetch.0.len(), 3);
+    assert!(!d.fetch.0[2].decode);
+    assert!(matches!(d.fetch.0[1].representation, RepresentationSelector::Match(_)));
+}
+
+#[test]
+fn a_misspelt_stream_key_names_its_line_and_column() {
+    let e =
+        errors("name: x\nsteps:\n  - request: {path: /a.flac}\n    expect:\n      audio:\n        sample_rte: 44100\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("s.yaml:6:9: "), "{}", e[0]);
+    assert!(e[0].contains("sample_rte") && e[0].contains("sample_rate"), "{}", e[0]);
+    let e = errors(
+        "name: x\nsteps:\n  - request: {path: /m}\n    expect:\n      dash: {fetch: {representation: HD, expect: {}}}\n",
+    );
+    assert!(e[0].starts_with("s.yaml:5:"), "{}", e[0]);
+    assert!(e[0].contains("unknown field `expect`"), "{}", e[0]);
+}
+
+#[test]
+fn stream_numbers_must_be_numbers_in_range() {
+    let e = errors("name: x\nsteps:\n  - request: {path: /a}\n    expect:\n      audio: {frequency: {hz: abc}}\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("s.yaml:5:"), "{}", e[0]);
+    assert!(e[0].contains("\"abc\" is not a number"), "{}", e[0]);
+    let text = "name: x\nsteps:\n  - request: {path: /a}\n    expect:\n      audio:\n        sample_rate: 0\n        \
+                channels: 2.5\n        duration: {seconds: -1}\n        codec: flca\n";
+    let e = errors(text);
+    assert_eq!(e.len(), 4, "{e:?}");
+    assert!(
+        e[0].starts_with("s.yaml:9:9: step 1: audio codec \"flca\": expected one this build decodes: "),
+        "{}",
+        e[0]
+    );
+    assert!(e[0].contains("flac") && e[0].contains("mp3") && e[0].contains("aac"), "{}", e[0]);
+    assert!(e[1].starts_with("s.yaml:6:9: step 1: audio sample_rate 0: expected a positive"), "{}", e[1]);
+    assert!(e[2].starts_with("s.yaml:7:9: step 1: audio channels 2.5: expected 1 to 255"), "{}", e[2]);
+    assert!(e[3].starts_with("s.yaml:8:20: step 1: audio duration seconds -1"), "{}", e[3]);
+}
+
+#[test]
+fn range_cases_must_be_sendable_and_only_on_requests() {
+    let e = errors("name: x\nsteps:\n  - request: {path: /a}\n    expect:\n      range: {header: \"items=0-1\"}\n");
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("s.yaml:5:24: step 1: range header \"items=0-1\" is not a byte-range set"), "{}", e[0]);
+    assert!(e[0].contains("status: 200"), "{}", e[0]);
+    assert_eq!(
+        errors(
+            "name: x\nsteps:\n  - request: {path: /a}\n    expect:\n      range: {header: \"items=0-1\", status: 200}\n"
+        ),
+        Vec::<String>::new()
+    );
+    let e = errors(
+        "name: x\nsteps:\n  - request: {path: /a}\n    expect:\n      range: [{status: 206}, {header: \"bytes=0-1\", status: 201}]\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].contains("without `header`, and the request sends no `range` header"), "{}", e[0]);
+    assert!(e[1].contains("range status 201: expected 206, 416, or 200"), "{}", e[1]);
+    let e = errors(
+        "name: x\nsteps:\n  - poll:\n      request: {path: /a}\n      until: {status: 200, audio: {}}\n    expect:\n      range: {header: \"bytes=0-1\"}\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].starts_with("s.yaml:5:") && e[0].contains("`audio` in `until`"), "{}", e[0]);
+    assert!(e[1].starts_with("s.yaml:7:7: step 1: `range` needs a `request` step"), "{}", e[1]);
+}
+
+#[test]
+fn dash_fetch_options_must_fit_together_and_references_must_be_defined() {
+    let e = errors(
+        "name: x\nsteps:\n  - request: {path: /m}\n    expect:\n      dash:\n        fetch: {representation: \"{{rep}}\", decode: false, audio: {codec: flac}}\n",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].contains("dash fetch has `audio` but `decode: false`"), "{}", e[0]);
+    assert!(e[1].starts_with("s.yaml:6:34: {{rep}} is not defined here"), "{}", e[1]);
+    let e = errors(
+        "name: x\nsteps:\n  - request: {path: /m}\n    expect:\n      dash: {representations: [{codecs: {regex: \"(\"}}]}\n",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("regex \"(\" does not compile"), "{}", e[0]);
 }
