@@ -309,7 +309,8 @@ impl RunReport {
         format!("{} passed, {} failed, {} skipped", s.passed, s.failed + s.unexpected_passes, s.skipped)
     }
 
-    fn count(&mut self) {
+    /// Recounts the summary from the results and stale entries.
+    pub fn count(&mut self) {
         let mut s = Summary { stale_baseline_entries: self.stale_baseline.len(), ..Summary::default() };
         for r in &self.scenarios {
             match r.outcome {

@@ -224,36 +224,6 @@ fn page<T: Clone>(
     Page { items: items.skip(offset).take(limit).collect(), total, version }
 }
 
-/// Whether a fault's route pattern matches `METHOD /path`.
-fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
-    let pattern = pattern.trim();
-    if pattern == "*" {
-        return true;
-    }
-    let (pm, pp) = match pattern.split_once(' ') {
-        Some((m, p)) => (m, p.trim()),
-        None => ("*", pattern),
-    };
-    if pm != "*" && !pm.eq_ignore_ascii_case(method) {
-        return false;
-    }
-    let strip = |p: &'_ str| -> String {
-        let p = p.trim_end_matches('/');
-        p.strip_prefix("/v1").map_or_else(|| p.to_owned(), str::to_owned)
-    };
-    let (pp, path) = (strip(pp), strip(path));
-    let mut a = pp.split('/');
-    let mut b = path.split('/');
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return true,
-            (Some("**"), _) => return true,
-            (Some(x), Some(y)) if x == "*" || x == y => {}
-            _ => return false,
-        }
-    }
-}
-
 #[async_trait]
 impl MusicStore for MemoryMusic {
     async fn collection_page(&self, user: &str, c: Collection, offset: usize, limit: usize) -> Page<Item> {
