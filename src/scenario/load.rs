@@ -12,6 +12,10 @@ use serde_json::Value;
 use super::interp::{self, is_builtin, is_fixture_alias, is_var_name};
 use super::model::{Capture, Control, Expect, Matcher, Request, Scenario, Step};
 
+/// The directory name that holds client plans (`scenarios/clients/`): directories of that name are left out
+/// when scenarios are searched for, and checked as plans by `check`.
+pub const CLIENT_PLANS_DIR: &str = "clients";
+
 /// The tag a scenario needs for control steps; scenarios with it are skipped on a target that is not a mock.
 pub const MOCK_ONLY: &str = "mock-only";
 
@@ -60,7 +64,7 @@ impl fmt::Display for LoadError {
 }
 
 /// Reads every scenario under `paths` (files, or directories searched recursively for `*.yaml` and `*.yml`,
-/// leaving out `*.baseline.yaml` and hidden entries), in path order, and checks them, names included.
+/// leaving out `*.baseline.yaml`, hidden entries and `clients/` directories of plans), in path order, and checks them, names included.
 /// Returns what loaded and every problem found.
 pub fn load_paths(paths: &[PathBuf]) -> (Vec<LoadedScenario>, Vec<LoadError>) {
     let mut files = Vec::new();
@@ -100,6 +104,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     for e in entries {
         let name = e.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.starts_with('.') {
+            continue;
+        }
+        if e.is_dir() && name == CLIENT_PLANS_DIR {
+            // Client plans (`crate::plan`), not scenarios.
             continue;
         }
         if e.is_dir() {

@@ -486,13 +486,19 @@ impl MusicStore for MemoryMusic {
 
     async fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut faults = lock(&self.faults);
-        let idx = faults.iter_mut().position(|f| {
+        // Every rule the request matches counts it, so that `after` (and a plan's `nth`) counts matching
+        // requests even when an earlier rule answered one of them.
+        let mut hit = None;
+        for (i, f) in faults.iter_mut().enumerate() {
             if !route_matches(&f.fault.route, method, path) {
-                return false;
+                continue;
             }
             f.seen += 1;
-            f.seen > f.fault.after.unwrap_or(0)
-        })?;
+            if hit.is_none() && f.seen > f.fault.after.unwrap_or(0) {
+                hit = Some(i);
+            }
+        }
+        let idx = hit?;
         let f = &mut faults[idx];
         let hit = f.fault.clone();
         if let Some(n) = f.fault.count.as_mut() {

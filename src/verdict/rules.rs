@@ -131,7 +131,7 @@ pub(super) static RULES: &[Rule] = &[
         group: "back-off",
         title: "Backs off on 429, 5xx and dropped connections, with a retry cap",
         sources: &["music-api.md §6.1", "music-api.md §11.6", "RFC 9110 §15.6", "RFC 6585 §4"],
-        judged: "A request retried after 429, 5xx or a dropped connection waits at least 1 s (or `Retry-After`), waits no less than the wait before (without `Retry-After`), and is retried at most 5 times in a row.",
+        judged: "A request retried after 429, 5xx or a dropped connection waits at least 1 s, waits no less than the wait before (when neither answer carried `Retry-After`, which the other rule judges), and is retried at most 5 times in a row.",
         judge: backoff_429_5xx,
     },
     Rule {
@@ -766,7 +766,8 @@ fn backoff_429_5xx(ix: &Index<'_>) -> Judgement {
                 continue;
             };
             let wait = retry.at_ms - e.at_ms;
-            let required = e.facts.retry_after.map_or(MIN_RETRY_WAIT_MS, |s| (s * 1000) as i64).max(MIN_RETRY_WAIT_MS);
+            // `Retry-After` itself is the other rule's: here every retry waits at least a second.
+            let required = MIN_RETRY_WAIT_MS;
             if wait < required {
                 failures.push(Evidence::of(
                     retry,

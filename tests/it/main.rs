@@ -7,9 +7,13 @@ mod music_support;
 mod scenario_support;
 mod support;
 
+#[path = "../../examples/refclient/client.rs"]
+mod refclient;
+
 mod admin;
 mod bad_input;
 mod catalog_fixtures;
+mod client_conformance;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
