@@ -239,7 +239,7 @@ impl Plan {
             file: file.to_owned(),
             line: e.location().map(|l| l.line()),
             column: e.location().map(|l| l.column()),
-            message: e.to_string().lines().next().unwrap_or_default().to_owned(),
+            message: crate::scenario::load::strip_position(e.to_string().lines().next().unwrap_or_default()),
         })?;
         plan.validate().map_err(|message| LoadError { file: file.to_owned(), line: None, column: None, message })?;
         Ok(plan)

@@ -175,7 +175,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, Vec<LoadError>> {
 
 /// serde-saphyr starts some messages with "error: line L column C: " and ends others with " at line L column
 /// C"; the position is reported separately.
-fn strip_position(m: &str) -> String {
+pub(crate) fn strip_position(m: &str) -> String {
     let prefix = Regex::new(r"^(error: )?line \d+,? column \d+:\s*").expect("valid");
     let suffix = Regex::new(r"\s*(,\s*)?at line \d+,? column \d+\s*$").expect("valid");
     suffix.replace(&prefix.replace(m, ""), "").into_owned()

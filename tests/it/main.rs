@@ -14,6 +14,7 @@ mod admin;
 mod bad_input;
 mod catalog_fixtures;
 mod client_conformance;
+mod client_plans;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
