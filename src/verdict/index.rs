@@ -53,6 +53,8 @@ pub struct Index<'a> {
     pub entries: Vec<&'a JournalEntry>,
     /// Access tokens issued in the journal, by fingerprint.
     pub tokens: HashMap<&'a str, TokenInfo<'a>>,
+    /// The client each device code was issued to, by the device code's fingerprint.
+    pub device_clients: HashMap<&'a str, &'a str>,
 }
 
 impl<'a> Index<'a> {
@@ -61,7 +63,11 @@ impl<'a> Index<'a> {
         let mut entries: Vec<&JournalEntry> = journal.iter().collect();
         entries.sort_by_key(|e| (e.at_ms, e.seq));
         let mut tokens = HashMap::new();
+        let mut device_clients = HashMap::new();
         for e in &entries {
+            if let (Some(d), Some(c)) = (e.facts.device_code.as_deref(), e.client_id.as_deref()) {
+                device_clients.insert(d, c);
+            }
             if !is_token_request(e) || e.status != 200 {
                 continue;
             }
@@ -69,12 +75,21 @@ impl<'a> Index<'a> {
             let refresh = e.facts.refresh_token.as_deref().or_else(|| param(e, "refresh_token"));
             tokens.insert(t, TokenInfo { issued_by: e, client: e.client_id.as_deref(), refresh });
         }
-        Index { entries, tokens }
+        Index { entries, tokens, device_clients }
     }
 
     /// The client behind an entry: noted by the handler, or the client its token was issued to.
+    /// Device polls name no client: theirs is the one the device code was issued to.
     pub fn client_of(&self, e: &'a JournalEntry) -> Option<&'a str> {
-        e.client_id.as_deref().or_else(|| presented_token(e).and_then(|t| self.tokens.get(t)).and_then(|i| i.client))
+        e.client_id
+            .as_deref()
+            .or_else(|| presented_token(e).and_then(|t| self.tokens.get(t)).and_then(|i| i.client))
+            .or_else(|| {
+                is_device_poll(e)
+                    .then(|| param(e, "device_code"))
+                    .flatten()
+                    .and_then(|d| self.device_clients.get(d).copied())
+            })
     }
 
     /// A key that groups one client's requests: its client id, or else its `User-Agent`.

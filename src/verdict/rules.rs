@@ -541,7 +541,7 @@ fn token_not_in_query(ix: &Index<'_>) -> Judgement {
         exercised,
         failures,
         "No Music API request was made.",
-        |_| format!("None of {} put a token in the query.", plural(total, "Music API request", "Music API requests")),
+        |_| format!("No token in the query of {}.", plural(total, "Music API request", "Music API requests")),
         |n| format!("{} sent a token in the query string.", plural(n, "Music API request", "Music API requests")),
     )
 }
@@ -570,7 +570,12 @@ fn api_key_is_profile_id(ix: &Index<'_>) -> Judgement {
         exercised,
         failures,
         "No Music API request was made.",
-        |_| format!("All {} sent the security profile id.", plural(total, "Music API request", "Music API requests")),
+        |_| {
+            format!(
+                "The security profile id was the x-api-key of {}.",
+                plural(total, "Music API request", "Music API requests")
+            )
+        },
         |n| {
             format!(
                 "{} sent no security profile id as x-api-key.",

@@ -74,7 +74,8 @@ pub fn live(verdict: &Verdict, journal: &[JournalEntry], plan: Option<&Plan>) ->
             p.summary {
                 span.pass { (s.pass) " passed" } ", " span.fail { (s.fail) " failed" } ", "
                 span.not_exercised { (s.not_exercised) " not exercised" }
-                " — " (verdict.entries) " journal entries, judged at " (rfc3339_ms(verdict.judged_at_ms))
+                " — " (verdict.entries) " journal entries"
+                @if let Some(last) = ix.entries.last() { ", the last at " (rfc3339_ms(last.at_ms)) }
             }
             table.rules {
                 colgroup { col style="width:9em"; col style="width:16em"; col; col style="width:16em"; }

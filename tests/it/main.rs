@@ -33,3 +33,4 @@ mod scenario_run;
 mod scenario_wrong_server;
 mod smoke;
 mod startup;
+mod verdicts;
