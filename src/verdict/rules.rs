@@ -919,7 +919,7 @@ fn playback_one_stream(ix: &Index<'_>) -> Judgement {
         let mut stopped = false;
         let mut broke = false;
         for x in ix.after(e) {
-            if is_event_report(x) && event_types(x).iter().any(|t| *t == "stop") {
+            if is_event_report(x) && event_types(x).contains(&"stop") {
                 stopped = true;
             } else if starts_stream(x) && !stopped && ix.client_key(x) == key {
                 failures.push(Evidence::of(
