@@ -235,13 +235,8 @@ impl Plan {
     /// A [`LoadError`] with line and column for YAML and type errors, and one naming the key for the checks
     /// serde cannot make.
     pub fn parse(file: &str, text: &str) -> Result<Plan, LoadError> {
-        let plan: Plan = serde_saphyr::from_str(text).map_err(|e| LoadError {
-            file: file.to_owned(),
-            line: e.location().map(|l| l.line()),
-            column: e.location().map(|l| l.column()),
-            message: crate::scenario::load::strip_position(e.to_string().lines().next().unwrap_or_default()),
-        })?;
-        plan.validate().map_err(|message| LoadError { file: file.to_owned(), line: None, column: None, message })?;
+        let plan: Plan = serde_saphyr::from_str(text).map_err(|e| LoadError::yaml(file, &e))?;
+        plan.validate().map_err(|message| LoadError::file(file, message))?;
         Ok(plan)
     }
 
@@ -250,13 +245,7 @@ impl Plan {
     /// # Errors
     /// As [`Plan::parse`], or the file cannot be read.
     pub fn load(path: &Path) -> Result<Plan, LoadError> {
-        let file = path.to_string_lossy().replace('\\', "/");
-        let text = std::fs::read_to_string(path).map_err(|e| LoadError {
-            file: file.clone(),
-            line: None,
-            column: None,
-            message: format!("cannot read the plan: {e}"),
-        })?;
+        let (file, text) = crate::scenario::load::read_text(path, "the plan")?;
         let mut plan = Self::parse(&file, &text)?;
         plan.file = Some(file);
         Ok(plan)
@@ -341,16 +330,12 @@ pub fn load_dir(dir: &Path) -> (Vec<Plan>, Vec<LoadError>) {
         match Plan::load(&f) {
             Ok(p) => {
                 if let Some(first) = plans.iter().find(|q| q.name == p.name) {
-                    errors.push(LoadError {
-                        file: p.file.clone().unwrap_or_default(),
-                        line: None,
-                        column: None,
-                        message: format!(
-                            "the name {:?} is also the name of {}: plan names must be unique",
-                            p.name,
-                            first.file.as_deref().unwrap_or("another plan")
-                        ),
-                    });
+                    let message = format!(
+                        "the name {:?} is also the name of {}: plan names must be unique",
+                        p.name,
+                        first.file.as_deref().unwrap_or("another plan")
+                    );
+                    errors.push(LoadError::file(p.file.as_deref().unwrap_or_default(), message));
                 } else {
                     plans.push(p);
                 }

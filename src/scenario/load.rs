@@ -53,6 +53,38 @@ pub struct LoadError {
     pub message: String,
 }
 
+impl LoadError {
+    /// A problem with the whole file (no position).
+    pub fn file(file: &str, message: impl Into<String>) -> Self {
+        LoadError { file: file.to_owned(), line: None, column: None, message: message.into() }
+    }
+
+    /// A YAML or type error from serde-saphyr: its position, and the first line of its message without the
+    /// position it repeats.
+    pub fn yaml(file: &str, e: &serde_saphyr::Error) -> Self {
+        let loc = e.location();
+        let message = e.to_string();
+        LoadError {
+            file: file.to_owned(),
+            line: loc.map(|l| l.line()).filter(|l| *l > 0),
+            column: loc.map(|l| l.column()).filter(|c| *c > 0),
+            message: strip_position(message.lines().next().unwrap_or_default()),
+        }
+    }
+}
+
+/// Reads a file's text for loading; `what` names it in the error (`the baseline`).
+///
+/// # Errors
+/// A [`LoadError`] naming the file.
+pub fn read_text(path: &Path, what: &str) -> Result<(String, String), LoadError> {
+    let file = path.to_string_lossy().replace('\\', "/");
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((file, text)),
+        Err(e) => Err(LoadError::file(&file, format!("cannot read {what}: {e}"))),
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
@@ -156,18 +188,8 @@ fn check_names(loaded: &[LoadedScenario]) -> Vec<LoadError> {
 /// # Errors
 /// Every problem found, each with the file and, where known, line and column.
 pub fn load_str(file: &str, text: &str) -> Result<Scenario, Vec<LoadError>> {
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| {
-        let loc = e.location();
-        // serde-saphyr's message repeats the position and quotes the source; keep its first line.
-        let message = e.to_string();
-        let message = message.lines().next().unwrap_or_default().to_owned();
-        vec![LoadError {
-            file: file.to_owned(),
-            line: loc.map(|l| l.line()).filter(|l| *l > 0),
-            column: loc.map(|l| l.column()).filter(|c| *c > 0),
-            message: strip_position(&message),
-        }]
-    })?;
+    // serde-saphyr's message repeats the position and quotes the source; `yaml` keeps its first line.
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| vec![LoadError::yaml(file, &e)])?;
     let mut c = Checker { file, text, errors: Vec::new() };
     c.scenario(&scenario);
     if c.errors.is_empty() { Ok(scenario) } else { Err(c.errors) }
@@ -175,7 +197,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, Vec<LoadError>> {
 
 /// serde-saphyr starts some messages with "error: line L column C: " and ends others with " at line L column
 /// C"; the position is reported separately.
-pub(crate) fn strip_position(m: &str) -> String {
+fn strip_position(m: &str) -> String {
     let prefix = Regex::new(r"^(error: )?line \d+,? column \d+:\s*").expect("valid");
     let suffix = Regex::new(r"\s*(,\s*)?at line \d+,? column \d+\s*$").expect("valid");
     suffix.replace(&prefix.replace(m, ""), "").into_owned()

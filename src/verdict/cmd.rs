@@ -16,7 +16,7 @@ use super::{RULES, RuleResult, Status, Verdict};
 use crate::cli::VerdictArgs;
 use crate::scenario::baseline::{Baseline, StaleEntry};
 use crate::scenario::report::{Format, Kind, render_as, write_text};
-use crate::scenario::run::{Failure, FailureKind, Outcome, RunReport, ScenarioResult};
+use crate::scenario::run::{Failure, Outcome, RunReport, ScenarioResult};
 
 /// The test-case "file" of a rule, `verdict/<group>/<id>`: JUnit suites then group rules by family.
 pub fn case_file(r: &RuleResult) -> String {
@@ -49,17 +49,8 @@ pub fn to_report(verdict: &Verdict, target: &str, baseline: Option<&Baseline>, d
                     Outcome::Failed,
                     None,
                     Some(Failure {
-                        kind: FailureKind::Assertion,
-                        step: 0,
-                        step_name: None,
-                        line: 0,
-                        column: 0,
-                        request: None,
-                        status: None,
-                        message: format!("{}: {} ({})", r.title, r.message, r.sources.join(", ")),
-                        mismatches: Vec::new(),
                         diff: Some(evidence_text(r)),
-                        body: None,
+                        ..Failure::assertion(format!("{}: {} ({})", r.title, r.message, r.sources.join(", ")))
                     }),
                 ),
             };
