@@ -186,7 +186,7 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     req.extensions_mut().insert(Session { id, store: store.clone(), prefix });
 
     // The plan's network behaviours: latency, and connections dropped before the request is handled.
-    let network = if journaled { store.plan_network(method.as_str(), &path).await } else { None };
+    let network = if journaled { store.plan_network(method.as_str(), &path) } else { None };
     if let Some(n) = &network {
         if n.latency_ms > 0 {
             // Real latency: clients time out on wall-clock time, not the virtual clock.

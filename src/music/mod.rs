@@ -175,7 +175,7 @@ impl V1Ctx {
                 let out = f(&caller).await.map(|data| json!({ "data": data }));
                 let mut resp = self.respond(out);
                 // The plan's `revoke` rule: the customer removes the app once this call is answered.
-                let revoked = self.session.store.plan_count_call(self.method.as_str(), &self.path).await;
+                let revoked = self.session.store.plan_count_call(self.method.as_str(), &self.path);
                 if revoked {
                     self.session.store.revoke_grant(&user, &client).await;
                 }

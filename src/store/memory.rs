@@ -123,6 +123,8 @@ pub struct MemorySession {
     plan: Mutex<Option<PlanRuntime>>,
     /// Whether the plan has network rules: requests skip the plan's lock when it has none.
     plan_network: AtomicBool,
+    /// Whether the plan has a revoke rule: Music API calls skip the plan's lock when it has none.
+    plan_revoke: AtomicBool,
 }
 
 /// A loaded plan and its counters (zeroed on reset).
@@ -163,6 +165,7 @@ impl MemorySession {
             epoch: AtomicU64::new(0),
             plan: Mutex::new(None),
             plan_network: AtomicBool::new(false),
+            plan_revoke: AtomicBool::new(false),
         }
     }
 
@@ -228,6 +231,7 @@ impl SessionStore for MemorySession {
             }
         }
         self.plan_network.store(plan.as_ref().is_some_and(|p| !p.network.is_empty()), Ordering::Release);
+        self.plan_revoke.store(plan.as_ref().is_some_and(|p| p.revoke.is_some()), Ordering::Release);
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = settings;
         lock(&self.codes).clear();
         *lock(&self.pairs) = CodePairs::default();
@@ -423,7 +427,7 @@ impl SessionStore for MemorySession {
         lock(&self.plan).as_ref().map(|rt| rt.plan.clone())
     }
 
-    async fn plan_network(&self, method: &str, path: &str) -> Option<NetworkAction> {
+    fn plan_network(&self, method: &str, path: &str) -> Option<NetworkAction> {
         if !self.plan_network.load(Ordering::Acquire) {
             return None;
         }
@@ -443,7 +447,10 @@ impl SessionStore for MemorySession {
         (action != NetworkAction::default()).then_some(action)
     }
 
-    async fn plan_count_call(&self, method: &str, path: &str) -> bool {
+    fn plan_count_call(&self, method: &str, path: &str) -> bool {
+        if !self.plan_revoke.load(Ordering::Acquire) {
+            return false;
+        }
         let mut guard = lock(&self.plan);
         let Some(rt) = guard.as_mut() else { return false };
         let Some(rule) = &rt.plan.revoke else { return false };

@@ -527,11 +527,12 @@ pub trait SessionStore: Send + Sync {
     /// The plan loaded, if any.
     async fn plan(&self) -> Option<Arc<Plan>>;
     /// Counts a client request against the plan's network rules: the latency to add, or a dropped
-    /// connection. `None` at once when the plan has no network rules.
-    async fn plan_network(&self, method: &str, path: &str) -> Option<NetworkAction>;
+    /// connection. `None` at once when the plan has no network rules. Synchronous, like the clock: it sits on
+    /// every request's path.
+    fn plan_network(&self, method: &str, path: &str) -> Option<NetworkAction>;
     /// Counts a Music API call that passed the auth chain against the plan's `revoke` rule; true once, for
-    /// the call after which the customer removes the app.
-    async fn plan_count_call(&self, method: &str, path: &str) -> bool;
+    /// the call after which the customer removes the app. Synchronous: it sits on every Music API call.
+    fn plan_count_call(&self, method: &str, path: &str) -> bool;
     /// Counts a piece of material (a token response, a success redirect); the bad material to serve in it,
     /// if the plan says so.
     async fn plan_material(&self, point: MaterialPoint) -> Option<BadMaterial>;

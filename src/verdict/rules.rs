@@ -147,7 +147,7 @@ pub(super) static RULES: &[Rule] = &[
         group: "playback",
         title: "Fetches a fresh stream URL after one expires",
         sources: &["music-api.md §11.5", "music-api.md §8"],
-        judged: "A stream URL answered 403 (expired or bad signature) is never requested again with the same signature; the client gets a new URL instead.",
+        judged: "A stream URL answered 403 (expired or bad signature) is never requested again with the same signature (for DASH, no segment of the manifest is fetched with its dead query); the client gets a new URL instead.",
         judge: playback_fresh_url,
     },
     Rule {
@@ -881,8 +881,14 @@ fn playback_events(ix: &Index<'_>) -> Judgement {
 
 fn playback_fresh_url(ix: &Index<'_>) -> Judgement {
     let (mut exercised, mut failures) = (Vec::new(), Vec::new());
+    // A DASH manifest and its segments share one signed query, signed over `/dash/{asin}/`: a dead query is
+    // dead for every segment. A progressive URL is its own path.
     let url = |e: &JournalEntry| {
-        format!("{}?exp={}&sig={}", e.path, query(e, "exp").unwrap_or(""), query(e, "sig").unwrap_or(""))
+        let signed = match e.path.strip_prefix("/dash/").and_then(|rest| rest.split('/').next()) {
+            Some(asin) => format!("/dash/{asin}/"),
+            None => e.path.clone(),
+        };
+        format!("{signed}?exp={}&sig={}", query(e, "exp").unwrap_or(""), query(e, "sig").unwrap_or(""))
     };
     let mut judged = HashSet::new();
     for e in ix.of(Service::Stream).filter(|e| e.status == 403) {

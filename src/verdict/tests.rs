@@ -439,10 +439,10 @@ fn an_expired_stream_url_is_replaced_not_retried() {
     j.push(0.5, "POST", "/v1/playback/sessions", 200);
     j.stream(1.0, "/dash/B0000000001/sd/3.m4s", "s2", 200);
     assert_status(&j.judge("playback-fresh-url"), Status::Pass, &[1]);
-    j.stream(2.0, "/dash/B0000000001/sd/3.m4s", "s1", 403);
+    j.stream(2.0, "/dash/B0000000001/sd/4.m4s", "s1", 403);
     let r = j.judge("playback-fresh-url");
     assert_status(&r, Status::Fail, &[4]);
-    assert_eq!(r.evidence[0].note, "requested the URL refused at #1 again");
+    assert_eq!(r.evidence[0].note, "requested the URL refused at #1 again", "the next segment with the dead query");
 }
 
 #[test]
