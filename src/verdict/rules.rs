@@ -139,7 +139,7 @@ pub(super) static RULES: &[Rule] = &[
         group: "playback",
         title: "Reports start and stop events for what it plays",
         sources: &["music-api.md §4.6", "music-api.md §11.2"],
-        judged: "Each play (the first successful fetch of a stream URL for a track and playback session) is followed by a `start` event before the next play, and each start by a `stop` (events are `POST /v1/playback/event(s)` answered 2xx).",
+        judged: "Each play (a successful stream fetch of a track, after a `stop` or of another track than the one before; a fresh URL for the same track continues its play) is followed by a `start` event before the next play, and each start by a `stop` (events are `POST /v1/playback/event(s)` answered 2xx, their types noted by the route).",
         judge: playback_events,
     },
     Rule {
@@ -155,7 +155,7 @@ pub(super) static RULES: &[Rule] = &[
         group: "playback",
         title: "Respects the one-stream-per-account rule",
         sources: &["music-api.md §8", "music-api.md §6.2", "music-api.md §11.3"],
-        judged: "After 429 `MAX_CONCURRENCY_REACHED`, the client starts no new playback session or queue until a `stop` event was reported.",
+        judged: "After 429 `MAX_CONCURRENCY_REACHED`, the refused device (client and `X-Amzn-Device-Id`) starts no new playback session or queue until a `stop` event was reported.",
         judge: playback_one_stream,
     },
     Rule {
@@ -818,21 +818,24 @@ fn backoff_429_5xx(ix: &Index<'_>) -> Judgement {
 
 // --- Playback -------------------------------------------------------------------------------------------
 
-/// A play: the first successful fetch of a track's stream (manifest or progressive file) per playback
-/// session (`ps`), keyed by `asin|ps`.
+/// The plays in a journal: a play starts with a successful fetch of a track's stream (manifest, segment or
+/// progressive file) unless the previous fetch was of the same track with no `stop` reported in between, so
+/// that a fresh URL for the track being played continues its play.
 fn plays<'a>(ix: &Index<'a>) -> Vec<&'a JournalEntry> {
-    let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for e in ix.of(Service::Stream) {
-        if e.method != "GET" || !ok(e.status) {
+    let mut current: Option<&str> = None;
+    for e in &ix.entries {
+        if is_event_report(e) && event_types(e).contains(&"stop") {
+            current = None;
             continue;
         }
-        let mut parts = e.path.trim_start_matches('/').split('/');
-        let (kind, asin, file) = (parts.next(), parts.next(), parts.next());
-        let starts_play = matches!((kind, file), (Some("dash"), Some("manifest.mpd")) | (Some("stream"), Some(_)));
-        let Some(asin) = asin.filter(|_| starts_play) else { continue };
-        if seen.insert(format!("{asin}|{}", query(e, "ps").unwrap_or(""))) {
-            out.push(e);
+        if service(&e.path) != Service::Stream || e.method != "GET" || !ok(e.status) {
+            continue;
+        }
+        let asin = e.path.trim_start_matches('/').split('/').nth(1);
+        if asin.is_some() && asin != current {
+            out.push(*e);
+            current = asin;
         }
     }
     out
@@ -921,13 +924,15 @@ fn starts_stream(e: &JournalEntry) -> bool {
 fn playback_one_stream(ix: &Index<'_>) -> Judgement {
     let (mut exercised, mut failures) = (Vec::new(), Vec::new());
     for e in ix.entries.iter().filter(|e| e.status == 429 && e.error.as_deref() == Some("MAX_CONCURRENCY_REACHED")) {
-        let key = ix.client_key(e);
+        // The device that was refused: the account's other device may go on with (and renew) its own stream.
+        let device = |x: &JournalEntry| (ix.client_key(x), header(x, "x-amzn-device-id").map(str::to_owned));
+        let refused = device(e);
         let mut stopped = false;
         let mut broke = false;
         for x in ix.after(e) {
             if is_event_report(x) && event_types(x).contains(&"stop") {
                 stopped = true;
-            } else if starts_stream(x) && !stopped && ix.client_key(x) == key {
+            } else if starts_stream(x) && !stopped && device(x) == refused {
                 failures.push(Evidence::of(
                     x,
                     format!(

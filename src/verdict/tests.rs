@@ -416,11 +416,14 @@ fn each_play_needs_start_and_stop_events() {
     j.stream(0.0, "/dash/B0000000001/manifest.mpd", "s1", 200);
     j.stream(0.1, "/dash/B0000000001/sd/1.m4s", "s1", 200);
     j.event(0.5, &["start"]);
+    j.stream(25.0, "/dash/B0000000001/sd/2.m4s", "s1", 403);
+    j.stream(25.5, "/dash/B0000000001/manifest.mpd", "s9", 200);
     j.event(30.0, &["stop"]);
     j.stream(31.0, "/stream/B0000000002/sd.mp3", "s2", 206);
     j.event(31.5, &["start"]);
     j.event(60.0, &["stop"]);
-    assert_status(&j.judge("playback-events"), Status::Pass, &[1, 5]);
+    // A fresh URL for the track being played continues its play.
+    assert_status(&j.judge("playback-events"), Status::Pass, &[1, 7]);
     let mut skipped = J::default();
     skipped.stream(0.0, "/dash/B0000000001/manifest.mpd", "s1", 200);
     skipped.event(0.5, &["start"]);
@@ -451,8 +454,15 @@ fn after_max_concurrency_no_new_stream_starts_before_a_stop() {
     let e = j.push(0.0, "POST", "/v1/playback/sessions", 429);
     e.client_id = Some(WEB.into());
     e.error = Some("MAX_CONCURRENCY_REACHED".into());
+    e.headers.push(("x-amzn-device-id".into(), "kitchen".into()));
+    // The device already playing renews its own stream: not the refused device.
+    let renew = j.push(2.0, "POST", "/v1/playback/sessions", 200);
+    renew.client_id = Some(WEB.into());
+    renew.headers.push(("x-amzn-device-id".into(), "living-room".into()));
     j.event(5.0, &["stop"]);
-    j.push(6.0, "POST", "/v1/playback/sessions", 200).client_id = Some(WEB.into());
+    let after = j.push(6.0, "POST", "/v1/playback/sessions", 200);
+    after.client_id = Some(WEB.into());
+    after.headers.push(("x-amzn-device-id".into(), "kitchen".into()));
     assert_status(&j.judge("playback-one-stream"), Status::Pass, &[1]);
     let mut again = J::default();
     let e = again.push(0.0, "POST", "/v1/playback/sessions", 429);
