@@ -256,7 +256,9 @@ async fn the_nth_matching_request_answers_the_plans_error() {
         &app,
         "f",
         "name: f\nfaults:\n  - {route: \"GET /v1/me/library/tracks\", error: INVALID_ACCESS_TOKEN, nth: 2}\n  \
-         - {route: \"GET /v1/me/library/*\", error: THROTTLED, retry_after: 7, nth: 3}\n",
+         - {route: \"GET /v1/me/library/*\", error: THROTTLED, retry_after: 7, nth: 3}\n  \
+         - {route: \"GET /v1/me/library/albums\", error: INTERNAL, nth: 2}\n  \
+         - {route: \"GET /v1/me/library/albums\", error: AUTH_NO_MUSIC_ACCOUNT_FOUND, nth: 3}\n",
     )
     .await;
     let t = app.web_tokens_in("/s/f", "music::library:read").await;
@@ -272,8 +274,20 @@ async fn the_nth_matching_request_answers_the_plans_error() {
     assert_v1_error(&r, 429, "THROTTLED", "Too Many Requests. Rate limiting has been applied.");
     assert_eq!(r.header("retry-after"), Some("7"));
     assert_eq!(api.get("/v1/me/library/tracks").await.status, 200);
+    let r = api.get("/v1/me/library/albums").await;
+    assert_v1_error(&r, 500, "INTERNAL", "An unexpected error occurred. Please retry the request.");
+    let r = api.get("/v1/me/library/albums").await;
+    let message = "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.";
+    crate::music_support::assert_v1_error_with(
+        &r,
+        403,
+        "AUTH_NO_MUSIC_ACCOUNT_FOUND",
+        message,
+        Some("https://music.amazon.com"),
+    );
+    assert_eq!(api.get("/v1/me/library/albums").await.status, 200);
     let j = journal(&app, "f").await;
-    let n = j.len();
+    let n = j.len() - 3;
     assert_eq!(j[n - 3]["injected"], json!(["fault INVALID_ACCESS_TOKEN"]));
     assert_eq!(j[n - 3]["client_id"], WEB_CLIENT);
     assert_eq!((&j[n - 2]["injected"], &j[n - 2]["retry_after"]), (&json!(["fault THROTTLED"]), &json!(7)));
