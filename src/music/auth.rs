@@ -57,6 +57,8 @@ pub struct Caller {
     pub user: User,
     /// Granted scopes.
     pub scopes: ScopeSet,
+    /// The granted scope that satisfied the route's requirement.
+    pub scope_used: Option<String>,
 }
 
 impl Caller {
@@ -113,6 +115,7 @@ pub async fn check(
         }
         Ok(c) => c,
         Err(p) => {
+            let problem = p.code();
             let message = match p {
                 TokenProblem::Expired | TokenProblem::ForcedExpired => {
                     "The access token has expired. Refresh it and retry."
@@ -121,52 +124,65 @@ pub async fn check(
                 TokenProblem::WrongKind => "A refresh token is not an access token.",
                 _ => "The access token is invalid.",
             };
-            return Err(MusicError::new(Code::InvalidAccessToken, message));
+            return Err(MusicError::new(Code::InvalidAccessToken, message)
+                .noting(|n| n.facts.token_problem = Some(problem.to_owned())));
         }
+    };
+    let caller_note = |e: MusicError| {
+        e.noting(|n| {
+            n.client_id = Some(claims.cid.clone());
+            n.user_id = claims.sub.clone();
+            n.facts.scopes = Some(claims.scp.clone());
+        })
     };
     // 4: x-api-key must be the security profile the token was issued under, enabled for music.
     let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
     let Some(key) = key else {
-        return Err(denied(format!("Missing x-api-key header: send the security profile id ({}).", claims.pid)));
+        return Err(caller_note(denied(format!(
+            "Missing x-api-key header: send the security profile id ({}).",
+            claims.pid
+        ))));
     };
     if key.starts_with("amzn1.application-oa2-client.") {
-        return Err(denied(format!(
+        return Err(caller_note(denied(format!(
             "x-api-key holds a client id ({key}); the Music API expects the security profile id (amzn1.application.…): {} for this access token.",
             claims.pid
-        )));
+        ))));
     }
     let Some(profile) = state.fixtures.profile(key) else {
-        return Err(denied(format!("x-api-key {key} is not a known security profile id.")));
+        return Err(caller_note(denied(format!("x-api-key {key} is not a known security profile id."))));
     };
     if !profile.music_enabled {
-        return Err(denied(format!(
+        return Err(caller_note(denied(format!(
             "Security profile {key} is not enabled for the Amazon Music API; it must be enabled by the Amazon Music team."
-        )));
+        ))));
     }
     if profile.security_profile_id.as_str() != claims.pid {
-        return Err(denied(format!(
+        return Err(caller_note(denied(format!(
             "x-api-key {key} is not the security profile the access token was issued under ({}).",
             claims.pid
-        )));
+        ))));
     }
     // 5: scope.
     let scopes = ScopeSet::parse(&claims.scp).unwrap_or_default();
     let alternatives: Vec<Scope> = requires.0.iter().filter_map(|s| Scope::parse(s).ok()).collect();
     if !scopes.satisfies_any(&alternatives) {
         let has = if scopes.is_empty() { "none".to_owned() } else { scopes.to_string() };
-        return Err(denied(format!(
+        let e = denied(format!(
             "Access denied: this operation requires the scope {}; the access token has: {has}. Ask the customer to consent to {} at /ap/oa.",
             requires.describe(),
             requires.0[requires.0.len() - 1],
-        )));
+        ));
+        return Err(caller_note(e).noting(|n| n.facts.scope_missing = Some(requires.describe())));
     }
+    let scope_used = scopes.iter().find(|g| alternatives.iter().any(|a| g.covers(a))).map(|g| g.as_str().to_owned());
     // 6: a music account.
     let user = claims.sub.as_deref().and_then(|u| state.fixtures.user(u)).cloned();
     let Some(user) = user else {
         return Err(MusicError::new(Code::InvalidAccessToken, "The access token is invalid."));
     };
     if !user.has_music_account {
-        return Err(MusicError::no_music_account());
+        return Err(caller_note(MusicError::no_music_account()));
     }
-    Ok(Caller { claims, user, scopes })
+    Ok(Caller { claims, user, scopes, scope_used })
 }

@@ -125,12 +125,20 @@ pub struct MusicError {
     pub retry_after: Option<u64>,
     /// The `reference`, filled in by the handler layer from the session's random source.
     pub reference: Option<String>,
+    /// What the journal should note besides the code (the caller, the missing scope, the token problem).
+    pub note: Option<Box<JournalNote>>,
 }
 
 impl MusicError {
     /// An error with this code and message.
     pub fn new(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
-        MusicError { code, message: message.into(), url: None, retry_after: None, reference: None }
+        MusicError { code, message: message.into(), url: None, retry_after: None, reference: None, note: None }
+    }
+
+    /// Adds to what the journal notes about this error.
+    pub fn noting(mut self, f: impl FnOnce(&mut JournalNote)) -> Self {
+        f(self.note.get_or_insert_with(Box::default));
+        self
     }
 
     /// 400 with the documented message.
@@ -223,7 +231,9 @@ impl IntoResponse for MusicError {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        resp.extensions_mut().insert(JournalNote { error: Some(self.code.as_str().to_owned()), ..Default::default() });
+        let mut note = self.note.map(|n| *n).unwrap_or_default();
+        note.error = Some(self.code.as_str().to_owned());
+        resp.extensions_mut().insert(note);
         resp
     }
 }

@@ -188,9 +188,19 @@ impl V1Ctx {
                 let client = caller.claims.cid.clone();
                 let out = f(&caller).await.map(|data| json!({ "data": data }));
                 let mut resp = self.respond(out);
+                // The plan's `revoke` rule: the customer removes the app once this call is answered.
+                let revoked = self.session.store.plan_count_call(self.method.as_str(), &self.path);
+                if revoked {
+                    self.session.store.revoke_grant(&user, &client).await;
+                }
                 note(&mut resp, |n| {
                     n.user_id = Some(user);
                     n.client_id = Some(client);
+                    n.facts.scopes = Some(caller.claims.scp.clone());
+                    n.facts.scope_used = caller.scope_used.clone();
+                    if revoked {
+                        n.facts.injected.push("the customer removed the app after this call (plan)".into());
+                    }
                 });
                 resp
             }
@@ -214,14 +224,21 @@ impl V1Ctx {
                     Some(c) => MusicError::new(c, format!("Injected fault: {}", c.as_str())),
                     None => MusicError::internal(),
                 };
-                return Err(e);
+                return Err(e.noting(|n| {
+                    n.client_id = Some(caller.claims.cid.clone());
+                    n.user_id = caller.claims.sub.clone();
+                    n.facts.injected.push(format!("fault {code}"));
+                }));
             }
         }
         let tps = self.session.store.settings().await.rate_limit_tps;
         if tps > 0 {
             let key = format!("{}|{}", caller.claims.pid, caller.claims.jti);
             if let Err(retry_ms) = self.session.store.music().rate_limit(&key, f64::from(tps), self.now_ms()).await {
-                return Err(MusicError::throttled(Some(((retry_ms + 999) / 1000).max(1) as u64)));
+                return Err(MusicError::throttled(Some(((retry_ms + 999) / 1000).max(1) as u64)).noting(|n| {
+                    n.client_id = Some(caller.claims.cid.clone());
+                    n.user_id = caller.claims.sub.clone();
+                }));
             }
         }
         Ok(caller)

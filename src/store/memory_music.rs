@@ -256,36 +256,6 @@ fn page<T: Clone>(
     Page { items: items.skip(offset).take(limit).collect(), total, version }
 }
 
-/// Whether a fault's route pattern matches `METHOD /path`.
-fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
-    let pattern = pattern.trim();
-    if pattern == "*" {
-        return true;
-    }
-    let (pm, pp) = match pattern.split_once(' ') {
-        Some((m, p)) => (m, p.trim()),
-        None => ("*", pattern),
-    };
-    if pm != "*" && !pm.eq_ignore_ascii_case(method) {
-        return false;
-    }
-    let strip = |p: &'_ str| -> String {
-        let p = p.trim_end_matches('/');
-        p.strip_prefix("/v1").map_or_else(|| p.to_owned(), str::to_owned)
-    };
-    let (pp, path) = (strip(pp), strip(path));
-    let mut a = pp.split('/');
-    let mut b = path.split('/');
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return true,
-            (Some("**"), _) => return true,
-            (Some(x), Some(y)) if x == "*" || x == y => {}
-            _ => return false,
-        }
-    }
-}
-
 #[async_trait]
 impl MusicStore for MemoryMusic {
     async fn collection_page(&self, user: &str, c: Collection, offset: usize, limit: usize) -> Page<Item> {
@@ -544,13 +514,19 @@ impl MusicStore for MemoryMusic {
 
     async fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
         let mut faults = lock(&self.faults);
-        let idx = faults.iter_mut().position(|f| {
+        // Every rule the request matches counts it, so that `after` (and a plan's `nth`) counts matching
+        // requests even when an earlier rule answered one of them.
+        let mut hit = None;
+        for (i, f) in faults.iter_mut().enumerate() {
             if !route_matches(&f.fault.route, method, path) {
-                return false;
+                continue;
             }
             f.seen += 1;
-            f.seen > f.fault.after.unwrap_or(0)
-        })?;
+            if hit.is_none() && f.seen > f.fault.after.unwrap_or(0) {
+                hit = Some(i);
+            }
+        }
+        let idx = hit?;
         let f = &mut faults[idx];
         let hit = f.fault.clone();
         if let Some(n) = f.fault.count.as_mut() {
