@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::fixtures::Fixtures;
-use crate::journal::{JournalEntry, JournalNote, RECORDED_HEADERS, redact};
+use crate::journal::{Facts, JournalEntry, JournalNote, RECORDED_HEADERS, looks_like_token, redact};
 use crate::lwa::tokens::TokenCodec;
 use crate::store::{SessionId, SessionStore, Store};
 
@@ -249,7 +249,21 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     req.extensions_mut().insert(Session { id, store: store.clone(), prefix });
     req.extensions_mut().insert(CanonicalPath(path.clone()));
 
-    let mut resp = next.run(req).await;
+    // The plan's network behaviours: latency, and connections dropped before the request is handled.
+    let network = if journaled { store.plan_network(method.as_str(), &path) } else { None };
+    if let Some(n) = &network {
+        if n.latency_ms > 0 {
+            // Real latency: clients time out on wall-clock time, not the virtual clock.
+            tokio::time::sleep(std::time::Duration::from_millis(n.latency_ms)).await;
+        }
+    }
+    let mut resp = match &network {
+        Some(n) if n.drop => dropped_connection(),
+        _ => next.run(req).await,
+    };
+    if let Some(n) = &network {
+        note(&mut resp, |note| note.facts.injected.extend(n.describe()));
+    }
 
     let now = store.now_ms();
     let headers = resp.headers_mut();
@@ -274,18 +288,47 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         );
     }
     if let Some(mut e) = entry.take() {
-        e.status = resp.status().as_u16();
+        e.status = if network.as_ref().is_some_and(|n| n.drop) { 0 } else { resp.status().as_u16() };
         e.duration_us = started.elapsed().as_micros() as u64;
-        if let Some(n) = resp.extensions().get::<JournalNote>() {
-            e.params = n.params.clone();
-            e.error = n.error.clone();
-            e.client_id = n.client_id.clone();
-            e.user_id = n.user_id.clone();
-            e.token = n.token.clone();
+        if let Some(n) = resp.extensions_mut().remove::<JournalNote>() {
+            e.params = n.params;
+            e.error = n.error;
+            e.client_id = n.client_id;
+            e.user_id = n.user_id;
+            e.token = n.token;
+            let token_in_query = e.facts.token_in_query.take();
+            e.facts = n.facts;
+            e.facts.token_in_query = token_in_query;
         }
+        e.facts.retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         store.journal_append(e).await;
     }
     resp
+}
+
+/// A response whose body fails at once: hyper closes the connection without a complete answer, which the
+/// client sees as a dropped connection. The journal records it with status 0.
+fn dropped_connection() -> Response {
+    Response::new(axum::body::Body::new(DroppedBody))
+}
+
+struct DroppedBody;
+
+impl axum::body::HttpBody for DroppedBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let e = std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "connection dropped by the session's plan");
+        std::task::Poll::Ready(Some(Err(e)))
+    }
 }
 
 /// The `Date` header for a virtual time. httpdate panics past 9999-12-31, and a running clock set near that
@@ -297,6 +340,7 @@ fn http_date(now_ms: i64) -> String {
 
 fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
     let h = req.headers();
+    let mut token_in_query = None;
     let query = req
         .uri()
         .query()
@@ -304,6 +348,9 @@ fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
         .unwrap_or_default()
         .into_iter()
         .map(|(k, v)| {
+            if token_in_query.is_none() && carries_token(&k, &v) {
+                token_in_query = Some(k.clone());
+            }
             let r = redact(&k, &v);
             (k, r)
         })
@@ -329,8 +376,15 @@ fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
         client_id: None,
         user_id: None,
         token: None,
+        facts: Facts { token_in_query, ..Facts::default() },
         duration_us: 0,
     }
+}
+
+/// Whether a query parameter carries an access or refresh token (by its name, or its value's prefix).
+fn carries_token(name: &str, value: &str) -> bool {
+    const NAMES: &[&str] = &["access_token", "refresh_token", "token", "x-amz-access-token", "authorization"];
+    (NAMES.iter().any(|n| n.eq_ignore_ascii_case(name)) && !value.is_empty()) || looks_like_token(value)
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The command line: `amazon-music-mock serve …` (every `serve` flag can also be set with an
-//! `AMM_`-prefixed environment variable, `--bind` ↔ `AMM_BIND`), `healthcheck`, and the scenario commands
-//! `run`, `check`, `schema` and `conformance` (carried out by `scenario::cmd`).
+//! `AMM_`-prefixed environment variable, `--bind` ↔ `AMM_BIND`), `healthcheck`, the scenario commands
+//! `run`, `check`, `schema` and `conformance` (carried out by `scenario::cmd`), and `verdict` (client
+//! verdicts, `verdict::cmd`).
 //!
-//! Exit codes: 0 success (a clean shutdown; every scenario passed), 1 a scenario failed (`run`), the server
-//! is unhealthy (`healthcheck`) or a document is stale (`conformance --check`), 2 usage, fixture, scenario
-//! file or I/O errors (the message goes to stderr).
+//! Exit codes: 0 success (a clean shutdown; every scenario passed; every judged rule passed), 1 a scenario
+//! failed (`run`), a rule failed (`verdict`), the server is unhealthy (`healthcheck`) or a document is stale
+//! (`conformance --check`), 2 usage, fixture, plan, scenario file, network or I/O errors (the message goes to
+//! stderr).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -39,8 +41,31 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the JSON Schema of scenario files (committed as scenarios/schema.json).
     Schema(SchemaArgs),
-    /// Generate docs/CONFORMANCE.md: every spec MUST with the scenarios that cite it.
+    /// Generate docs/CONFORMANCE.md: every spec MUST with the scenarios that cite it, and the client rules.
     Conformance(ConformanceArgs),
+    /// Ask a running mock for a session's client verdict; exit 0 every judged rule passed, 1 a rule failed,
+    /// 2 usage, network or file errors.
+    Verdict(VerdictArgs),
+}
+
+/// `verdict` flags.
+#[derive(Debug, clap::Args)]
+pub struct VerdictArgs {
+    /// Base URL of the running mock (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The session to judge [default: the default session].
+    #[arg(long, value_name = "SESSION")]
+    pub session: Option<String>,
+    /// Write a report: json:FILE, junit:FILE or html:FILE (repeatable).
+    #[arg(long, value_name = "FORMAT:FILE")]
+    pub report: Vec<crate::scenario::ReportSpec>,
+    /// Expected failures by rule id: listed rules that fail do not fail the run; listed ones that pass do.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Time limit of the request, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout_seconds: u64,
 }
 
 /// `run` flags.
@@ -174,6 +199,9 @@ pub struct ServeArgs {
     /// https://mock.example:8443); default: the request's Host.
     #[arg(long, env = "AMM_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// A client plan (scenarios/clients/*.yaml) loaded into the default session.
+    #[arg(long, env = "AMM_PLAN", value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     /// Log format (logs go to stderr).
     #[arg(long, env = "AMM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -235,6 +263,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => crate::scenario::cmd::check_command(args),
         Command::Schema(args) => crate::scenario::cmd::schema_command(args),
         Command::Conformance(args) => crate::scenario::cmd::conformance_command(args),
+        Command::Verdict(args) => runtime.block_on(crate::verdict::cmd::verdict_command(args)),
     }
 }
 
@@ -270,6 +299,21 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let plan = match &args.plan {
+        Some(path) => match crate::plan::Plan::load(path) {
+            Ok(p) => Some(std::sync::Arc::new(p)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    if let Some(p) = &plan {
+        let session = state.store.session(&crate::store::SessionId::default_session());
+        session.load_plan(Some(p.clone())).await;
+        tracing::info!(plan = %p.name, "plan loaded into the default session");
+    }
     let profiles = state.fixtures.profiles().len();
     let users = state.fixtures.users().len();
     // Before the `listening on` line: from then on a SIGTERM must mean a clean shutdown.

@@ -21,7 +21,16 @@ const SECRET_NAMES: &[&str] = &[
     "x-amz-access-token",
     "password",
     "token",
+    "sig",
 ];
+
+/// Prefixes of LWA tokens: a query value starting with one is a token whatever the parameter is called.
+const TOKEN_PREFIXES: &[&str] = &["Atza|", "Atzr|", "Atc|", "Atza%7C", "Atzr%7C", "Atc%7C"];
+
+/// Whether a value looks like an LWA token (`Atza|…`, `Atzr|…`, `Atc|…`).
+pub fn looks_like_token(value: &str) -> bool {
+    TOKEN_PREFIXES.iter().any(|p| value.starts_with(p))
+}
 
 /// Whether a parameter or header name carries a secret.
 pub fn is_secret(name: &str) -> bool {
@@ -40,9 +49,10 @@ pub fn fingerprint(value: &str) -> String {
     s
 }
 
-/// The value to record for `name`: itself, or its fingerprint when it is a secret.
+/// The value to record for `name`: itself, or its fingerprint when it is a secret (by its name, or because it
+/// looks like a token).
 pub fn redact(name: &str, value: &str) -> String {
-    if !is_secret(name) {
+    if !is_secret(name) && !looks_like_token(value) {
         return value.to_owned();
     }
     // Keep the auth scheme readable: "Bearer [redacted:…]", "Basic [redacted:…]".
@@ -83,12 +93,94 @@ pub struct JournalEntry {
     pub user_id: Option<String>,
     /// Fingerprint of the token presented or issued, when any.
     pub token: Option<String>,
+    /// What client verdicts need beyond the request itself; each key only when known.
+    #[serde(flatten)]
+    pub facts: Facts,
     /// Server time spent, microseconds (real time).
     pub duration_us: u64,
 }
 
+/// Facts about one request that client verdicts (`crate::verdict`) judge, beyond method, path and status.
+/// Every field is left out of the JSON when empty, so most entries carry none of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    /// The scopes of the token issued or presented, normalised and space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<String>,
+    /// Music API: the granted scope that satisfied the route's requirement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_used: Option<String>,
+    /// Music API 403 `ACCESS_DENIED`: the scope the route needed and the token lacked (`a or b` for a choice).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope_missing: Option<String>,
+    /// Why a presented token was refused: `expired`, `revoked`, `forced_expired`, `malformed`, `forged`,
+    /// `other_session`, `wrong_kind`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_problem: Option<String>,
+    /// Fingerprint of the refresh token a token response carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Lifetime in seconds of the access token issued (whether or not the answer said so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// Fingerprint of the device code a code pair carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_code: Option<String>,
+    /// The `interval` a code pair carried, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+    /// The `Retry-After` header answered, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// The name of a query parameter that carried a token (its value is redacted in `query`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_in_query: Option<String>,
+    /// What the session's plan or fault rules did to this request (`fault THROTTLED`, `dropped`, …).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub injected: Vec<String>,
+    /// Bad material the plan put into this answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bad_material: Option<BadMaterialFact>,
+    /// Playback events the request reported (`start`, `stop`), in order. The playback event routes fill it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub playback_events: Vec<String>,
+}
+
+/// Kinds of bad material a plan can serve (a client must not use any of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadMaterial {
+    /// A token response without `expires_in`.
+    MissingExpiresIn,
+    /// An `/ap/oa` redirect whose `state` is not the one the client sent.
+    WrongState,
+    /// A token response whose `Atza|` access token is cut short.
+    TruncatedToken,
+}
+
+impl BadMaterial {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadMaterial::MissingExpiresIn => "missing_expires_in",
+            BadMaterial::WrongState => "wrong_state",
+            BadMaterial::TruncatedToken => "truncated_token",
+        }
+    }
+}
+
+/// Bad material served: its kind and the fingerprint of what it taints (the access token of a token response,
+/// the authorization code of a redirect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadMaterialFact {
+    /// What was wrong with it.
+    pub kind: BadMaterial,
+    /// Fingerprint of the tainted token or code.
+    pub tainted: String,
+}
+
 /// What a handler adds to its request's journal entry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JournalNote {
     /// Parsed parameters, already redacted.
     pub params: Vec<(String, String)>,
@@ -100,6 +192,8 @@ pub struct JournalNote {
     pub user_id: Option<String>,
     /// Fingerprint of the relevant token.
     pub token: Option<String>,
+    /// Facts for client verdicts.
+    pub facts: Facts,
 }
 
 /// Request headers worth recording (others are noise for client verdicts).
@@ -129,5 +223,13 @@ mod tests {
         assert_eq!(redact("Authorization", "Bearer Atza|x"), format!("Bearer {}", fingerprint("Atza|x")));
         assert_eq!(fingerprint("a"), fingerprint("a"));
         assert_ne!(fingerprint("a"), fingerprint("b"));
+    }
+
+    #[test]
+    fn a_token_is_redacted_under_any_parameter_name() {
+        assert_eq!(redact("t", "Atza|abc"), fingerprint("Atza|abc"));
+        assert_eq!(redact("x", "Atc%7Cabc"), fingerprint("Atc%7Cabc"));
+        assert_eq!(redact("sig", "abc"), fingerprint("abc"));
+        assert_eq!(redact("cursor", "Atlas"), "Atlas");
     }
 }

@@ -28,11 +28,13 @@ pub mod ids;
 pub mod journal;
 pub mod lwa;
 pub mod music;
+pub mod plan;
 pub mod scenario;
 pub mod scope;
 pub mod server;
 pub mod store;
 pub mod stream;
 pub mod v2;
+pub mod verdict;
 
 pub use server::{MockAmazon, RunningServer, ServerConfig};

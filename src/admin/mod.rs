@@ -1,6 +1,7 @@
 //! The control API under `/__admin` (and `/s/{session}/__admin`): health, reset, the virtual clock,
 //! fixtures, device-code decisions, revocation, forced expiry, settings, the request journal, Music API
-//! state and faults, and the recorded playback sessions and events.
+//! state and faults, the recorded playback sessions and events, and client conformance: plans, verdicts
+//! and the live dashboard.
 //! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409. Documented in
 //! `docs/ADMIN.md`.
 
@@ -42,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/device/events", get(device_events))
         .route("/playback/sessions", get(playback_sessions))
         .route("/playback/events", get(playback_events))
+        .route("/plan", get(plan).post(load_plan).delete(remove_plan))
+        .route("/verdict", get(verdict))
+        .route("/ui", get(ui))
+        .route("/ui/live", get(ui_live))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
         // axum adds the `Allow` header to this answer.
         .method_not_allowed_fallback(|method: Method| async move {
@@ -305,29 +310,8 @@ async fn faults(session: Session) -> Response {
 /// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 or V2 error code or Device API report, or
 /// absent for latency only. A route `TRACK <asin>` (or `TRACK *`) marks that track in Device API containers.
 async fn add_fault(session: Session, AdminJson(f): AdminJson<crate::store::music::Fault>) -> Response {
-    if f.route.trim().is_empty() {
-        return err(StatusCode::BAD_REQUEST, "route is required: \"METHOD /path\" with * wildcards, or \"*\"");
-    }
-    if let Some(code) = &f.error {
-        if crate::music::error::Code::parse(code).is_none()
-            && crate::v2::error::Code::parse(code).is_none()
-            && crate::device::error::Report::parse(code).is_none()
-        {
-            return err(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code, a V2 code such as MAX_CONCURRENCY_REACHED, or a Device API report: CONCURRENT_STREAMS, SUBSCRIPTION_REQUIRED, SERVICE_UNAVAILABLE"
-                ),
-            );
-        }
-    } else if f.latency_ms.is_none() {
-        return err(StatusCode::BAD_REQUEST, "a fault needs an error, a latency_ms, or both");
-    }
-    if f.latency_ms.is_some_and(|ms| ms > 120_000) {
-        return err(StatusCode::BAD_REQUEST, "latency_ms must be at most 120000");
-    }
-    if f.count == Some(0) {
-        return err(StatusCode::BAD_REQUEST, "count must be at least 1 (omit it for every matching request)");
+    if let Err(message) = f.validate() {
+        return err(StatusCode::BAD_REQUEST, message);
     }
     session.store.music().add_fault(f).await;
     axum::Json(session.store.music().faults().await).into_response()
@@ -411,4 +395,66 @@ async fn playback_events(session: Session, f: PlaybackFilter) -> Response {
         all.retain(|e| e.session_id == id);
     }
     axum::Json(all).into_response()
+}
+
+/// `GET /__admin/plan`: the session's client plan.
+async fn plan(session: Session) -> Response {
+    match session.store.plan().await {
+        Some(p) => axum::Json(&*p).into_response(),
+        None => err(StatusCode::NOT_FOUND, "no plan is loaded in this session: POST one to /__admin/plan"),
+    }
+}
+
+/// `POST /__admin/plan`: a plan's YAML (or JSON) text as the body. The session is reset, then the plan
+/// applied; the answer is the plan as loaded.
+async fn load_plan(session: Session, body: axum::body::Bytes) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return err(StatusCode::BAD_REQUEST, "the plan must be UTF-8 YAML or JSON text");
+    };
+    match crate::plan::Plan::parse("plan", text) {
+        Ok(p) => {
+            let p = std::sync::Arc::new(p);
+            session.store.load_plan(Some(p.clone())).await;
+            axum::Json(&*p).into_response()
+        }
+        Err(e) => err(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+async fn remove_plan(session: Session) -> Response {
+    session.store.load_plan(None).await;
+    axum::Json(json!({"plan": null, "session": session.id})).into_response()
+}
+
+async fn judged(
+    session: &Session,
+) -> (crate::verdict::Verdict, Vec<crate::journal::JournalEntry>, Option<std::sync::Arc<crate::plan::Plan>>) {
+    let journal = session.store.journal().await;
+    let plan = session.store.plan().await;
+    let v = crate::verdict::judge(session.id.as_str(), &journal, plan.as_deref(), session.store.now_ms());
+    (v, journal, plan)
+}
+
+/// `GET /__admin/verdict`: the session's client verdict.
+async fn verdict(session: Session) -> Response {
+    axum::Json(judged(&session).await.0).into_response()
+}
+
+/// `GET /__admin/ui`: the live dashboard.
+async fn ui(session: Session) -> Response {
+    let (v, journal, plan) = judged(&session).await;
+    let mut resp =
+        axum::response::Html(crate::verdict::ui::page(&v, &journal, plan.as_deref()).into_string()).into_response();
+    resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `GET /__admin/ui/live`: `{"version": …, "html": …}`, the dashboard's live part.
+async fn ui_live(session: Session) -> Response {
+    let (v, journal, plan) = judged(&session).await;
+    let live = crate::verdict::ui::live(&v, &journal, plan.as_deref());
+    let version = crate::verdict::ui::version_of(&live);
+    let mut resp = axum::Json(json!({"version": version, "html": live.into_string()})).into_response();
+    resp.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    resp
 }

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::journal::JournalNote;
 use crate::music::auth::{AuthError, Denial};
 
 /// The kinds of general error report the mock gives (the fault codes the admin API accepts for the Device
@@ -122,6 +123,8 @@ pub struct DeviceError {
     pub brief: Cow<'static, str>,
     /// `explanation` (HTML).
     pub explanation: String,
+    /// What the journal notes besides the code.
+    pub note: Option<Box<JournalNote>>,
 }
 
 impl DeviceError {
@@ -138,6 +141,7 @@ impl DeviceError {
             terse: terse.into(),
             brief: brief.into(),
             explanation: format!("<p>{}</p>", escape_html(detail)),
+            note: None,
         }
     }
 
@@ -150,6 +154,7 @@ impl DeviceError {
             terse: terse.into(),
             brief: brief.into(),
             explanation: explanation.to_owned(),
+            note: None,
         }
     }
 
@@ -183,7 +188,7 @@ impl DeviceError {
     /// The error for a refused auth chain: 401 for the token, 403 for the profile or scope, 409 (a general
     /// subscription error) for a customer without Amazon Music.
     pub fn from_auth(e: AuthError) -> Self {
-        match e.denial {
+        let mut out = match e.denial {
             Denial::NotBearer | Denial::EmptyToken | Denial::BadToken => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
@@ -204,7 +209,15 @@ impl DeviceError {
                 out.explanation = format!("<p>{}</p>", escape_html(&e.message));
                 out
             }
-        }
+        };
+        out.note = Some(e.note);
+        out
+    }
+
+    /// Sets what the journal notes about this error.
+    pub fn with_note(mut self, note: impl Into<Box<JournalNote>>) -> Self {
+        self.note = Some(note.into());
+        self
     }
 
     /// The error document: `{"result":"#error","generalErrorReports":{"error":{terse,brief,explanation}}}`.
@@ -230,7 +243,8 @@ impl From<crate::music::BadPathSegment> for DeviceError {
 
 impl IntoResponse for DeviceError {
     fn into_response(self) -> Response {
-        crate::music::api::error_response(self.status, &self.document(), self.code, None)
+        let document = self.document();
+        crate::music::api::error_response(self.status, &document, self.code, None, self.note)
     }
 }
 

@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
 use crate::app::AppState;
-use crate::music::{ApiKey, ApiRequest, Caller, Ctx, Policy, Refusal, Reply, Requires, json_response};
+use crate::music::{ApiKey, Caller, Ctx, Policy, Refusal, Reply, Requires, json_response};
 pub use doc::{Doc, Links};
 use error::{DeviceError, Report};
 
@@ -79,11 +79,15 @@ impl Ctx<DeviceApi> {
                 Some(caller),
             ),
             Ok(caller) => (f(&caller).await, Some(caller)),
-            Err(Refusal::Denied(e)) => (Err(DeviceError::from_auth(e)), None),
-            Err(Refusal::Fault(fault)) => {
-                (Err(DeviceError::general(Report::for_fault(fault.error.as_deref().unwrap_or("")))), None)
+            Err(refusal) => {
+                let note = refusal.note();
+                let e = match refusal {
+                    Refusal::Denied(e) => DeviceError::from_auth(e),
+                    Refusal::Fault(f, _) => DeviceError::general(Report::for_fault(f.error.as_deref().unwrap_or(""))),
+                    Refusal::Throttled(..) => DeviceError::general(Report::ServiceUnavailable),
+                };
+                (Err(e.with_note(note)), None)
             }
-            Err(Refusal::Throttled(_)) => (Err(DeviceError::general(Report::ServiceUnavailable)), None),
         };
         let mut resp = match out {
             Ok(Reply::Ok(body)) => json_response(StatusCode::OK, &body),
@@ -92,7 +96,7 @@ impl Ctx<DeviceApi> {
             Err(e) => e.into_response(),
         };
         if let Some(c) = &caller {
-            ApiRequest::note_caller(&mut resp, c);
+            self.answered(&mut resp, c).await;
         }
         self.note_token(resp)
     }

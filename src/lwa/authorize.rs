@@ -24,8 +24,9 @@ use super::params::{LwaParams, parse_form};
 use super::{Issue, ScopeRequest, issue_user_tokens, resolve_scopes};
 use crate::app::{AppState, Session, note};
 use crate::fixtures::{Client, SecurityProfile};
+use crate::journal::BadMaterial;
 use crate::scope::ScopeSet;
-use crate::store::{AuthCodeRecord, PkceChallenge, PkceMethod, UnknownScopeResponse};
+use crate::store::{AuthCodeRecord, ConsentDecision, MaterialPoint, PkceChallenge, PkceMethod, UnknownScopeResponse};
 
 /// Authorization codes live five minutes (`lwa.md` §3.2).
 pub const CODE_LIFETIME_MS: i64 = 300_000;
@@ -228,7 +229,13 @@ pub async fn authorize_get(State(state): State<AppState>, session: Session, req:
     };
     if settings.auto_consent {
         let user = state.fixtures.first_user().user_id.as_str().to_owned();
-        return decide(&state, &session, &params, checked, Some(&user), true, settings.unknown_scope_response).await;
+        let allow = settings.consent_decision == ConsentDecision::Allow;
+        let mut resp =
+            decide(&state, &session, &params, checked, Some(&user), allow, settings.unknown_scope_response).await;
+        if !allow {
+            note(&mut resp, |n| n.facts.injected.push("consent denied (plan)".into()));
+        }
+        return resp;
     }
     match (&checked.scopes, settings.unknown_scope_response) {
         (Err(ScopeFailure::Unknown), UnknownScopeResponse::Redirect) | (Err(ScopeFailure::Missing), _) => {
@@ -321,7 +328,13 @@ async fn decide(
         return page_response(&LwaError::missing("user_id").description, params);
     };
     let scope_text = scopes.to_string();
-    let location = match c.response_type {
+    // The plan's bad material: a `state` in the redirect that is not the one the client sent.
+    let wrong_state = match &c.state {
+        Some(_) => session.store.plan_material(MaterialPoint::Redirect).await == Some(BadMaterial::WrongState),
+        None => false,
+    };
+    let sent_state = if wrong_state { c.state.as_ref().map(|s| format!("forged{s}")) } else { c.state.clone() };
+    let (location, tainted) = match c.response_type {
         ResponseType::Code => {
             let record = AuthCodeRecord {
                 client_id: c.client.client_id.as_str().to_owned(),
@@ -334,10 +347,10 @@ async fn decide(
             let code = session.store.insert_auth_code(record).await;
             // `code` first: ask-cli only accepts a callback starting `/cb?code` (`lwa.md` §14).
             let mut q = vec![("code", code.as_str()), ("scope", scope_text.as_str())];
-            if let Some(s) = &c.state {
+            if let Some(s) = &sent_state {
                 q.push(("state", s));
             }
-            with_query(&c.redirect_uri, &q, false)
+            (with_query(&c.redirect_uri, &q, false), crate::journal::fingerprint(&code))
         }
         ResponseType::Token => {
             let issue =
@@ -350,16 +363,21 @@ async fn decide(
                 ("expires_in", expires.as_str()),
                 ("scope", scope_text.as_str()),
             ];
-            if let Some(s) = &c.state {
+            if let Some(s) = &sent_state {
                 q.push(("state", s));
             }
-            with_query(&c.redirect_uri, &q, true)
+            (with_query(&c.redirect_uri, &q, true), crate::journal::fingerprint(&t.access_token))
         }
     };
     let mut resp = redirect_response(&location);
     note(&mut resp, |n| {
         n.client_id = Some(c.client.client_id.as_str().to_owned());
         n.user_id = Some(user.to_owned());
+        n.facts.scopes = Some(scope_text);
+        if wrong_state {
+            n.facts.injected.push("bad material: wrong_state (plan)".into());
+            n.facts.bad_material = Some(crate::journal::BadMaterialFact { kind: BadMaterial::WrongState, tainted });
+        }
     });
     resp
 }

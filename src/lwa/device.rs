@@ -84,6 +84,7 @@ async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Resu
             interval_seconds: interval,
         })
         .await;
+    let scopes = pair.scopes.to_string();
     let body = CodePairResponse {
         user_code: pair.user_code,
         device_code: pair.device_code,
@@ -93,7 +94,12 @@ async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Resu
     };
     let mut resp = serde_json::to_vec(&body).unwrap_or_default().into_response();
     lwa_json_headers(&mut resp);
-    note(&mut resp, |n| n.client_id = Some(client.client.client_id.as_str().to_owned()));
+    note(&mut resp, |n| {
+        n.client_id = Some(client.client.client_id.as_str().to_owned());
+        n.facts.device_code = Some(crate::journal::fingerprint(&body.device_code));
+        n.facts.interval = Some(interval);
+        n.facts.scopes = Some(scopes);
+    });
     Ok(resp)
 }
 

@@ -25,6 +25,8 @@ pub struct LwaError {
     pub description: Cow<'static, str>,
     /// `Allow` header for 405 answers.
     pub allow: Option<&'static str>,
+    /// What a plan did, for the journal (`slow_down (plan)`).
+    pub injected: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -34,8 +36,14 @@ struct Body<'a> {
 }
 
 impl LwaError {
+    /// Marks the error as one a plan caused, for the journal.
+    pub fn injected(mut self, what: &'static str) -> Self {
+        self.injected = Some(what);
+        self
+    }
+
     fn new(status: StatusCode, error: &'static str, description: impl Into<Cow<'static, str>>) -> Self {
-        LwaError { status, error, description: description.into(), allow: None }
+        LwaError { status, error, description: description.into(), allow: None, injected: None }
     }
 
     /// 400 `invalid_request` "The request is missing a required parameter : NAME".
@@ -220,7 +228,9 @@ impl IntoResponse for LwaError {
         if let Some(allow) = self.allow {
             resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        resp.extensions_mut().insert(JournalNote { error: Some(self.error.to_owned()), ..Default::default() });
+        let mut note = JournalNote { error: Some(self.error.to_owned()), ..Default::default() };
+        note.facts.injected.extend(self.injected.map(str::to_owned));
+        resp.extensions_mut().insert(note);
         resp
     }
 }

@@ -113,15 +113,34 @@ pub struct AppTokenResponse {
     pub expires_in: u64,
 }
 
-/// Serialises a token-endpoint success with LWA's headers, noting the client, customer and access token.
-pub fn token_json<T: Serialize>(body: &T, client_id: &str, user_id: Option<&str>, access_token: &str) -> Response {
+/// What the journal notes about tokens issued: the client, the customer and the tokens' fingerprints.
+pub struct Issued<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The customer (none for app tokens).
+    pub user_id: Option<&'a str>,
+    /// The access token.
+    pub access_token: &'a str,
+    /// The refresh token, when one was returned.
+    pub refresh_token: Option<&'a str>,
+    /// The granted scopes.
+    pub scopes: String,
+    /// The access token's lifetime, seconds.
+    pub expires_in: u64,
+}
+
+/// Serialises a token-endpoint success with LWA's headers, noting what was issued.
+pub fn token_json<T: Serialize>(body: &T, issued: Issued<'_>) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut resp = bytes.into_response();
     lwa_json_headers(&mut resp);
     crate::app::note(&mut resp, |n| {
-        n.client_id = Some(client_id.to_owned());
-        n.user_id = user_id.map(str::to_owned);
-        n.token = Some(fingerprint(access_token));
+        n.client_id = Some(issued.client_id.to_owned());
+        n.user_id = issued.user_id.map(str::to_owned);
+        n.token = Some(fingerprint(issued.access_token));
+        n.facts.refresh_token = issued.refresh_token.map(fingerprint);
+        n.facts.scopes = Some(issued.scopes);
+        n.facts.expires_in = Some(issued.expires_in);
     });
     resp
 }
@@ -261,6 +280,19 @@ pub enum TokenProblem {
 }
 
 impl TokenProblem {
+    /// The journal's name for it (`expired`, `revoked`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            TokenProblem::Malformed => "malformed",
+            TokenProblem::Forged => "forged",
+            TokenProblem::OtherSession => "other_session",
+            TokenProblem::Expired => "expired",
+            TokenProblem::ForcedExpired => "forced_expired",
+            TokenProblem::Revoked => "revoked",
+            TokenProblem::WrongKind => "wrong_kind",
+        }
+    }
+
     /// A short reason for logs and helpful messages.
     pub fn reason(self) -> &'static str {
         match self {

@@ -10,13 +10,15 @@ use super::error::LwaError;
 use super::params::LwaParams;
 use super::tokens::TokenKind;
 use super::{
-    AuthenticatedClient, Issue, ScopeRequest, check_token, identify_client, issue_app_token, issue_user_tokens,
+    AuthenticatedClient, Issue, Issued, ScopeRequest, check_token, identify_client, issue_app_token, issue_user_tokens,
     reissue_access, resolve_scopes, token_json,
 };
 use crate::app::{AppState, Session, note};
 use crate::fixtures::ClientKind;
-use crate::journal::fingerprint;
-use crate::store::{AuthCodeRecord, ExpiredCodePairError, PkceMethod, PollOutcome};
+use crate::journal::{BadMaterial, BadMaterialFact, fingerprint};
+use crate::store::{
+    AuthCodeRecord, CodePairDecision, DeviceAutoDecision, ExpiredCodePairError, PkceMethod, PollOutcome, PollRules,
+};
 
 /// The grant types the endpoint knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +54,8 @@ pub async fn token(State(state): State<AppState>, session: Session, req: Request
         Err(e) => return e.into_response(),
     };
     let mut resp = match run_grant(&state, &session, &params).await {
-        Ok(r) => r,
+        Ok(r) if params.get("grant_type").ok().flatten() == Some("client_credentials") => r,
+        Ok(r) => with_bad_material(&session, r).await,
         Err(e) => {
             let mut r = e.into_response();
             let client = params
@@ -60,13 +63,71 @@ pub async fn token(State(state): State<AppState>, session: Session, req: Request
                 .as_ref()
                 .map(|b| b.client_id.clone())
                 .or_else(|| params.get("client_id").ok().flatten().map(str::to_owned));
-            note(&mut r, |n| n.client_id = client);
+            let refused = refused_refresh(&state, &session, &params).await;
+            note(&mut r, |n| {
+                n.client_id = client;
+                if let Some((user, problem)) = refused {
+                    n.user_id = user;
+                    n.facts.token_problem = problem.map(|p| p.code().to_owned());
+                }
+            });
             r
         }
     };
     let redacted = params.redacted();
     note(&mut resp, |n| n.params = redacted);
     resp
+}
+
+/// For a refused refresh: the customer of the refresh token (when it is ours) and why it was refused, so
+/// that verdicts can tell a revoked grant from other failures.
+async fn refused_refresh(
+    state: &AppState,
+    session: &Session,
+    params: &LwaParams,
+) -> Option<(Option<String>, Option<super::TokenProblem>)> {
+    if params.get("grant_type").ok().flatten() != Some("refresh_token") {
+        return None;
+    }
+    let token = params.get("refresh_token").ok().flatten()?;
+    let user = state.tokens.verify(token).ok().and_then(|c| c.sub);
+    Some((user, check_token(state, session, token, &[TokenKind::Refresh]).await.err()))
+}
+
+/// Serves the plan's bad material in a successful customer-grant token response, when the plan says this is
+/// the one: the answer without `expires_in`, or with its access token cut short.
+async fn with_bad_material(session: &Session, resp: Response) -> Response {
+    let Some(kind) = session.store.plan_material(crate::store::MaterialPoint::TokenResponse).await else {
+        return resp;
+    };
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return LwaError::server_error().into_response();
+    };
+    let Ok(serde_json::Value::Object(mut map)) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return LwaError::server_error().into_response();
+    };
+    match kind {
+        BadMaterial::MissingExpiresIn => {
+            map.remove("expires_in");
+        }
+        BadMaterial::TruncatedToken => {
+            if let Some(serde_json::Value::String(t)) = map.get_mut("access_token") {
+                // `Atza|` and 40 characters: far below the 350 the format promises (`lwa.md` §6).
+                t.truncate(45);
+            }
+        }
+        BadMaterial::WrongState => {}
+    }
+    let access = map.get("access_token").and_then(|v| v.as_str()).map(fingerprint).unwrap_or_default();
+    if let Some(n) = parts.extensions.get_mut::<crate::journal::JournalNote>() {
+        n.token = Some(access.clone());
+        n.facts.injected.push(format!("bad material: {} (plan)", kind.as_str()));
+        n.facts.bad_material = Some(BadMaterialFact { kind, tainted: access });
+    }
+    let body = serde_json::to_vec(&serde_json::Value::Object(map)).unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 async fn run_grant(state: &AppState, session: &Session, params: &LwaParams) -> Result<Response, LwaError> {
@@ -118,7 +179,24 @@ async fn authorization_code(state: &AppState, session: &Session, params: &LwaPar
         public_refresh: !client.with_secret,
     };
     let body = issue_user_tokens(state, session, issue, with_refresh).await;
-    Ok(token_json(&body, client.client.client_id.as_str(), Some(&record.user_id), &body.access_token))
+    Ok(token_json(&body, issued(&body, client.client.client_id.as_str(), Some(&record.user_id), &record.scopes)))
+}
+
+/// What the journal notes about a customer-grant token response.
+fn issued<'a>(
+    body: &'a super::TokenResponse,
+    client_id: &'a str,
+    user_id: Option<&'a str>,
+    scopes: &crate::scope::ScopeSet,
+) -> Issued<'a> {
+    Issued {
+        client_id,
+        user_id,
+        access_token: &body.access_token,
+        refresh_token: body.refresh_token.as_deref(),
+        scopes: scopes.to_string(),
+        expires_in: body.expires_in,
+    }
 }
 
 /// The code's own rules: unexpired, issued to this client, and the client proved itself by secret or PKCE.
@@ -167,7 +245,8 @@ async fn refresh_token(state: &AppState, session: &Session, params: &LwaParams) 
         token_type: "bearer",
         expires_in: lifetime,
     };
-    Ok(token_json(&body, &claims.cid, claims.sub.as_deref(), &body.access_token))
+    let scopes = crate::scope::ScopeSet::parse(&claims.scp).unwrap_or_default();
+    Ok(token_json(&body, issued(&body, &claims.cid, claims.sub.as_deref(), &scopes)))
 }
 
 async fn client_credentials(state: &AppState, session: &Session, params: &LwaParams) -> Result<Response, LwaError> {
@@ -184,7 +263,15 @@ async fn client_credentials(state: &AppState, session: &Session, params: &LwaPar
         ScopeRequest::Unknown => return Err(LwaError::invalid_scope_param()),
     };
     let body = issue_app_token(state, session, client.profile, client.client, &scopes).await;
-    Ok(token_json(&body, client.client.client_id.as_str(), None, &body.access_token))
+    let issued = Issued {
+        client_id: client.client.client_id.as_str(),
+        user_id: None,
+        access_token: &body.access_token,
+        refresh_token: None,
+        scopes: body.scope.clone(),
+        expires_in: body.expires_in,
+    };
+    Ok(token_json(&body, issued))
 }
 
 async fn device_code(state: &AppState, session: &Session, params: &LwaParams) -> Result<Response, LwaError> {
@@ -206,14 +293,25 @@ async fn device_code(state: &AppState, session: &Session, params: &LwaParams) ->
     }
     let now = session.store.now_ms();
     let threshold_s = settings.slow_down_below_seconds.min(pair.interval_seconds);
-    let outcome = session
-        .store
-        .poll_code_pair(device_code, now, i64::try_from(threshold_s).unwrap_or(i64::MAX).saturating_mul(1000))
-        .await;
+    let auto_decision = match settings.device_auto_decision {
+        DeviceAutoDecision::Off => None,
+        DeviceAutoDecision::Approve => {
+            let user = state.fixtures.first_user().user_id.as_str().to_owned();
+            Some((settings.device_decision_after_polls, CodePairDecision::Approve(user)))
+        }
+        DeviceAutoDecision::Deny => Some((settings.device_decision_after_polls, CodePairDecision::Deny)),
+    };
+    let rules = PollRules {
+        min_gap_ms: i64::try_from(threshold_s).unwrap_or(i64::MAX).saturating_mul(1000),
+        slow_down_first: settings.slow_down_first_polls,
+        auto_decision,
+    };
+    let outcome = session.store.poll_code_pair(device_code, now, &rules).await;
     let approved = match outcome {
         PollOutcome::Approved(p) => p,
         PollOutcome::Pending => return Err(LwaError::authorization_pending()),
-        PollOutcome::SlowDown => return Err(LwaError::slow_down()),
+        PollOutcome::SlowDown { forced: false } => return Err(LwaError::slow_down()),
+        PollOutcome::SlowDown { forced: true } => return Err(LwaError::slow_down().injected("slow_down (plan)")),
         PollOutcome::Denied => return Err(LwaError::access_denied()),
         PollOutcome::Expired => return Err(expired()),
         PollOutcome::Unknown | PollOutcome::Consumed => return Err(LwaError::invalid_code_pair()),
@@ -224,9 +322,7 @@ async fn device_code(state: &AppState, session: &Session, params: &LwaParams) ->
     let (profile, client_rec) = state.fixtures.client(&approved.client_id).ok_or_else(LwaError::server_error)?;
     let issue = Issue { profile, client: client_rec, user_id, scopes: &approved.scopes, public_refresh: true };
     let body = issue_user_tokens(state, session, issue, true).await;
-    let mut resp = token_json(&body, &approved.client_id, Some(user_id), &body.access_token);
-    note(&mut resp, |n| n.token = Some(fingerprint(&body.access_token)));
-    Ok(resp)
+    Ok(token_json(&body, issued(&body, &approved.client_id, Some(user_id), &approved.scopes)))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::auth::{ApiKey, AuthError, Caller, Requires, authenticate};
 use crate::app::{AppState, CanonicalPath, Session, note};
-use crate::journal::fingerprint;
+use crate::journal::{JournalNote, fingerprint};
 use crate::store::music::Fault;
 
 /// A Music API request as every family's handler starts from it.
@@ -89,9 +89,30 @@ pub enum Refusal {
     /// The auth chain refused it.
     Denied(AuthError),
     /// An injected fault with an error code matched it.
-    Fault(Fault),
+    Fault(Fault, Box<Caller>),
     /// Over the rate limit; retry after this many seconds.
-    Throttled(u64),
+    Throttled(u64, Box<Caller>),
+}
+
+impl Refusal {
+    /// What the request's journal entry notes about the refusal: the auth chain's facts, or the caller and
+    /// the fault injected.
+    pub fn note(&self) -> JournalNote {
+        let caller = |c: &Caller| JournalNote {
+            client_id: Some(c.claims.cid.clone()),
+            user_id: c.claims.sub.clone(),
+            ..JournalNote::default()
+        };
+        match self {
+            Refusal::Denied(e) => (*e.note).clone(),
+            Refusal::Fault(f, c) => {
+                let mut n = caller(c);
+                n.facts.injected.push(format!("fault {}", f.error.as_deref().unwrap_or("")));
+                n
+            }
+            Refusal::Throttled(_, c) => caller(c),
+        }
+    }
 }
 
 impl ApiRequest {
@@ -148,7 +169,7 @@ impl ApiRequest {
                 tokio::time::sleep(std::time::Duration::from_millis(ms.min(120_000))).await;
             }
             if fault.error.is_some() {
-                return Err(Refusal::Fault(fault));
+                return Err(Refusal::Fault(fault, Box::new(caller)));
             }
         }
         if policy.rate_limited {
@@ -157,20 +178,30 @@ impl ApiRequest {
                 let key = format!("{}|{}", caller.claims.pid, caller.claims.jti);
                 if let Err(retry_ms) = self.session.store.music().rate_limit(&key, f64::from(tps), self.now_ms()).await
                 {
-                    return Err(Refusal::Throttled(((retry_ms + 999) / 1000).max(1) as u64));
+                    return Err(Refusal::Throttled(((retry_ms + 999) / 1000).max(1) as u64, Box::new(caller)));
                 }
             }
         }
         Ok(caller)
     }
 
-    /// Notes the caller's customer and client in the response's journal entry.
-    pub fn note_caller(resp: &mut Response, caller: &Caller) {
+    /// After a route answered a caller the gate let through: the plan's `revoke` rule (the customer removes
+    /// the app once this call is answered), and the journal's notes (customer, client, scopes, the scope used).
+    pub async fn answered(&self, resp: &mut Response, caller: &Caller) {
         let user = caller.user_id().to_owned();
         let client = caller.claims.cid.clone();
+        let revoked = self.session.store.plan_count_call(self.method.as_str(), &self.path);
+        if revoked {
+            self.session.store.revoke_grant(&user, &client).await;
+        }
         note(resp, |n| {
             n.user_id = Some(user);
             n.client_id = Some(client);
+            n.facts.scopes = Some(caller.claims.scp.clone());
+            n.facts.scope_used = caller.scope_used.clone();
+            if revoked {
+                n.facts.injected.push("the customer removed the app after this call (plan)".into());
+            }
         });
     }
 
@@ -214,19 +245,22 @@ pub fn json_response(status: axum::http::StatusCode, body: &Value) -> Response {
 }
 
 /// An error response of any family: `status`, its JSON `body`, `Content-Type: application/json`, `Retry-After`
-/// when given, and the wire `code` noted for the journal.
+/// when given, and for the journal the wire `code` with what else the error noted.
 pub fn error_response(
     status: axum::http::StatusCode,
     body: &impl serde::Serialize,
     code: &str,
     retry_after: Option<u64>,
+    journal: Option<Box<JournalNote>>,
 ) -> Response {
     let mut resp = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
     if let Some(v) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s.to_string()).ok()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
-    resp.extensions_mut().insert(crate::journal::JournalNote { error: Some(code.to_owned()), ..Default::default() });
+    let mut journal = journal.map(|n| *n).unwrap_or_default();
+    journal.error = Some(code.to_owned());
+    resp.extensions_mut().insert(journal);
     resp
 }
 

@@ -21,6 +21,7 @@ use axum::http::HeaderMap;
 use super::error::{Code, MusicError};
 use crate::app::{AppState, Session};
 use crate::fixtures::User;
+use crate::journal::JournalNote;
 use crate::lwa::tokens::{Claims, TokenKind};
 use crate::lwa::{TokenProblem, check_token};
 use crate::scope::{Scope, ScopeSet};
@@ -74,6 +75,8 @@ pub struct Caller {
     pub user: User,
     /// Granted scopes.
     pub scopes: ScopeSet,
+    /// The granted scope that satisfied the route's requirement.
+    pub scope_used: Option<String>,
 }
 
 impl Caller {
@@ -98,17 +101,36 @@ pub enum Denial {
     NoMusicAccount,
 }
 
-/// A refused request: the step and what to tell the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A refused request: the step, what to tell the client, and what the journal notes about it (the token
+/// problem; once the token is known, its client, customer and scopes; the scope missing).
+#[derive(Debug, Clone)]
 pub struct AuthError {
     /// The step that failed.
     pub denial: Denial,
     /// What went wrong and what to do.
     pub message: Cow<'static, str>,
+    /// For the request's journal entry.
+    pub note: Box<JournalNote>,
 }
 
 fn refuse(denial: Denial, message: impl Into<Cow<'static, str>>) -> AuthError {
-    AuthError { denial, message: message.into() }
+    AuthError { denial, message: message.into(), note: Box::default() }
+}
+
+impl AuthError {
+    fn noting(mut self, f: impl FnOnce(&mut JournalNote)) -> Self {
+        f(&mut self.note);
+        self
+    }
+
+    /// Notes the token's client, customer and scopes (for refusals after the token was verified).
+    fn of_caller(self, claims: &Claims) -> Self {
+        self.noting(|n| {
+            n.client_id = Some(claims.cid.clone());
+            n.user_id = claims.sub.clone();
+            n.facts.scopes = Some(claims.scp.clone());
+        })
+    }
 }
 
 /// Runs the auth chain for a route of any family.
@@ -155,6 +177,7 @@ pub async fn authenticate(
         }
         Ok(c) => c,
         Err(p) => {
+            let problem = p.code();
             let message = match p {
                 TokenProblem::Expired | TokenProblem::ForcedExpired => {
                     "The access token has expired. Refresh it and retry."
@@ -163,31 +186,34 @@ pub async fn authenticate(
                 TokenProblem::WrongKind => "A refresh token is not an access token.",
                 _ => "The access token is invalid.",
             };
-            return Err(refuse(Denial::BadToken, message));
+            return Err(refuse(Denial::BadToken, message).noting(|n| n.facts.token_problem = Some(problem.to_owned())));
         }
     };
     // 4: the security profile.
-    match api_key {
-        ApiKey::Required => check_api_key(state, headers, &claims)?,
+    let profile = match api_key {
+        ApiKey::Required => check_api_key(state, headers, &claims),
         ApiKey::Ignored => match state.fixtures.profile(&claims.pid) {
-            Some(p) if p.music_enabled => {}
-            _ => return Err(not_enabled(&claims.pid)),
+            Some(p) if p.music_enabled => Ok(()),
+            _ => Err(not_enabled(&claims.pid)),
         },
-    }
+    };
+    profile.map_err(|e| e.of_caller(&claims))?;
     // 5: scope.
     let scopes = ScopeSet::parse(&claims.scp).unwrap_or_default();
     let alternatives: Vec<Scope> = requires.0.iter().filter_map(|s| Scope::parse(s).ok()).collect();
     if !scopes.satisfies_any(&alternatives) {
         let has = if scopes.is_empty() { "none".to_owned() } else { scopes.to_string() };
-        return Err(refuse(
+        let e = refuse(
             Denial::Forbidden,
             format!(
                 "Access denied: this operation requires the scope {}; the access token has: {has}. Ask the customer to consent to {} at /ap/oa.",
                 requires.describe(),
                 requires.0[requires.0.len() - 1],
             ),
-        ));
+        );
+        return Err(e.of_caller(&claims).noting(|n| n.facts.scope_missing = Some(requires.describe())));
     }
+    let scope_used = scopes.iter().find(|g| alternatives.iter().any(|a| g.covers(a))).map(|g| g.as_str().to_owned());
     // 6: a music account.
     let user = claims.sub.as_deref().and_then(|u| state.fixtures.user(u)).cloned();
     let Some(user) = user else {
@@ -196,7 +222,7 @@ pub async fn authenticate(
     if !user.has_music_account {
         return Err(refuse(Denial::NoMusicAccount, MusicError::NO_MUSIC_ACCOUNT));
     }
-    Ok(Caller { claims, user, scopes })
+    Ok(Caller { claims, user, scopes, scope_used })
 }
 
 fn not_enabled(profile: &str) -> AuthError {
@@ -244,13 +270,14 @@ fn check_api_key(state: &AppState, headers: &HeaderMap, claims: &Claims) -> Resu
 /// The V1 error for a refused request (§11.2): 401 `INVALID_AUTH_TYPE`, `INVALID_AUTH_TOKEN` or
 /// `INVALID_ACCESS_TOKEN`, 403 `ACCESS_DENIED` or `AUTH_NO_MUSIC_ACCOUNT_FOUND`.
 pub fn v1_error(e: AuthError) -> MusicError {
-    match e.denial {
+    let out = match e.denial {
         Denial::NotBearer => MusicError::new(Code::InvalidAuthType, e.message),
         Denial::EmptyToken => MusicError::new(Code::InvalidAuthToken, e.message),
         Denial::BadToken => MusicError::new(Code::InvalidAccessToken, e.message),
         Denial::Forbidden => MusicError::new(Code::AccessDenied, e.message),
         Denial::NoMusicAccount => MusicError::no_music_account(),
-    }
+    };
+    out.with_note(e.note)
 }
 
 /// Runs the V1 auth chain (`x-api-key` required) for a route.

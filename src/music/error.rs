@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::journal::JournalNote;
+
 /// The V1 error codes the mock answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
@@ -123,12 +125,26 @@ pub struct MusicError {
     pub retry_after: Option<u64>,
     /// The `reference`, filled in by the handler layer from the session's random source.
     pub reference: Option<String>,
+    /// What the journal should note besides the code (the caller, the missing scope, the token problem).
+    pub note: Option<Box<JournalNote>>,
 }
 
 impl MusicError {
     /// An error with this code and message.
     pub fn new(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
-        MusicError { code, message: message.into(), url: None, retry_after: None, reference: None }
+        MusicError { code, message: message.into(), url: None, retry_after: None, reference: None, note: None }
+    }
+
+    /// Sets what the journal notes about this error.
+    pub fn with_note(mut self, note: impl Into<Box<JournalNote>>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// Adds to what the journal notes about this error.
+    pub fn noting(mut self, f: impl FnOnce(&mut JournalNote)) -> Self {
+        f(self.note.get_or_insert_with(Box::default));
+        self
     }
 
     /// 400 with the documented message.
@@ -215,6 +231,6 @@ impl IntoResponse for MusicError {
                 reference,
             },
         };
-        super::api::error_response(status, &body, self.code.as_str(), self.retry_after)
+        super::api::error_response(status, &body, self.code.as_str(), self.retry_after, self.note)
     }
 }

@@ -146,7 +146,7 @@ impl Ctx<V1Api> {
             Ok(caller) => {
                 let out = f(&caller).await.map(|data| json!({ "data": data }));
                 let mut resp = self.respond(out);
-                ApiRequest::note_caller(&mut resp, &caller);
+                self.answered(&mut resp, &caller).await;
                 resp
             }
             Err(refusal) => self.respond(Err(refusal_error(refusal))),
@@ -171,16 +171,18 @@ impl Ctx<V1Api> {
 
 /// The V1 error for a request the gate stopped.
 fn refusal_error(refusal: Refusal) -> MusicError {
-    match refusal {
-        Refusal::Denied(e) => auth::v1_error(e),
-        Refusal::Throttled(s) => MusicError::throttled(Some(s)),
-        Refusal::Fault(fault) => match fault.error.as_deref().and_then(Code::parse) {
+    let note = refusal.note();
+    let e = match refusal {
+        Refusal::Denied(e) => return auth::v1_error(e),
+        Refusal::Throttled(s, _) => MusicError::throttled(Some(s)),
+        Refusal::Fault(fault, _) => match fault.error.as_deref().and_then(Code::parse) {
             Some(Code::Throttled) => MusicError::throttled(fault.retry_after),
             Some(Code::NoMusicAccount) => MusicError::no_music_account(),
             Some(Code::Internal) | None => MusicError::internal(),
             Some(c) => MusicError::new(c, format!("Injected fault: {}", c.as_str())),
         },
-    }
+    };
+    e.with_note(note)
 }
 
 /// A V1 request body (see [`ApiBody`]): a body over the limit is 413 `PAYLOAD_TOO_LARGE` in the V1 envelope

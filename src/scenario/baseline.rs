@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::load::LoadError;
-use super::run::{Failure, FailureKind, Outcome, ScenarioResult};
+use super::run::{Failure, Outcome, ScenarioResult};
 
 /// A baseline file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -57,13 +57,7 @@ impl Baseline {
     /// # Errors
     /// A [`LoadError`] with file, line and column for YAML errors and repeated names.
     pub fn load(path: &Path) -> Result<Baseline, LoadError> {
-        let file = path.to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(path).map_err(|e| LoadError {
-            file: file.clone(),
-            line: None,
-            column: None,
-            message: format!("cannot read the baseline: {e}"),
-        })?;
+        let (file, text) = super::load::read_text(path, "the baseline")?;
         Self::parse(&file, &text)
     }
 
@@ -72,12 +66,7 @@ impl Baseline {
     /// # Errors
     /// As [`Baseline::load`].
     pub fn parse(file: &str, text: &str) -> Result<Baseline, LoadError> {
-        let mut b: Baseline = serde_saphyr::from_str(text).map_err(|e| LoadError {
-            file: file.to_owned(),
-            line: e.location().map(|l| l.line()),
-            column: e.location().map(|l| l.column()),
-            message: e.to_string().lines().next().unwrap_or_default().to_owned(),
-        })?;
+        let mut b: Baseline = serde_saphyr::from_str(text).map_err(|e| LoadError::yaml(file, &e))?;
         let mut seen = HashSet::new();
         for e in &b.expected_failures {
             if !seen.insert(e.name.as_str()) {
@@ -106,22 +95,10 @@ impl Baseline {
                 Outcome::Failed => r.outcome = Outcome::ExpectedFailure,
                 Outcome::Passed => {
                     r.outcome = Outcome::UnexpectedPass;
-                    r.failure = Some(Failure {
-                        kind: FailureKind::Assertion,
-                        step: 0,
-                        step_name: None,
-                        line: 0,
-                        column: 0,
-                        request: None,
-                        status: None,
-                        message: format!(
-                            "passed, but the baseline {} lists it as an expected failure: remove the entry",
-                            self.file
-                        ),
-                        mismatches: Vec::new(),
-                        diff: None,
-                        body: None,
-                    });
+                    r.failure = Some(Failure::assertion(format!(
+                        "passed, but the baseline {} lists it as an expected failure: remove the entry",
+                        self.file
+                    )));
                 }
                 Outcome::Skipped | Outcome::ExpectedFailure | Outcome::UnexpectedPass => {}
             }

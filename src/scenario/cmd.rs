@@ -192,8 +192,30 @@ pub fn check_command(args: CheckArgs) -> ExitCode {
         return usage_error(errors.iter().map(ToString::to_string).chain([format!("{n} problem(s) found")]));
     }
     let files: std::collections::HashSet<&PathBuf> = loaded.iter().map(|s| &s.file).collect();
+    let (plans, plan_errors) = plans_under(&args.paths);
+    if !plan_errors.is_empty() {
+        let n = plan_errors.len();
+        return usage_error(plan_errors.iter().map(ToString::to_string).chain([format!("{n} problem(s) found")]));
+    }
     println!("{} scenarios in {} files: ok", loaded.len(), files.len());
+    if !plans.is_empty() {
+        println!("{} client plans: ok", plans.len());
+    }
     ExitCode::SUCCESS
+}
+
+/// The client plans in the `clients/` directory of each directory given (`scenarios/clients/`).
+pub fn plans_under(paths: &[PathBuf]) -> (Vec<crate::plan::Plan>, Vec<super::LoadError>) {
+    let (mut plans, mut errors) = (Vec::new(), Vec::new());
+    for p in paths {
+        let dir = p.join(super::load::CLIENT_PLANS_DIR);
+        if dir.is_dir() {
+            let (ps, es) = crate::plan::load_dir(&dir);
+            plans.extend(ps);
+            errors.extend(es);
+        }
+    }
+    (plans, errors)
 }
 
 /// `amazon-music-mock schema`.

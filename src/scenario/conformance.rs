@@ -1,10 +1,11 @@
-//! `docs/CONFORMANCE.md`: every MUST of the specs' mock-decision sections, with the scenarios that check it.
+//! `docs/CONFORMANCE.md`: every MUST of the specs' mock-decision sections, with the scenarios that check it,
+//! then the client rules (`crate::verdict`) with their sources and the client plans that judge them.
 //!
 //! Extraction is deliberately simple: in `lwa.md` every `### 13.x` section and in `music-api.md` the
-//! `### 11.1` to `### 11.4` sections (general, V1, V2, Device API), each bullet (`- …` with its indented continuation lines and nested
-//! bullets) that contains "MUST" is one requirement. They are numbered in order within their section: `lwa§13.4-2` is the second
-//! MUST bullet of `lwa.md` §13.4. Ids move when the spec inserts a bullet before others; the regeneration
-//! test then shows the difference.
+//! `### 11.1` to `### 11.4` sections (general, V1, V2, Device API), each bullet (`- …` with its indented
+//! continuation lines and nested bullets) that contains "MUST" is one requirement. They are numbered in order
+//! within their section: `lwa§13.4-2` is the second MUST bullet of `lwa.md` §13.4. Ids move when the spec
+//! inserts a bullet before others; the regeneration test then shows the difference.
 //!
 //! A scenario covers a MUST by citing its id in `checks`. Citing a whole section (`lwa.md §13.4`) lists the
 //! scenario with the section but covers no single MUST, so coverage cannot be claimed wholesale.
@@ -248,17 +249,59 @@ pub fn render(
     Ok(md)
 }
 
-/// Loads, renders and returns the document for `paths`, `spec_dir` and `out`.
+/// The "Client rules" section: every rule of `crate::verdict` with how it is judged, its sources and the
+/// plans that judge it (a plan without `rules` judges them all).
+pub fn render_client_rules(plans: &[crate::plan::Plan], out: &Path) -> String {
+    let mut md = String::from("\n## Client rules\n\n");
+    md.push_str(
+        "The rules `GET /__admin/verdict` and `amazon-music-mock verdict` judge from a session's request journal \
+         (`src/verdict/rules.rs`), each PASS, FAIL or NOT EXERCISED with the journal entries behind it. Plans in \
+         `scenarios/clients/` script the server and name the rules they judge (see `scenarios/clients/README.md`); \
+         the reference clients (`examples/client_good.rs`, `examples/client_bad.rs`) show each rule passing and \
+         failing (`tests/it/client_conformance.rs`).\n\n",
+    );
+    md.push_str("| Rule | A good client | How it is judged | Sources | Plans |\n|---|---|---|---|---|\n");
+    for r in crate::verdict::RULES {
+        let named: Vec<&crate::plan::Plan> = plans.iter().filter(|p| p.rules.iter().any(|x| x == r.id)).collect();
+        let all: Vec<&crate::plan::Plan> = plans.iter().filter(|p| p.rules.is_empty()).collect();
+        let refs = |list: &[&crate::plan::Plan]| -> Vec<String> {
+            list.iter()
+                .map(|p| match &p.file {
+                    Some(f) => format!("[{}]({})", cell(&p.name), link(out, Path::new(f))),
+                    None => cell(&p.name),
+                })
+                .collect()
+        };
+        let mut who = refs(&named);
+        who.extend(refs(&all).into_iter().map(|x| format!("{x} (all rules)")));
+        let who = if who.is_empty() { "❌ **no plan**".to_owned() } else { who.join(", ") };
+        md.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            r.id,
+            cell(r.title),
+            cell(r.judged),
+            cell(&r.sources.join(", ")),
+            who
+        ));
+    }
+    md
+}
+
+/// Loads, renders and returns the document for `paths`, `spec_dir` and `out`: the spec MUSTs with the
+/// scenarios that check them, then the client rules with the plans (in each path's `clients/`) that judge them.
 ///
 /// # Errors
-/// Load errors, spec errors and unknown citations, as messages.
+/// Load errors (scenarios and plans), spec errors and unknown citations, as messages.
 pub fn generate(paths: &[PathBuf], spec_dir: &Path, out: &Path, command: &str) -> Result<String, Vec<String>> {
     let (loaded, errors) = super::load::load_paths(paths);
-    if !errors.is_empty() {
-        return Err(errors.iter().map(ToString::to_string).collect());
+    let (plans, plan_errors) = super::cmd::plans_under(paths);
+    if !errors.is_empty() || !plan_errors.is_empty() {
+        return Err(errors.iter().chain(&plan_errors).map(ToString::to_string).collect());
     }
     let sections = read_specs(spec_dir).map_err(|e| vec![e])?;
-    render(&loaded, &sections, out, command)
+    let mut md = render(&loaded, &sections, out, command)?;
+    md.push_str(&render_client_rules(&plans, out));
+    Ok(md)
 }
 
 /// The command line that regenerates the committed document.

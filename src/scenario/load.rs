@@ -16,6 +16,10 @@ use super::model::{
     RepresentationExpect, RepresentationSelector, Request, Scenario, Status, Step,
 };
 
+/// The directory name that holds client plans (`scenarios/clients/`): directories of that name are left out
+/// when scenarios are searched for, and checked as plans by `check`.
+pub const CLIENT_PLANS_DIR: &str = "clients";
+
 /// The tag a scenario needs for control steps; scenarios with it are skipped on a target that is not a mock.
 pub const MOCK_ONLY: &str = "mock-only";
 
@@ -56,6 +60,38 @@ pub struct LoadError {
     pub message: String,
 }
 
+impl LoadError {
+    /// A problem with the whole file (no position).
+    pub fn file(file: &str, message: impl Into<String>) -> Self {
+        LoadError { file: file.to_owned(), line: None, column: None, message: message.into() }
+    }
+
+    /// A YAML or type error from serde-saphyr: its position, and the first line of its message without the
+    /// position it repeats.
+    pub fn yaml(file: &str, e: &serde_saphyr::Error) -> Self {
+        let loc = e.location();
+        let message = e.to_string();
+        LoadError {
+            file: file.to_owned(),
+            line: loc.map(|l| l.line()).filter(|l| *l > 0),
+            column: loc.map(|l| l.column()).filter(|c| *c > 0),
+            message: strip_position(message.lines().next().unwrap_or_default()),
+        }
+    }
+}
+
+/// Reads a file's text for loading; `what` names it in the error (`the baseline`).
+///
+/// # Errors
+/// A [`LoadError`] naming the file.
+pub fn read_text(path: &Path, what: &str) -> Result<(String, String), LoadError> {
+    let file = path.to_string_lossy().replace('\\', "/");
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((file, text)),
+        Err(e) => Err(LoadError::file(&file, format!("cannot read {what}: {e}"))),
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
@@ -67,7 +103,7 @@ impl fmt::Display for LoadError {
 }
 
 /// Reads every scenario under `paths` (files, or directories searched recursively for `*.yaml` and `*.yml`,
-/// leaving out `*.baseline.yaml` and hidden entries), in path order, and checks them, names included.
+/// leaving out `*.baseline.yaml`, hidden entries and `clients/` directories of plans), in path order, and checks them, names included.
 /// Returns what loaded and every problem found.
 pub fn load_paths(paths: &[PathBuf]) -> (Vec<LoadedScenario>, Vec<LoadError>) {
     let mut files = Vec::new();
@@ -113,6 +149,10 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     for e in entries {
         let name = e.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.starts_with('.') {
+            continue;
+        }
+        if e.is_dir() && name == CLIENT_PLANS_DIR {
+            // Client plans (`crate::plan`), not scenarios.
             continue;
         }
         if e.is_dir() {
@@ -161,18 +201,8 @@ fn check_names(loaded: &[LoadedScenario]) -> Vec<LoadError> {
 /// # Errors
 /// Every problem found, each with the file and, where known, line and column.
 pub fn load_str(file: &str, text: &str) -> Result<Scenario, Vec<LoadError>> {
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| {
-        let loc = e.location();
-        // serde-saphyr's message repeats the position and quotes the source; keep its first line.
-        let message = e.to_string();
-        let message = message.lines().next().unwrap_or_default().to_owned();
-        vec![LoadError {
-            file: file.to_owned(),
-            line: loc.map(|l| l.line()).filter(|l| *l > 0),
-            column: loc.map(|l| l.column()).filter(|c| *c > 0),
-            message: strip_position(&message),
-        }]
-    })?;
+    // serde-saphyr's message repeats the position and quotes the source; `yaml` keeps its first line.
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| vec![LoadError::yaml(file, &e)])?;
     let mut c = Checker { file, text, errors: Vec::new() };
     c.scenario(&scenario);
     if c.errors.is_empty() { Ok(scenario) } else { Err(c.errors) }

@@ -51,12 +51,42 @@ impl std::str::FromStr for ReportSpec {
     }
 }
 
+/// What a report is about: its JUnit `testsuites` name and its HTML heading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A scenario run (`run`).
+    Scenarios,
+    /// A client verdict (`verdict`): one test case per rule.
+    Verdict,
+}
+
+impl Kind {
+    fn suites(self) -> &'static str {
+        match self {
+            Kind::Scenarios => "amazon-music-mock scenarios",
+            Kind::Verdict => "amazon-music-mock client verdict",
+        }
+    }
+
+    fn heading(self) -> &'static str {
+        match self {
+            Kind::Scenarios => "Scenario run",
+            Kind::Verdict => "Client verdict",
+        }
+    }
+}
+
 /// Renders a report in a format.
 pub fn render(report: &RunReport, format: Format) -> String {
+    render_as(report, format, Kind::Scenarios)
+}
+
+/// Renders a report of a kind in a format.
+pub fn render_as(report: &RunReport, format: Format, kind: Kind) -> String {
     match format {
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
-        Format::Junit => junit(report),
-        Format::Html => html_page(report).into_string(),
+        Format::Junit => junit_as(report, kind),
+        Format::Html => html_page_as(report, kind).into_string(),
     }
 }
 
@@ -65,10 +95,18 @@ pub fn render(report: &RunReport, format: Format) -> String {
 /// # Errors
 /// The I/O error, with the file named.
 pub fn write(report: &RunReport, spec: &ReportSpec) -> Result<(), String> {
+    write_text(&render(report, spec.format), spec)
+}
+
+/// Writes rendered text where a report spec says, creating the parent directory.
+///
+/// # Errors
+/// The I/O error, with the file named.
+pub fn write_text(text: &str, spec: &ReportSpec) -> Result<(), String> {
     if let Some(dir) = spec.path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
-    std::fs::write(&spec.path, render(report, spec.format)).map_err(|e| format!("{}: {e}", spec.path.display()))
+    std::fs::write(&spec.path, text).map_err(|e| format!("{}: {e}", spec.path.display()))
 }
 
 /// Characters XML 1.0 cannot carry at all (most C0 controls) become U+FFFD; escaping is quick-xml's.
@@ -113,6 +151,11 @@ fn classname_of(file: &str) -> String {
 /// Failures carry the step, the expectation and the diff; expected failures are `skipped` with the failure
 /// in `system-out`; stale baseline entries are failing test cases of their own.
 pub fn junit(report: &RunReport) -> String {
+    junit_as(report, Kind::Scenarios)
+}
+
+/// [`junit`] for a kind of report.
+pub fn junit_as(report: &RunReport, kind: Kind) -> String {
     let mut w = Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2);
     let result: std::io::Result<()> = (|| {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -145,7 +188,7 @@ pub fn junit(report: &RunReport) -> String {
         let all: Vec<&ScenarioResult> = report.scenarios.iter().collect();
         let stale = report.stale_baseline.len();
         w.create_element("testsuites")
-            .with_attribute(("name", "amazon-music-mock scenarios"))
+            .with_attribute(("name", kind.suites()))
             .with_attribute(("tests", (all.len() + stale).to_string().as_str()))
             .with_attribute(("failures", (failures(&all) + stale).to_string().as_str()))
             .with_attribute(("errors", errors(&all).to_string().as_str()))
@@ -275,17 +318,22 @@ fn outcome_label(o: Outcome) -> &'static str {
 
 /// The HTML page of a run: a summary, then one row per scenario, failures unfolded below their row.
 pub fn html_page(report: &RunReport) -> Markup {
+    html_page_as(report, Kind::Scenarios)
+}
+
+/// [`html_page`] for a kind of report.
+pub fn html_page_as(report: &RunReport, kind: Kind) -> Markup {
     let s = &report.summary;
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                title { "Scenario run: " (report.summary_line()) }
+                title { (kind.heading()) ": " (report.summary_line()) }
                 style { (CSS) }
             }
             body {
-                h1 { "Scenario run" }
+                h1 { (kind.heading()) }
                 p.summary {
                     span.passed { (s.passed) " passed" } ", "
                     span.failed { (s.failed + s.unexpected_passes) " failed" } ", "
@@ -301,7 +349,7 @@ pub fn html_page(report: &RunReport) -> Markup {
                 }
                 table {
                     colgroup { col style="width:38%"; col style="width:36%"; col style="width:14%"; col style="width:12%"; }
-                    thead { tr { th { "Scenario" } th { "File" } th { "Result" } th { "Time" } } }
+                    thead { tr { th { @if kind == Kind::Verdict { "Rule" } @else { "Scenario" } } th { "File" } th { "Result" } th { "Time" } } }
                     tbody {
                         @for r in &report.scenarios {
                             @let class = outcome_label(r.outcome).replace(' ', "-");

@@ -148,6 +148,12 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// An assertion that failed outside any step (a baseline's unexpected pass, a client rule), with no
+    /// request, diff or body yet.
+    pub fn assertion(message: impl Into<String>) -> Self {
+        Failure { kind: FailureKind::Assertion, ..Failure::error(message) }
+    }
+
     fn error(message: impl Into<String>) -> Self {
         Failure {
             kind: FailureKind::Error,
@@ -311,7 +317,8 @@ impl RunReport {
         format!("{} passed, {} failed, {} skipped", s.passed, s.failed + s.unexpected_passes, s.skipped)
     }
 
-    fn count(&mut self) {
+    /// Recounts the summary from the results and stale entries.
+    pub fn count(&mut self) {
         let mut s = Summary { stale_baseline_entries: self.stale_baseline.len(), ..Summary::default() };
         for r in &self.scenarios {
             match r.outcome {
@@ -854,26 +861,10 @@ fn capture_text(c: &super::model::Capture) -> String {
 /// # Errors
 /// A message with the file and, for YAML errors, line and column.
 pub fn load_vars(path: &std::path::Path) -> Result<Vars, super::load::LoadError> {
-    let file = path.to_string_lossy().into_owned();
-    let text = std::fs::read_to_string(path).map_err(|e| super::load::LoadError {
-        file: file.clone(),
-        line: None,
-        column: None,
-        message: e.to_string(),
-    })?;
-    let v: Value = serde_saphyr::from_str(&text).map_err(|e| super::load::LoadError {
-        file: file.clone(),
-        line: e.location().map(|l| l.line()),
-        column: e.location().map(|l| l.column()),
-        message: e.to_string().lines().next().unwrap_or_default().to_owned(),
-    })?;
+    let (file, text) = super::load::read_text(path, "the variables")?;
+    let v: Value = serde_saphyr::from_str(&text).map_err(|e| super::load::LoadError::yaml(&file, &e))?;
     if !v.is_object() {
-        return Err(super::load::LoadError {
-            file,
-            line: None,
-            column: None,
-            message: "expected a map of variables".into(),
-        });
+        return Err(super::load::LoadError::file(&file, "expected a map of variables"));
     }
     let mut vars = Vars::new();
     flatten("", &v, &mut vars);

@@ -3,7 +3,7 @@
 //! lock; the clock is lock-free). No method awaits while holding a lock.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
@@ -120,6 +120,30 @@ pub struct MemorySession {
     journal: Mutex<Journal>,
     journal_capacity: usize,
     epoch: AtomicU64,
+    plan: Mutex<Option<PlanRuntime>>,
+    /// Whether the plan has network rules: requests skip the plan's lock when it has none.
+    plan_network: AtomicBool,
+    /// Whether the plan has a revoke rule: Music API calls skip the plan's lock when it has none.
+    plan_revoke: AtomicBool,
+}
+
+/// A loaded plan and its counters (zeroed on reset).
+struct PlanRuntime {
+    plan: Arc<Plan>,
+    /// Music API calls counted against the revoke rule.
+    calls: u64,
+    /// Token responses and redirects served.
+    token_responses: u64,
+    redirects: u64,
+    /// Matching requests seen, per network rule.
+    network_seen: Vec<u64>,
+}
+
+impl PlanRuntime {
+    fn new(plan: Arc<Plan>) -> Self {
+        let n = plan.network.len();
+        PlanRuntime { plan, calls: 0, token_responses: 0, redirects: 0, network_seen: vec![0; n] }
+    }
 }
 
 impl MemorySession {
@@ -139,6 +163,9 @@ impl MemorySession {
             journal: Mutex::new(Journal { entries: VecDeque::new(), next_seq: 1 }),
             journal_capacity,
             epoch: AtomicU64::new(0),
+            plan: Mutex::new(None),
+            plan_network: AtomicBool::new(false),
+            plan_revoke: AtomicBool::new(false),
         }
     }
 
@@ -190,7 +217,22 @@ impl SessionStore for MemorySession {
         self.clock.reset();
         self.music.reset();
         *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
-        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Settings::default();
+        // Back to the plan's starting state: its settings over the defaults, its faults, its counters at 0.
+        let plan = {
+            let mut p = lock(&self.plan);
+            *p = p.as_ref().map(|rt| PlanRuntime::new(rt.plan.clone()));
+            p.as_ref().map(|rt| rt.plan.clone())
+        };
+        let mut settings = Settings::default();
+        if let Some(plan) = &plan {
+            settings.apply(plan.settings.clone());
+            for f in plan.store_faults() {
+                self.music.add_fault(f).await;
+            }
+        }
+        self.plan_network.store(plan.as_ref().is_some_and(|p| !p.network.is_empty()), Ordering::Release);
+        self.plan_revoke.store(plan.as_ref().is_some_and(|p| p.revoke.is_some()), Ordering::Release);
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = settings;
         lock(&self.codes).clear();
         *lock(&self.pairs) = CodePairs::default();
         *lock(&self.grants) = Grants::default();
@@ -248,23 +290,37 @@ impl SessionStore for MemorySession {
             interval_seconds: pair.interval_seconds,
             status: CodePairStatus::Pending,
             last_poll_ms: None,
+            polls: 0,
         };
         pairs.user_to_device.insert(user_code, device_code.clone());
         pairs.by_device.insert(device_code, rec.clone());
         rec
     }
 
-    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, min_gap_ms: i64) -> PollOutcome {
+    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, rules: &PollRules) -> PollOutcome {
         let mut pairs = lock(&self.pairs);
         let Some(p) = pairs.by_device.get_mut(device_code) else {
             return PollOutcome::Unknown;
         };
         let previous = p.last_poll_ms.replace(now_ms);
+        p.polls = p.polls.saturating_add(1);
         if p.status == CodePairStatus::Consumed {
             return PollOutcome::Consumed;
         }
         if Self::pair_expired(p, now_ms) {
             return PollOutcome::Expired;
+        }
+        if let (CodePairStatus::Pending, Some((after, decision))) = (&p.status, &rules.auto_decision) {
+            if p.polls > *after {
+                p.status = match decision {
+                    CodePairDecision::Approve(user) => CodePairStatus::Approved(user.clone()),
+                    CodePairDecision::Deny => CodePairStatus::Denied,
+                    CodePairDecision::Expire => CodePairStatus::Expired,
+                };
+                if p.status == CodePairStatus::Expired {
+                    return PollOutcome::Expired;
+                }
+            }
         }
         match &p.status {
             CodePairStatus::Approved(_) => {
@@ -273,8 +329,9 @@ impl SessionStore for MemorySession {
                 PollOutcome::Approved(approved)
             }
             CodePairStatus::Denied => PollOutcome::Denied,
+            CodePairStatus::Pending if p.polls <= rules.slow_down_first => PollOutcome::SlowDown { forced: true },
             CodePairStatus::Pending => match previous {
-                Some(prev) if now_ms - prev < min_gap_ms => PollOutcome::SlowDown,
+                Some(prev) if now_ms - prev < rules.min_gap_ms => PollOutcome::SlowDown { forced: false },
                 _ => PollOutcome::Pending,
             },
             CodePairStatus::Expired | CodePairStatus::Consumed => PollOutcome::Expired,
@@ -359,5 +416,67 @@ impl SessionStore for MemorySession {
 
     async fn journal(&self) -> Vec<JournalEntry> {
         lock(&self.journal).entries.iter().cloned().collect()
+    }
+
+    async fn load_plan(&self, plan: Option<Arc<Plan>>) {
+        *lock(&self.plan) = plan.map(PlanRuntime::new);
+        self.reset().await;
+    }
+
+    async fn plan(&self) -> Option<Arc<Plan>> {
+        lock(&self.plan).as_ref().map(|rt| rt.plan.clone())
+    }
+
+    fn plan_network(&self, method: &str, path: &str) -> Option<NetworkAction> {
+        if !self.plan_network.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut guard = lock(&self.plan);
+        let rt = guard.as_mut()?;
+        let mut action = NetworkAction::default();
+        for (i, rule) in rt.plan.network.iter().enumerate() {
+            if !rule.matches(method, path) {
+                continue;
+            }
+            rt.network_seen[i] += 1;
+            if rule.hits(rt.plan.seed, i, rt.network_seen[i]) {
+                action.latency_ms += rule.latency_ms.unwrap_or(0);
+                action.drop |= rule.drop;
+            }
+        }
+        (action != NetworkAction::default()).then_some(action)
+    }
+
+    fn plan_count_call(&self, method: &str, path: &str) -> bool {
+        if !self.plan_revoke.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut guard = lock(&self.plan);
+        let Some(rt) = guard.as_mut() else { return false };
+        let Some(rule) = &rt.plan.revoke else { return false };
+        if !super::music::route_matches(&rule.route, method, path) {
+            return false;
+        }
+        rt.calls += 1;
+        rt.calls == rule.after_calls
+    }
+
+    async fn plan_material(&self, point: MaterialPoint) -> Option<BadMaterial> {
+        let mut guard = lock(&self.plan);
+        let rt = guard.as_mut()?;
+        if rt.plan.bad_material.is_empty() {
+            return None;
+        }
+        let n = match point {
+            MaterialPoint::TokenResponse => {
+                rt.token_responses += 1;
+                rt.token_responses
+            }
+            MaterialPoint::Redirect => {
+                rt.redirects += 1;
+                rt.redirects
+            }
+        };
+        rt.plan.bad_material.iter().find(|b| point.takes(b.kind) && b.nth == n).map(|b| b.kind)
     }
 }

@@ -283,15 +283,21 @@ fn is_track_rule(route: &str) -> bool {
     track_rule_target(route).is_some()
 }
 
-/// Takes the first rule of `faults` that `matches`, counting it (`after`, `count`); removes a used-up rule.
+/// Takes the first rule of `faults` that `matches` and is past its `after`, and uses up one of its `count`
+/// (removing it when none is left). Every rule that matches counts the request, so that `after` (and a plan's
+/// `nth`) counts matching requests even when an earlier rule answered one of them.
 fn take_first(faults: &mut Vec<FaultState>, matches: impl Fn(&Fault) -> bool) -> Option<Fault> {
-    let idx = faults.iter_mut().position(|f| {
+    let mut hit = None;
+    for (i, f) in faults.iter_mut().enumerate() {
         if !matches(&f.fault) {
-            return false;
+            continue;
         }
         f.seen += 1;
-        f.seen > f.fault.after.unwrap_or(0)
-    })?;
+        if hit.is_none() && f.seen > f.fault.after.unwrap_or(0) {
+            hit = Some(i);
+        }
+    }
+    let idx = hit?;
     let f = &mut faults[idx];
     let hit = f.fault.clone();
     if let Some(n) = f.fault.count.as_mut() {
@@ -301,36 +307,6 @@ fn take_first(faults: &mut Vec<FaultState>, matches: impl Fn(&Fault) -> bool) ->
         }
     }
     Some(hit)
-}
-
-/// Whether a fault's route pattern matches `METHOD /path`.
-fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
-    let pattern = pattern.trim();
-    if pattern == "*" {
-        return true;
-    }
-    let (pm, pp) = match pattern.split_once(' ') {
-        Some((m, p)) => (m, p.trim()),
-        None => ("*", pattern),
-    };
-    if pm != "*" && !pm.eq_ignore_ascii_case(method) {
-        return false;
-    }
-    let strip = |p: &'_ str| -> String {
-        let p = p.trim_end_matches('/');
-        p.strip_prefix("/v1").map_or_else(|| p.to_owned(), str::to_owned)
-    };
-    let (pp, path) = (strip(pp), strip(path));
-    let mut a = pp.split('/');
-    let mut b = path.split('/');
-    loop {
-        match (a.next(), b.next()) {
-            (None, None) => return true,
-            (Some("**"), _) => return true,
-            (Some(x), Some(y)) if x == "*" || x == y => {}
-            _ => return false,
-        }
-    }
 }
 
 #[async_trait]

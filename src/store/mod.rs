@@ -24,7 +24,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::ClockState;
-use crate::journal::JournalEntry;
+use crate::journal::{BadMaterial, JournalEntry};
+pub use crate::plan::{MaterialPoint, NetworkAction, Plan};
 use crate::scope::ScopeSet;
 
 /// The name of an isolated session (`/s/{session}/…`); un-prefixed routes use [`SessionId::DEFAULT`].
@@ -81,6 +82,28 @@ pub enum UnknownScopeResponse {
     Redirect,
 }
 
+/// What the customer decides at the consent page when `auto_consent` answers for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentDecision {
+    /// Allow (default).
+    Allow,
+    /// Decline: the redirect carries `error=access_denied`.
+    Deny,
+}
+
+/// Whether the customer decides on a code pair by themselves, without an admin call (client plans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceAutoDecision {
+    /// Nobody decides until the admin API or the verification page does (default).
+    Off,
+    /// The first fixture customer approves after `device_decision_after_polls` polls.
+    Approve,
+    /// The customer denies after `device_decision_after_polls` polls.
+    Deny,
+}
+
 /// Per-session behaviour switches (`PUT /__admin/settings`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
@@ -115,6 +138,18 @@ pub struct Settings {
     /// Largest playback window `limit`: 11 (the widest documented range) or a narrower bound such as 5 or 10
     /// (other doc revisions, `music-api.md` §4.6, §11.2).
     pub playback_limit_max: u32,
+    /// The first this-many polls of every code pair answer `slow_down`, whatever their pace (client plans).
+    pub slow_down_first_polls: u32,
+    /// Whether the customer decides on code pairs without an admin call.
+    pub device_auto_decision: DeviceAutoDecision,
+    /// With `device_auto_decision`, how many polls of a pair see `authorization_pending` (or `slow_down`)
+    /// before the decision; the next poll sees it.
+    pub device_decision_after_polls: u32,
+    /// What `auto_consent` answers for the customer: `allow`, or `deny` (a redirect with `access_denied`).
+    pub consent_decision: ConsentDecision,
+    /// Lifetime of stream URLs minted in this session, seconds of the virtual clock; 0 keeps the server's
+    /// `--stream-ttl`. A plan sets it to make URLs expire early; the playback and stream routes read it.
+    pub stream_url_ttl_seconds: u64,
 }
 
 impl Default for Settings {
@@ -132,38 +167,70 @@ impl Default for Settings {
             playback_max_sessions: 1,
             playback_idle_timeout_seconds: 600,
             playback_limit_max: 11,
+            slow_down_first_polls: 0,
+            device_auto_decision: DeviceAutoDecision::Off,
+            device_decision_after_polls: 1,
+            consent_decision: ConsentDecision::Allow,
+            stream_url_ttl_seconds: 0,
         }
     }
 }
 
 /// A partial update of [`Settings`]; absent fields stay as they are.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     /// See [`Settings::auto_consent`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_consent: Option<bool>,
     /// See [`Settings::slow_down_below_seconds`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slow_down_below_seconds: Option<u64>,
     /// See [`Settings::expired_code_pair_error`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expired_code_pair_error: Option<ExpiredCodePairError>,
     /// See [`Settings::device_interval_seconds`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_interval_seconds: Option<u64>,
     /// See [`Settings::unknown_scope_response`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown_scope_response: Option<UnknownScopeResponse>,
     /// See [`Settings::strict_lwa`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strict_lwa: Option<bool>,
     /// See [`Settings::access_token_lifetime_seconds`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_lifetime_seconds: Option<u64>,
     /// See [`Settings::rate_limit_tps`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit_tps: Option<u32>,
     /// See [`Settings::search_limit_max`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub search_limit_max: Option<u32>,
     /// See [`Settings::playback_max_sessions`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_max_sessions: Option<u32>,
     /// See [`Settings::playback_idle_timeout_seconds`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_idle_timeout_seconds: Option<u64>,
     /// See [`Settings::playback_limit_max`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_limit_max: Option<u32>,
+    /// See [`Settings::slow_down_first_polls`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_down_first_polls: Option<u32>,
+    /// See [`Settings::device_auto_decision`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_auto_decision: Option<DeviceAutoDecision>,
+    /// See [`Settings::device_decision_after_polls`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_decision_after_polls: Option<u32>,
+    /// See [`Settings::consent_decision`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_decision: Option<ConsentDecision>,
+    /// See [`Settings::stream_url_ttl_seconds`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream_url_ttl_seconds: Option<u64>,
 }
 
 /// Upper bounds of the numeric settings: larger values would overflow the token and poll arithmetic
@@ -207,6 +274,15 @@ impl SettingsPatch {
         if self.playback_limit_max.is_some_and(|v| !(1..=11).contains(&v)) {
             return Err("playback_limit_max must be from 1 to 11".into());
         }
+        if self.slow_down_first_polls.is_some_and(|v| v > 1000) {
+            return Err("slow_down_first_polls must be at most 1000".into());
+        }
+        if self.device_decision_after_polls.is_some_and(|v| v > 1000) {
+            return Err("device_decision_after_polls must be at most 1000".into());
+        }
+        if self.stream_url_ttl_seconds.is_some_and(|v| v > MAX_DEVICE_INTERVAL_SECONDS) {
+            return Err(format!("stream_url_ttl_seconds must be at most {MAX_DEVICE_INTERVAL_SECONDS}"));
+        }
         Ok(())
     }
 }
@@ -229,7 +305,12 @@ impl Settings {
             search_limit_max,
             playback_max_sessions,
             playback_idle_timeout_seconds,
-            playback_limit_max
+            playback_limit_max,
+            slow_down_first_polls,
+            device_auto_decision,
+            device_decision_after_polls,
+            consent_decision,
+            stream_url_ttl_seconds
         );
     }
 }
@@ -305,6 +386,8 @@ pub struct CodePairRecord {
     pub status: CodePairStatus,
     /// The last poll, virtual epoch ms.
     pub last_poll_ms: Option<i64>,
+    /// Polls so far.
+    pub polls: u32,
 }
 
 /// What a new code pair is created from; the store picks the codes.
@@ -329,8 +412,12 @@ pub enum PollOutcome {
     Unknown,
     /// The customer has not decided yet.
     Pending,
-    /// Polled sooner than the threshold after the previous poll.
-    SlowDown,
+    /// Polled sooner than the threshold after the previous poll, or (`forced`) one of the first polls the
+    /// settings answer `slow_down` to whatever their pace.
+    SlowDown {
+        /// Answered because of `slow_down_first_polls`.
+        forced: bool,
+    },
     /// The customer declined.
     Denied,
     /// Past `expires_in`, or forced to expire.
@@ -339,6 +426,17 @@ pub enum PollOutcome {
     Consumed,
     /// Approved: the pair is now consumed and the caller issues tokens.
     Approved(CodePairRecord),
+}
+
+/// How a poll is answered besides the pair's own state, from the session's settings.
+#[derive(Debug, Clone, Default)]
+pub struct PollRules {
+    /// A pending poll sooner than this after the previous one gets `slow_down`.
+    pub min_gap_ms: i64,
+    /// The first this-many polls get `slow_down` whatever their pace.
+    pub slow_down_first: u32,
+    /// The customer's own decision, taken once a pending pair has been polled this many times.
+    pub auto_decision: Option<(u32, CodePairDecision)>,
 }
 
 /// An admin decision on a user code.
@@ -431,8 +529,9 @@ pub trait SessionStore: Send + Sync {
 
     /// Creates a code pair with fresh, unique user and device codes.
     async fn insert_code_pair(&self, pair: NewCodePair) -> CodePairRecord;
-    /// Records a poll and decides its outcome. `min_gap_ms` is the `slow_down` threshold.
-    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, min_gap_ms: i64) -> PollOutcome;
+    /// Records a poll and decides its outcome under `rules` (the `slow_down` threshold and the plan's
+    /// behaviours).
+    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, rules: &PollRules) -> PollOutcome;
     /// Approves, denies or expires a pending pair, by user code (any case).
     async fn decide_code_pair(
         &self,
@@ -457,4 +556,20 @@ pub trait SessionStore: Send + Sync {
     async fn journal_append(&self, entry: JournalEntry);
     /// The journal, oldest first.
     async fn journal(&self) -> Vec<JournalEntry>;
+
+    /// Loads a client plan (or, with `None`, removes it) and resets the session. From then on a reset goes
+    /// back to the state right after the plan was loaded: its settings and faults applied, its counters at 0.
+    async fn load_plan(&self, plan: Option<Arc<Plan>>);
+    /// The plan loaded, if any.
+    async fn plan(&self) -> Option<Arc<Plan>>;
+    /// Counts a client request against the plan's network rules: the latency to add, or a dropped
+    /// connection. `None` at once when the plan has no network rules. Synchronous, like the clock: it sits on
+    /// every request's path.
+    fn plan_network(&self, method: &str, path: &str) -> Option<NetworkAction>;
+    /// Counts a Music API call that passed the auth chain against the plan's `revoke` rule; true once, for
+    /// the call after which the customer removes the app. Synchronous: it sits on every Music API call.
+    fn plan_count_call(&self, method: &str, path: &str) -> bool;
+    /// Counts a piece of material (a token response, a success redirect); the bad material to serve in it,
+    /// if the plan says so.
+    async fn plan_material(&self, point: MaterialPoint) -> Option<BadMaterial>;
 }

@@ -267,6 +267,67 @@ pub struct DeviceEvent {
     pub report: serde_json::Value,
 }
 
+/// Whether a fault's route pattern matches `METHOD /path`.
+pub fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
+    let pattern = pattern.trim();
+    if pattern == "*" {
+        return true;
+    }
+    let (pm, pp) = match pattern.split_once(' ') {
+        Some((m, p)) => (m, p.trim()),
+        None => ("*", pattern),
+    };
+    if pm != "*" && !pm.eq_ignore_ascii_case(method) {
+        return false;
+    }
+    let strip = |p: &'_ str| -> String {
+        let p = p.trim_end_matches('/');
+        p.strip_prefix("/v1").map_or_else(|| p.to_owned(), str::to_owned)
+    };
+    let (pp, path) = (strip(pp), strip(path));
+    let mut a = pp.split('/');
+    let mut b = path.split('/');
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return true,
+            (Some("**"), _) => return true,
+            (Some(x), Some(y)) if x == "*" || x == y => {}
+            _ => return false,
+        }
+    }
+}
+
+impl Fault {
+    /// The checks `POST /__admin/faults` makes (and plans too).
+    ///
+    /// # Errors
+    /// A message saying what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.route.trim().is_empty() {
+            return Err("route is required: \"METHOD /path\" with * wildcards, or \"*\"".into());
+        }
+        if let Some(code) = &self.error {
+            if crate::music::error::Code::parse(code).is_none()
+                && crate::v2::error::Code::parse(code).is_none()
+                && crate::device::error::Report::parse(code).is_none()
+            {
+                return Err(format!(
+                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code, a V2 code such as MAX_CONCURRENCY_REACHED, or a Device API report: CONCURRENT_STREAMS, SUBSCRIPTION_REQUIRED, SERVICE_UNAVAILABLE"
+                ));
+            }
+        } else if self.latency_ms.is_none() {
+            return Err("a fault needs an error, a latency_ms, or both".into());
+        }
+        if self.latency_ms.is_some_and(|ms| ms > 120_000) {
+            return Err("latency_ms must be at most 120000".into());
+        }
+        if self.count == Some(0) {
+            return Err("count must be at least 1 (omit it for every matching request)".into());
+        }
+        Ok(())
+    }
+}
+
 /// The Music API's session state.
 #[async_trait]
 pub trait MusicStore: Send + Sync {

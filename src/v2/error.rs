@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::journal::JournalNote;
 use crate::music::auth::{AuthError, Denial};
 use crate::music::error::{Code as V1Code, MusicError};
 use crate::music::{BadPathSegment, BodyTooLarge};
@@ -108,12 +109,14 @@ pub struct V2Error {
     pub retry_after: Option<u64>,
     /// The `traceId`, filled in by the handler layer from the session's clock and random source.
     pub trace_id: Option<String>,
+    /// What the journal notes besides the code.
+    pub note: Option<Box<JournalNote>>,
 }
 
 impl V2Error {
     /// An error with this code and message.
     pub fn new(code: Code, message: impl Into<Cow<'static, str>>) -> Self {
-        V2Error { code, message: message.into(), retry_after: None, trace_id: None }
+        V2Error { code, message: message.into(), retry_after: None, trace_id: None, note: None }
     }
 
     /// 400 `BAD_REQUEST`.
@@ -143,15 +146,22 @@ impl V2Error {
         e
     }
 
+    /// Sets what the journal notes about this error.
+    pub fn with_note(mut self, note: impl Into<Box<JournalNote>>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
     /// The V2 error for a refused auth chain (§11.3): token problems are 401 `UNAUTHORIZED` "Authentication
     /// required" (then the detail); profile, scope and account problems 403 `FORBIDDEN`.
     pub fn from_auth(e: AuthError) -> Self {
-        match e.denial {
+        let out = match e.denial {
             Denial::NotBearer | Denial::EmptyToken | Denial::BadToken => {
                 Self::new(Code::Unauthorized, format!("{AUTHENTICATION_REQUIRED}. {}", e.message))
             }
             Denial::Forbidden | Denial::NoMusicAccount => Self::forbidden(e.message),
-        }
+        };
+        out.with_note(e.note)
     }
 
     /// The V2 error an injected fault with `code` answers: a V2 code as itself, a V1 code as its V2
@@ -231,7 +241,7 @@ impl IntoResponse for V2Error {
             trace_id(now, uuid::Uuid::new_v4().as_u128())
         });
         let body = Envelope { error: Inner { code: self.code.as_str(), message: &self.message, trace_id: &trace } };
-        crate::music::api::error_response(status, &body, self.code.as_str(), self.retry_after)
+        crate::music::api::error_response(status, &body, self.code.as_str(), self.retry_after, self.note)
     }
 }
 

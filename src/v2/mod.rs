@@ -33,7 +33,7 @@ use serde_json::{Map, Value, json};
 use crate::app::AppState;
 pub use crate::music::Reply;
 use crate::music::page::{decode_offset, encode_cursor};
-use crate::music::{ApiKey, ApiRequest, Caller, Ctx, Policy, Refusal, Requires, json_response};
+use crate::music::{ApiKey, Caller, Ctx, Policy, Refusal, Requires, json_response};
 pub use entities::Fieldsets;
 use error::{Code, V2Error};
 
@@ -193,7 +193,7 @@ impl Ctx<V2Api> {
             e.into_response()
         });
         if let Some(c) = &caller {
-            ApiRequest::note_caller(&mut resp, c);
+            self.answered(&mut resp, c).await;
         }
         self.note_token(resp)
     }
@@ -207,10 +207,15 @@ impl Ctx<V2Api> {
             ));
         }
         let policy = Policy { requires, api_key: ApiKey::Ignored, rate_limited: true };
-        let caller = self.gate(policy).await.map_err(|r| match r {
-            Refusal::Denied(e) => V2Error::from_auth(e),
-            Refusal::Throttled(s) => V2Error::throttled(Some(s)),
-            Refusal::Fault(fault) => V2Error::injected(fault.error.as_deref().unwrap_or(""), fault.retry_after),
+        let caller = self.gate(policy).await.map_err(|r| {
+            let note = r.note();
+            match r {
+                Refusal::Denied(e) => V2Error::from_auth(e),
+                Refusal::Throttled(s, _) => V2Error::throttled(Some(s)).with_note(note),
+                Refusal::Fault(f, _) => {
+                    V2Error::injected(f.error.as_deref().unwrap_or(""), f.retry_after).with_note(note)
+                }
+            }
         })?;
         let pairs = self
             .query_pairs()

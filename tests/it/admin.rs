@@ -181,7 +181,12 @@ async fn settings_round_trip_and_reject_unknown_keys_and_wrong_types() {
         "search_limit_max": 100,
         "playback_max_sessions": 1,
         "playback_idle_timeout_seconds": 600,
-        "playback_limit_max": 11
+        "playback_limit_max": 11,
+        "slow_down_first_polls": 0,
+        "device_auto_decision": "off",
+        "device_decision_after_polls": 1,
+        "consent_decision": "allow",
+        "stream_url_ttl_seconds": 0
     });
     let got = app.admin("GET", "/__admin/settings", json!({})).await;
     assert_eq!(got, defaults);
@@ -493,6 +498,7 @@ async fn the_journal_records_requests_with_every_secret_redacted() {
             "client_id",
             "user_id",
             "token",
+            "scopes",
             "duration_us"
         ]
     );

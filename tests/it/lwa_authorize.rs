@@ -738,7 +738,7 @@ async fn the_consent_page_renders_in_headless_chromium() {
     }
 }
 
-async fn run_chromium(args: &[String]) -> String {
+pub(crate) async fn run_chromium(args: &[String]) -> String {
     let mut cmd = std::process::Command::new("/usr/bin/chromium");
     cmd.args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"])
         .args(["--no-first-run", "--disable-extensions"])

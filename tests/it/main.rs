@@ -8,9 +8,14 @@ mod scenario_stream_support;
 mod scenario_support;
 mod support;
 
+#[path = "../../examples/refclient/client.rs"]
+mod refclient;
+
 mod admin;
 mod bad_input;
 mod catalog_fixtures;
+mod client_conformance;
+mod client_plans;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
@@ -33,3 +38,4 @@ mod scenario_stream;
 mod scenario_wrong_server;
 mod smoke;
 mod startup;
+mod verdicts;

@@ -30,7 +30,21 @@ async fn check_accepts_the_suite_and_exits_0() {
     let out = bin(vec!["check".into(), suite_dir().to_string_lossy().into_owned()]).await;
 
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).ends_with("files: ok\n"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(" files: ok\n") && stdout.ends_with(" client plans: ok\n"), "{stdout}");
+}
+
+#[tokio::test]
+async fn check_validates_the_client_plans_beside_the_scenarios() {
+    let dir = scratch("check-plans");
+    write_files(&dir, &[("clients/p.yaml", "name: p\nrules: [device-poll-interval]\nnetwork: [{drop: false}]\n")]);
+    let out = bin(vec!["check".into(), dir.to_string_lossy().into_owned()]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("clients/p.yaml: network[0]: a network rule needs latency_ms, drop: true, or both"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

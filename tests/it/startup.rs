@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_amazon-music-mock");
 
 /// `amazon-music-mock serve --bind 127.0.0.1:0 ARGS…`, with no `AMM_*` variable inherited.
-fn serve(args: &[&str]) -> Child {
+pub(crate) fn serve(args: &[&str]) -> Child {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--bind", "127.0.0.1:0"]).args(args);
     for (k, _) in std::env::vars_os() {
@@ -22,13 +22,13 @@ fn serve(args: &[&str]) -> Child {
 }
 
 /// Sends a signal to a process this test started, by its id.
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill").args([sig, &child.id().to_string()]).status().expect("kill runs").success();
     assert!(ok, "kill {sig} {}", child.id());
 }
 
 /// Waits for the child to exit, killing it (by id) after `limit`.
-fn wait_with_limit(mut child: Child, limit: Duration) -> (ExitStatus, String) {
+pub(crate) fn wait_with_limit(mut child: Child, limit: Duration) -> (ExitStatus, String) {
     let mut stderr = child.stderr.take().expect("stderr piped");
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
@@ -49,7 +49,7 @@ fn wait_with_limit(mut child: Child, limit: Duration) -> (ExitStatus, String) {
 }
 
 /// Reads the first stdout line (with a limit), leaving the rest of stdout to a drain thread.
-fn first_line(child: &mut Child) -> String {
+pub(crate) fn first_line(child: &mut Child) -> String {
     let stdout = child.stdout.take().expect("stdout piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -65,7 +65,7 @@ fn first_line(child: &mut Child) -> String {
     })
 }
 
-fn address_of(line: &str) -> String {
+pub(crate) fn address_of(line: &str) -> String {
     let rest = line.strip_prefix("listening on http://127.0.0.1:").unwrap_or_else(|| panic!("first line: {line:?}"));
     let port = rest.strip_suffix('\n').unwrap_or_else(|| panic!("first line not newline-terminated: {line:?}"));
     assert!(port.parse::<u16>().is_ok_and(|p| p != 0), "port in {line:?}");
