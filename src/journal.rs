@@ -21,6 +21,7 @@ const SECRET_NAMES: &[&str] = &[
     "x-amz-access-token",
     "password",
     "token",
+    "sig",
 ];
 
 /// Whether a parameter or header name carries a secret.

@@ -32,5 +32,6 @@ pub mod scope;
 pub mod server;
 pub mod store;
 pub mod stream;
+pub mod stream_http;
 
 pub use server::{MockAmazon, RunningServer, ServerConfig};

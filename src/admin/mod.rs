@@ -1,7 +1,9 @@
 //! The control API under `/__admin` (and `/s/{session}/__admin`): health, reset, the virtual clock,
-//! fixtures, device-code decisions, revocation, forced expiry, settings and the request journal.
+//! fixtures, device-code decisions, revocation, forced expiry, settings, the request journal and stream URLs.
 //! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409. Documented in
 //! `docs/ADMIN.md`.
+
+mod streams;
 
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
@@ -38,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions", get(sessions))
         .route("/users/{user_id}/library", get(user_library))
         .route("/faults", get(faults).post(add_fault).delete(clear_faults))
+        .route("/streams/sign", post(streams::sign))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
         // axum adds the `Allow` header to this answer.
         .method_not_allowed_fallback(|method: Method| async move {
