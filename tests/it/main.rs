@@ -6,6 +6,8 @@ mod lwa_support;
 mod music_support;
 mod scenario_support;
 mod support;
+#[path = "../../src/stream/testkit.rs"]
+mod testkit;
 
 mod admin;
 mod bad_input;
@@ -28,3 +30,4 @@ mod scenario_run;
 mod scenario_wrong_server;
 mod smoke;
 mod startup;
+mod stream_http;
