@@ -18,7 +18,8 @@ mod serve;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -153,20 +154,52 @@ pub async fn authorize(
     Ok(Grant { exp_s, now_s, qualities, q, playback_session })
 }
 
-/// The catalog track `asin` (by ASIN, not by UUID).
-fn track(state: &AppState, asin: &str) -> Result<TrackAudio, StreamError> {
-    match state.catalog.track(asin) {
-        Some(t) if t.id.as_str() == asin => Ok(TrackAudio::from(t)),
-        _ => Err(StreamError::NotFound(format!("no track {asin:?} in the catalog"))),
+/// What every stream handler reads from the request.
+struct StreamRequest {
+    state: AppState,
+    session: Session,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<AppState> for StreamRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
+        let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
+        Ok(StreamRequest { state: state.clone(), session, method, uri, headers })
     }
 }
 
-/// Whether `track` lists `q` in its `audioQualities`.
-fn offers(track: &TrackAudio, q: Quality) -> Result<(), StreamError> {
-    if q.offered_in(track.qualities) {
-        Ok(())
-    } else {
-        Err(StreamError::NotFound(format!("track {} has no {q} rendition", track.id)))
+impl StreamRequest {
+    /// [`authorize`] with this request's query.
+    async fn authorize(&self, signed_path: &str) -> Result<Grant, StreamError> {
+        authorize(&self.state, &self.session, signed_path, self.uri.query()).await
+    }
+
+    /// The catalog track `asin` (by ASIN, not by UUID), which must list `quality` when one is given.
+    fn track(&self, asin: &str, quality: Option<Quality>) -> Result<TrackAudio, StreamError> {
+        let track = match self.state.catalog.track(asin) {
+            Some(t) if t.id.as_str() == asin => TrackAudio::from(t),
+            _ => return Err(StreamError::NotFound(format!("no track {asin:?} in the catalog"))),
+        };
+        match quality {
+            Some(q) if !q.offered_in(track.qualities) => {
+                Err(StreamError::NotFound(format!("track {asin} has no {q} rendition")))
+            }
+            _ => Ok(track),
+        }
+    }
+
+    /// The answer to this GET or HEAD, from `src`, cacheable until the URL expires; errors in their shape.
+    async fn serve(self, r: Result<(Source, Grant), StreamError>) -> Response {
+        let r = match r {
+            Ok((src, grant)) => respond(src, &self.method, &self.headers, &grant.cache_control()).await,
+            Err(e) => Err(e),
+        };
+        r.unwrap_or_else(IntoResponse::into_response)
     }
 }
 
@@ -175,60 +208,37 @@ fn slug(s: &str) -> Option<Quality> {
     Quality::ALL.into_iter().find(|q| q.slug() == s)
 }
 
-fn finish(r: Result<Response, StreamError>) -> Response {
-    r.unwrap_or_else(IntoResponse::into_response)
-}
-
 /// `/stream/{asin}/{quality}.{ext}`.
-async fn progressive(
-    State(state): State<AppState>,
-    session: Session,
-    Path((asin, file)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    finish(
-        async {
-            let q = file.split_once('.').and_then(|(s, ext)| slug(s).filter(|q| q.extension() == ext)).ok_or_else(
-                || StreamError::NotFound(format!("no stream file {file:?}: use sd.mp3, hd.flac or uhd.flac")),
-            )?;
-            let grant = authorize(&state, &session, &progressive_path(&asin, q), uri.query()).await?;
-            let track = track(&state, &asin)?;
-            offers(&track, q)?;
-            let file = state.streams.cache.get_or_encode(&track, q).await?;
-            respond(Source::File(file), &method, &headers, &grant.cache_control()).await
-        }
-        .await,
-    )
+async fn progressive(r: StreamRequest, Path((asin, file)): Path<(String, String)>) -> Response {
+    let answer = async {
+        let q =
+            file.split_once('.').and_then(|(s, ext)| slug(s).filter(|q| q.extension() == ext)).ok_or_else(|| {
+                StreamError::NotFound(format!("no stream file {file:?}: use sd.mp3, hd.flac or uhd.flac"))
+            })?;
+        let grant = r.authorize(&progressive_path(&asin, q)).await?;
+        let track = r.track(&asin, Some(q))?;
+        Ok((Source::File(r.state.streams.cache.get_or_encode(&track, q).await?), grant))
+    }
+    .await;
+    r.serve(answer).await
 }
 
 /// `/dash/{asin}/manifest.mpd`: one representation per quality in both `q` and the track.
-async fn manifest(
-    State(state): State<AppState>,
-    session: Session,
-    Path(asin): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    finish(
-        async {
-            let grant = authorize(&state, &session, &dash_dir(&asin), uri.query()).await?;
-            let track = track(&state, &asin)?;
-            let qualities: Vec<Quality> =
-                grant.qualities.iter().copied().filter(|q| q.offered_in(track.qualities)).collect();
-            if qualities.is_empty() {
-                return Err(StreamError::NotFound(format!(
-                    "track {asin} has none of the qualities the URL grants ({:?})",
-                    grant.q
-                )));
-            }
-            let xml = mpd(track.duration_s, &qualities, uri.query());
-            respond(Source::memory(xml, MPD_CONTENT_TYPE), &method, &headers, &grant.cache_control()).await
+async fn manifest(r: StreamRequest, Path(asin): Path<String>) -> Response {
+    let answer = async {
+        let grant = r.authorize(&dash_dir(&asin)).await?;
+        let track = r.track(&asin, None)?;
+        let qualities: Vec<Quality> =
+            grant.qualities.iter().copied().filter(|q| q.offered_in(track.qualities)).collect();
+        if qualities.is_empty() {
+            let message = format!("track {asin} has none of the qualities the URL grants ({:?})", grant.q);
+            return Err(StreamError::NotFound(message));
         }
-        .await,
-    )
+        let xml = mpd(track.duration_s, &qualities, r.uri.query());
+        Ok((Source::memory(xml, MPD_CONTENT_TYPE), grant))
+    }
+    .await;
+    r.serve(answer).await
 }
 
 /// The file of a DASH representation: `init.mp4` or `{n}.m4s`.
@@ -238,40 +248,32 @@ enum DashFile {
 }
 
 /// `/dash/{asin}/{quality}/{init.mp4|n.m4s}`.
-async fn dash_file(
-    State(state): State<AppState>,
-    session: Session,
-    Path((asin, quality, file)): Path<(String, String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    finish(
-        async {
-            let not_found = || StreamError::NotFound(format!("no DASH file {quality}/{file}"));
-            let q = slug(&quality).ok_or_else(not_found)?;
-            let number = |n: &str| n.bytes().all(|b| b.is_ascii_digit()).then(|| n.parse().ok()).flatten();
-            let kind = match (file.as_str(), file.strip_suffix(".m4s").and_then(number)) {
-                ("init.mp4", _) => DashFile::Init,
-                (_, Some(n)) => DashFile::Segment(n),
-                _ => return Err(not_found()),
-            };
-            let grant = authorize(&state, &session, &dash_dir(&asin), uri.query()).await?;
-            if !grant.qualities.contains(&q) {
-                return Err(StreamError::QualityNotGranted { asked: q, granted: grant.q });
-            }
-            let track = track(&state, &asin)?;
-            offers(&track, q)?;
-            let file = match kind {
-                DashFile::Init => state.streams.cache.dash_init(&track, q).await?,
-                DashFile::Segment(n) => state.streams.cache.dash_segment(&track, q, n).await?.ok_or_else(|| {
-                    StreamError::NotFound(format!("track {asin} has no {q} segment {n} (segments start at 1)"))
-                })?,
-            };
-            respond(Source::File(file), &method, &headers, &grant.cache_control()).await
+async fn dash_file(r: StreamRequest, Path((asin, quality, file)): Path<(String, String, String)>) -> Response {
+    let answer = async {
+        let not_found = || StreamError::NotFound(format!("no DASH file {quality}/{file}"));
+        let q = slug(&quality).ok_or_else(not_found)?;
+        let number = |n: &str| n.bytes().all(|b| b.is_ascii_digit()).then(|| n.parse().ok()).flatten();
+        let kind = match (file.as_str(), file.strip_suffix(".m4s").and_then(number)) {
+            ("init.mp4", _) => DashFile::Init,
+            (_, Some(n)) => DashFile::Segment(n),
+            _ => return Err(not_found()),
+        };
+        let grant = r.authorize(&dash_dir(&asin)).await?;
+        if !grant.qualities.contains(&q) {
+            return Err(StreamError::QualityNotGranted { asked: q, granted: grant.q });
         }
-        .await,
-    )
+        let track = r.track(&asin, Some(q))?;
+        let cache = &r.state.streams.cache;
+        let file = match kind {
+            DashFile::Init => cache.dash_init(&track, q).await?,
+            DashFile::Segment(n) => cache.dash_segment(&track, q, n).await?.ok_or_else(|| {
+                StreamError::NotFound(format!("track {asin} has no {q} segment {n} (segments start at 1)"))
+            })?,
+        };
+        Ok((Source::File(file), grant))
+    }
+    .await;
+    r.serve(answer).await
 }
 
 /// What the licence stub answers before the digest of the challenge.

@@ -81,6 +81,13 @@ impl StreamApp {
         v["progressive"][quality].as_str().unwrap_or_else(|| panic!("no {quality} URL in {v}")).to_owned()
     }
 
+    /// A signed progressive URL and the whole file it serves.
+    async fn whole(&self, asin: &str, quality: &str) -> (String, Vec<u8>) {
+        let url = self.progressive(asin, quality).await;
+        let body = self.get(&url, &[]).await.body;
+        (url, body)
+    }
+
     async fn fetch(&self, method: reqwest::Method, url: &str, headers: &[(&str, &str)]) -> Got {
         let mut req = self.app.http.request(method, url);
         for (k, v) in headers {
@@ -164,8 +171,7 @@ async fn head_answers_the_same_headers_without_a_body() {
 #[tokio::test]
 async fn single_ranges_are_206_with_the_exact_bytes() {
     let s = StreamApp::spawn().await;
-    let url = s.progressive(SIX, "SD").await;
-    let full = s.get(&url, &[]).await.body;
+    let (url, full) = s.whole(SIX, "SD").await;
     let len = full.len();
     let cases = [
         ("bytes=0-99", 0, 99),
@@ -191,8 +197,7 @@ async fn single_ranges_are_206_with_the_exact_bytes() {
 #[tokio::test]
 async fn multiple_ranges_are_a_multipart_byteranges_body() {
     let s = StreamApp::spawn().await;
-    let url = s.progressive(NINE, "HD").await;
-    let full = s.get(&url, &[]).await.body;
+    let (url, full) = s.whole(NINE, "HD").await;
     let len = full.len();
     let g = s.get(&url, &[("range", "bytes=-100, 0-3, 70000-70999")]).await;
     assert_eq!(g.status, 206);
@@ -222,8 +227,7 @@ async fn multiple_ranges_are_a_multipart_byteranges_body() {
 #[tokio::test]
 async fn too_many_ranges_and_malformed_ranges_get_the_full_body() {
     let s = StreamApp::spawn().await;
-    let url = s.progressive(SIX, "SD").await;
-    let full = s.get(&url, &[]).await.body;
+    let (url, full) = s.whole(SIX, "SD").await;
     let seventeen =
         format!("bytes={}", (0..17).map(|i| format!("{}-{}", i * 10, i * 10 + 1)).collect::<Vec<_>>().join(","));
     let sixteen =
@@ -240,8 +244,8 @@ async fn too_many_ranges_and_malformed_ranges_get_the_full_body() {
 #[tokio::test]
 async fn unsatisfiable_ranges_are_416_with_the_length() {
     let s = StreamApp::spawn().await;
-    let url = s.progressive(SIX, "SD").await;
-    let len = s.get(&url, &[]).await.body.len();
+    let (url, full) = s.whole(SIX, "SD").await;
+    let len = full.len();
     for range in [format!("bytes={len}-"), format!("bytes={}-{}", len + 10, len + 20), "bytes=-0".to_owned()] {
         let g = s.get(&url, &[("range", &range)]).await;
         let message = format!("no byte of the {len}-byte representation is in the requested range");
