@@ -528,6 +528,11 @@ async fn the_license_stub_answers_any_challenge_with_an_opaque_blob() {
     let g = s.get(&s.app.url("/license"), &[]).await;
     assert_eq!(g.status, 405);
     assert_eq!(g.header("allow"), Some("POST"));
+    // Stream routes take GET and HEAD only.
+    let url = s.progressive(SIX, "SD").await;
+    let g = s.fetch(reqwest::Method::POST, &url, &[]).await;
+    assert_eq!((g.status, g.header("allow"), g.body.len()), (405, Some("GET,HEAD"), 0));
+    assert_eq!(g.header("x-amm-mock"), Some("stream"));
 }
 
 #[tokio::test]
