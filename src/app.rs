@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::lwa::router())
         .nest("/v1", crate::music::router())
         .merge(crate::music::router())
+        .merge(crate::stream_http::router())
         .nest("/__admin", crate::admin::router())
         .fallback(not_found)
         .with_state(state.clone());

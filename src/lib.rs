@@ -33,6 +33,7 @@ pub mod scope;
 pub mod server;
 pub mod store;
 pub mod stream;
+pub mod stream_http;
 pub mod verdict;
 
 pub use server::{MockAmazon, RunningServer, ServerConfig};
