@@ -157,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/v2", crate::v2::router())
         .nest("/device", crate::device::router())
         .merge(crate::music::router())
+        .merge(crate::stream_http::router())
         .nest("/__admin", crate::admin::router())
         .fallback(not_found)
         .with_state(state.clone());

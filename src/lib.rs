@@ -34,6 +34,7 @@ pub mod scope;
 pub mod server;
 pub mod store;
 pub mod stream;
+pub mod stream_http;
 pub mod v2;
 pub mod verdict;
 

@@ -177,6 +177,13 @@ pub async fn start_with_state(bind: SocketAddr, state: AppState) -> Result<Runni
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: bind, source })?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(state);
+    // A streamed body leaves as the headers then the chunks: without TCP_NODELAY, Nagle holds a small second
+    // write until the client's delayed ACK (~40 ms), which stalls every DASH segment.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

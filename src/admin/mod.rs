@@ -1,9 +1,11 @@
 //! The control API under `/__admin` (and `/s/{session}/__admin`): health, reset, the virtual clock,
 //! fixtures, device-code decisions, revocation, forced expiry, settings, the request journal, Music API
-//! state and faults, the recorded playback sessions and events, and client conformance: plans, verdicts
-//! and the live dashboard.
+//! state and faults, the recorded playback sessions and events, stream URLs, and client conformance: plans,
+//! verdicts and the live dashboard.
 //! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409. Documented in
 //! `docs/ADMIN.md`.
+
+mod streams;
 
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
@@ -47,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/verdict", get(verdict))
         .route("/ui", get(ui))
         .route("/ui/live", get(ui_live))
+        .route("/streams/sign", post(streams::sign))
         .fallback(|| async { err(StatusCode::NOT_FOUND, "no such admin route: see docs/ADMIN.md") })
         // axum adds the `Allow` header to this answer.
         .method_not_allowed_fallback(|method: Method| async move {

@@ -234,7 +234,7 @@ fn station_tracks(cat: &Catalog, seeds: &[ArtistIdx], exclude: &[QueueTrack], si
 /// The V1 Playable of entity `item` of the session (§4.6 🟡 [NEX], with the old revision's `sessionId` and
 /// `entityReferenceId`): its DASH manifest URL is signed with the session bound in (`ps`) and the qualities
 /// the tier and the device's capabilities allow (`q`).
-fn playable(ctx: &V1Ctx, base: &str, v: &PlaybackView, item: usize) -> Value {
+fn playable(ctx: &V1Ctx, mint: &Mint, v: &PlaybackView, item: usize) -> Value {
     let s = &v.session;
     let it = &s.items[item];
     let cat = ctx.catalog();
@@ -244,8 +244,13 @@ fn playable(ctx: &V1Ctx, base: &str, v: &PlaybackView, item: usize) -> Value {
         s.capabilities,
         track.map_or(crate::catalog::AudioQualities::SD, |t| t.audio_qualities),
     );
-    let now_s = ctx.now_ms().div_euclid(1000);
-    let url = ctx.state.streams.dash_manifest_url(base, &it.track_id, &qualities, Some(&s.session_id), now_s);
+    let url = ctx.state.streams.dash_manifest_url_until(
+        &mint.base,
+        &it.track_id,
+        &qualities,
+        Some(&s.session_id),
+        mint.exp_s,
+    );
     let artists: Vec<Value> = track
         .map(|t| {
             t.artists()
@@ -297,18 +302,29 @@ fn queue_state(ctx: &V1Ctx, v: &PlaybackView) -> Value {
 }
 
 /// `{sessionId, queueState, entities}` for the given entities (indices into the session's items).
-fn render(ctx: &V1Ctx, v: &PlaybackView, items: &[usize]) -> Value {
-    let base = ctx.state.streams.base(&ctx.headers, &ctx.session.prefix);
-    let entities: Vec<Value> = items.iter().map(|&i| playable(ctx, &base, v, i)).collect();
+fn render(ctx: &V1Ctx, mint: &Mint, v: &PlaybackView, items: &[usize]) -> Value {
+    let entities: Vec<Value> = items.iter().map(|&i| playable(ctx, mint, v, i)).collect();
     json!({ "sessionId": v.session.session_id, "queueState": queue_state(ctx, v), "entities": entities })
 }
 
-fn window(ctx: &V1Ctx, v: &PlaybackView, limit: usize) -> Value {
-    render(ctx, v, &v.session.window(limit))
+fn window(ctx: &V1Ctx, mint: &Mint, v: &PlaybackView, limit: usize) -> Value {
+    render(ctx, mint, v, &v.session.window(limit))
 }
 
-fn whole_queue(ctx: &V1Ctx, v: &PlaybackView) -> Value {
-    render(ctx, v, &v.session.order)
+fn whole_queue(ctx: &V1Ctx, mint: &Mint, v: &PlaybackView) -> Value {
+    render(ctx, mint, v, &v.session.order)
+}
+
+/// Where and until when the stream URLs of an answer are minted: the request's origin and session prefix,
+/// and the session's `stream_url_ttl_seconds` (a client plan's early expiry) or the server's `--stream-ttl`.
+struct Mint {
+    base: String,
+    exp_s: i64,
+}
+
+async fn mint(ctx: &V1Ctx) -> Mint {
+    let ttl = ctx.state.streams.ttl_for(ctx.session.store.settings().await.stream_url_ttl_seconds);
+    Mint { base: ctx.state.streams.base(&ctx.headers, &ctx.session.prefix), exp_s: ctx.now_ms().div_euclid(1000) + ttl }
 }
 
 fn playback_error(session_id: &str, e: PlaybackError) -> MusicError {
@@ -474,7 +490,7 @@ pub async fn create(ctx: V1Ctx, body: V1Body) -> Response {
             .playback_create(new, limits, ctx.now_ms())
             .await
             .map_err(|e| playback_error("", e))?;
-        Ok(window(&ctx, &v, limit))
+        Ok(window(&ctx, &mint(&ctx).await, &v, limit))
     })
     .await
 }
@@ -487,7 +503,7 @@ async fn operate(
     c: &Caller,
     id: &str,
     op: PlaybackOp,
-    out: impl FnOnce(&V1Ctx, &PlaybackView) -> Value,
+    out: impl FnOnce(&V1Ctx, &Mint, &PlaybackView) -> Value,
 ) -> Result<Value, MusicError> {
     let (limits, _) = settings(ctx).await;
     let v = ctx
@@ -497,13 +513,13 @@ async fn operate(
         .playback_apply(c.user_id(), id, op, limits, ctx.now_ms())
         .await
         .map_err(|e| playback_error(id, e))?;
-    Ok(out(ctx, &v))
+    Ok(out(ctx, &mint(ctx).await, &v))
 }
 
 /// `GET /v1/playback/sessions/{id}/current` → the current entity.
 pub async fn current(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
-        operate(&ctx, c, id.get()?, PlaybackOp::Read, |x, v| window(x, v, 1)).await
+        operate(&ctx, c, id.get()?, PlaybackOp::Read, |x, m, v| window(x, m, v, 1)).await
     })
     .await
 }
@@ -518,7 +534,7 @@ async fn step(ctx: V1Ctx, id: V1Path<String>, op: PlaybackOp) -> Response {
         let id = id.get()?;
         let (_, max) = settings(&ctx).await;
         let limit = query_limit(&ctx, max)?;
-        operate(&ctx, c, id, op, |x, v| window(x, v, limit)).await
+        operate(&ctx, c, id, op, |x, m, v| window(x, m, v, limit)).await
     })
     .await
 }
@@ -540,7 +556,7 @@ pub async fn restore(ctx: V1Ctx, id: V1Path<String>) -> Response {
         let device = device(&ctx)?;
         let (_, max) = settings(&ctx).await;
         let limit = query_limit(&ctx, max)?;
-        operate(&ctx, c, id, PlaybackOp::Restore { device_id: device.id }, |x, v| window(x, v, limit)).await
+        operate(&ctx, c, id, PlaybackOp::Restore { device_id: device.id }, |x, m, v| window(x, m, v, limit)).await
     })
     .await
 }
@@ -618,11 +634,11 @@ pub async fn set_shuffle(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Respon
 pub async fn active(ctx: V1Ctx) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let views = ctx.session.store.music().playback_active(c.user_id(), ctx.now_ms()).await;
-        let base = ctx.state.streams.base(&ctx.headers, &ctx.session.prefix);
+        let mint = mint(&ctx).await;
         let sessions: Vec<Value> = views
             .iter()
             .map(|v| {
-                let current = v.session.order.get(v.session.position).map(|&i| playable(&ctx, &base, v, i));
+                let current = v.session.order.get(v.session.position).map(|&i| playable(&ctx, &mint, v, i));
                 json!({
                     "sessionId": v.session.session_id,
                     "deviceId": v.session.device_id,

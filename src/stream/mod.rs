@@ -9,7 +9,7 @@
 //! | the track's audio facts | [`TrackAudio::from`]`(&catalog::Track)` |
 //! | which renditions a listener gets | [`Capabilities::parse`]`(header)` (error → 400), then [`allowed_qualities`]`(tier, caps, track.qualities)` |
 //! | sign a URL (TTL [`DEFAULT_TTL_S`] on the virtual clock) | [`sign`]`(path, extra_query, now + ttl, key)` → query string |
-//! | check a URL (→ 403 on error) | [`verify`]`(path, query, clock.now(), key)` → `Result<(), `[`UrlError`]`>` |
+//! | check a URL (→ 403 on error) | [`verify`]`(path, query, clock.now(), key)` → `Result<exp, `[`UrlError`]`>` |
 //! | progressive file | [`StreamCache::get_or_encode`]`(track, quality)` → [`CachedFile`] `{path, len, etag, content_type}` |
 //! | `Range` | [`plan_ranges`]`(header, len)` → [`RangePlan`]; [`content_range`], [`unsatisfied_range`], [`multipart_layout`] |
 //! | body bytes | [`CachedFile::open_range`]`(start, end)` → `AsyncRead` to stream in chunks |

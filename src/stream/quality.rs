@@ -112,6 +112,11 @@ impl Quality {
         }
     }
 
+    /// Whether a track whose catalog entry lists `qualities` has this rendition.
+    pub fn offered_in(self, qualities: AudioQualities) -> bool {
+        qualities.contains(self.catalog_set())
+    }
+
     fn catalog_set(self) -> AudioQualities {
         match self {
             Quality::Sd => AudioQualities::SD,
@@ -177,8 +182,8 @@ pub fn allowed_qualities(tier: Tier, caps: Capabilities, track: AudioQualities) 
         .into_iter()
         .filter(|q| match q {
             Quality::Sd => true,
-            Quality::Hd => unlimited && (caps.hi_fi || caps.hi_res) && track.contains(q.catalog_set()),
-            Quality::Uhd => unlimited && caps.hi_res && track.contains(q.catalog_set()),
+            Quality::Hd => unlimited && (caps.hi_fi || caps.hi_res) && q.offered_in(track),
+            Quality::Uhd => unlimited && caps.hi_res && q.offered_in(track),
         })
         .collect()
 }

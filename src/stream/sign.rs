@@ -44,13 +44,13 @@ pub fn sign(path: &str, extra: &str, exp_epoch_s: i64, key: &[u8]) -> String {
     format!("{params}&sig={sig}")
 }
 
-/// Checks a request's path and raw query against its signature, then its `exp` against `now` (epoch s).
-/// A URL is valid while `now < exp`. The comparison is constant-time.
+/// Checks a request's path and raw query against its signature, then its `exp` against `now` (epoch s),
+/// and returns the verified `exp`. A URL is valid while `now < exp`. The comparison is constant-time.
 ///
 /// # Errors
 /// [`UrlError`]: missing parameters, a bad signature (checked first, so a tampered `exp` is a bad
 /// signature), or expiry.
-pub fn verify(path: &str, query: Option<&str>, now: i64, key: &[u8]) -> Result<(), UrlError> {
+pub fn verify(path: &str, query: Option<&str>, now: i64, key: &[u8]) -> Result<i64, UrlError> {
     let query = query.unwrap_or("");
     let (params, sig) = query.rsplit_once("&sig=").ok_or(UrlError::Missing)?;
     let exp = params
@@ -61,7 +61,7 @@ pub fn verify(path: &str, query: Option<&str>, now: i64, key: &[u8]) -> Result<(
         .ok_or(UrlError::Missing)?;
     let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| UrlError::BadSignature)?;
     mac(key, path, params).verify_slice(&sig).map_err(|_| UrlError::BadSignature)?;
-    if now >= exp { Err(UrlError::Expired) } else { Ok(()) }
+    if now >= exp { Err(UrlError::Expired) } else { Ok(exp) }
 }
 
 #[cfg(test)]
@@ -74,15 +74,15 @@ mod tests {
     fn a_signed_url_verifies_until_it_expires() {
         let q = sign("/stream/B000000001/sd.mp3", "", 1_000 + DEFAULT_TTL_S, KEY);
         assert!(q.starts_with("exp=1300&sig="));
-        assert_eq!(verify("/stream/B000000001/sd.mp3", Some(&q), 1_000, KEY), Ok(()));
-        assert_eq!(verify("/stream/B000000001/sd.mp3", Some(&q), 1_299, KEY), Ok(()));
+        assert_eq!(verify("/stream/B000000001/sd.mp3", Some(&q), 1_000, KEY), Ok(1_300));
+        assert_eq!(verify("/stream/B000000001/sd.mp3", Some(&q), 1_299, KEY), Ok(1_300));
         assert_eq!(verify("/stream/B000000001/sd.mp3", Some(&q), 1_300, KEY), Err(UrlError::Expired));
     }
 
     #[test]
     fn tampering_is_a_bad_signature() {
         let q = sign("/dash/B000000001/", "q=SD,HD", 2_000, KEY);
-        assert_eq!(verify("/dash/B000000001/", Some(&q), 1_000, KEY), Ok(()));
+        assert_eq!(verify("/dash/B000000001/", Some(&q), 1_000, KEY), Ok(2_000));
         assert_eq!(verify("/dash/B000000002/", Some(&q), 1_000, KEY), Err(UrlError::BadSignature));
         let longer = q.replace("exp=2000", "exp=9000");
         assert_eq!(verify("/dash/B000000001/", Some(&longer), 1_000, KEY), Err(UrlError::BadSignature));

@@ -4,15 +4,14 @@
 use std::io::Cursor;
 
 use mp4_atom::{Any, Decode as _};
-use symphonia::core::audio::SampleBuffer;
-use symphonia::core::codecs::{CODEC_TYPE_FLAC, CODEC_TYPE_MP3, CodecType, DecoderOptions};
-use symphonia::core::formats::FormatOptions;
-use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
+use symphonia::core::codecs::{CODEC_TYPE_FLAC, CODEC_TYPE_MP3};
 
+use self::testkit::{Decoded, assert_tone_hz, decode, ffprobe};
 use super::*;
 use crate::fixtures::Tier;
+
+#[path = "testkit.rs"]
+mod testkit;
 
 const SECONDS: u32 = 7;
 
@@ -20,85 +19,8 @@ fn track(id: &str, qualities: AudioQualities) -> TrackAudio {
     TrackAudio { id: id.to_owned(), duration_s: SECONDS, qualities }
 }
 
-struct Decoded {
-    codec: CodecType,
-    sample_rate: u32,
-    channels: usize,
-    frames: u64,
-    left: Vec<f32>,
-}
-
-fn decode(bytes: Vec<u8>, ext: &str) -> Decoded {
-    let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
-    let mut hint = Hint::new();
-    hint.with_extension(ext);
-    let opts = FormatOptions { enable_gapless: true, ..Default::default() };
-    let probed = symphonia::default::get_probe().format(&hint, mss, &opts, &MetadataOptions::default()).expect("probe");
-    let mut format = probed.format;
-    let t = format.default_track().expect("a track").clone();
-    let mut dec = symphonia::default::get_codecs().make(&t.codec_params, &DecoderOptions::default()).expect("codec");
-    let mut out = Decoded {
-        codec: t.codec_params.codec,
-        sample_rate: t.codec_params.sample_rate.unwrap_or(0),
-        channels: t.codec_params.channels.map(|c| c.count()).unwrap_or(0),
-        frames: 0,
-        left: Vec::new(),
-    };
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(symphonia::core::errors::Error::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(e) => panic!("demux: {e}"),
-        };
-        let buf = dec.decode(&packet).expect("decode");
-        let spec = *buf.spec();
-        out.sample_rate = spec.rate;
-        out.channels = spec.channels.count();
-        let mut sb = SampleBuffer::<f32>::new(buf.capacity() as u64, spec);
-        sb.copy_interleaved_ref(buf);
-        let s = sb.samples();
-        out.frames += (s.len() / out.channels) as u64;
-        out.left.extend(s.iter().step_by(out.channels));
-    }
-    out
-}
-
-fn goertzel(x: &[f32], rate: f32, hz: f32) -> f32 {
-    let w = std::f32::consts::TAU * hz / rate;
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0f32, 0f32);
-    for &v in x {
-        let s0 = v + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    s1 * s1 + s2 * s2 - c * s1 * s2
-}
-
-/// The strongest frequency between 200 and 1800 Hz: a 5 Hz scan, then a 0.5 Hz refinement.
-fn dominant_hz(x: &[f32], rate: u32) -> f32 {
-    let r = rate as f32;
-    let win = &x[x.len() / 4..(x.len() / 4 + rate as usize).min(x.len())];
-    let best = |lo: f32, hi: f32, step: f32| {
-        let mut f = lo;
-        let (mut bf, mut bp) = (lo, -1.0f32);
-        while f <= hi {
-            let p = goertzel(win, r, f);
-            if p > bp {
-                (bf, bp) = (f, p);
-            }
-            f += step;
-        }
-        bf
-    };
-    let coarse = best(200.0, 1800.0, 5.0);
-    best(coarse - 5.0, coarse + 5.0, 0.5)
-}
-
 fn assert_tone(d: &Decoded, id: &str) {
-    let want = tone_hz(id);
-    let got = dominant_hz(&d.left, d.sample_rate);
-    assert!((got - want).abs() / want < 0.02, "dominant {got} Hz, want {want} Hz");
+    assert_tone_hz(d, tone_hz(id));
 }
 
 fn progressive_bytes(id: &str, q: Quality) -> Vec<u8> {
@@ -279,45 +201,17 @@ async fn dash_segments_decode_and_add_up_to_the_duration() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Runs `ffprobe` and returns `(codec_name, sample_rate, duration_s)` of the first audio stream, or `None`
-/// (with a printed reason) when ffprobe is not installed.
-fn ffprobe(target: &std::path::Path) -> Option<(String, u32, f64)> {
-    let out = match std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-show_format", "-show_streams", "-of", "json"])
-        .arg(target)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: ffprobe not available ({e}); install Debian's ffmpeg to run this check");
-            return None;
-        }
-    };
-    assert!(out.status.success(), "ffprobe failed on {}: {}", target.display(), String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");
-    let s = &v["streams"][0];
-    let duration = s["duration"]
-        .as_str()
-        .or_else(|| v["format"]["duration"].as_str())
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(f64::NAN);
-    Some((
-        s["codec_name"].as_str().unwrap_or("").to_owned(),
-        s["sample_rate"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0),
-        duration,
-    ))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffprobe_accepts_progressive_files_and_the_mpd() {
     let (cache, dir) = temp_cache(DEFAULT_MAX_BYTES);
     let t = track("B0FFPROBE1", AudioQualities::UHD);
     for q in Quality::ALL {
         let f = cache.get_or_encode(&t, q).await.expect("encode");
-        let Some((codec, rate, dur)) = ffprobe(&f.path) else { return };
-        assert_eq!(codec, if q == Quality::Sd { "mp3" } else { "flac" }, "{q}");
-        assert_eq!(rate, q.sample_rate(), "{q}");
-        assert!((dur - f64::from(SECONDS)).abs() < 0.03, "{q}: ffprobe says {dur} s");
+        let Some(streams) = ffprobe(&f.path.to_string_lossy()) else { return };
+        let s = &streams[0];
+        assert_eq!(s.codec, if q == Quality::Sd { "mp3" } else { "flac" }, "{q}");
+        assert_eq!(s.sample_rate, q.sample_rate(), "{q}");
+        assert!((s.duration_s - f64::from(SECONDS)).abs() < 0.03, "{q}: ffprobe says {} s", s.duration_s);
     }
     // The MPD with its init and media segments laid out as relative files next to it.
     let qs = Quality::ALL;
@@ -333,7 +227,8 @@ async fn ffprobe_accepts_progressive_files_and_the_mpd() {
             std::fs::copy(seg.path, qdir.join(format!("{n}.m4s"))).expect("copy");
         }
     }
-    let Some((codec, _rate, dur)) = ffprobe(&root.join("manifest.mpd")) else { return };
+    let Some(streams) = ffprobe(&root.join("manifest.mpd").to_string_lossy()) else { return };
+    let (codec, dur) = (&streams[0].codec, streams[0].duration_s);
     assert!(["mp3", "flac"].contains(&codec.as_str()), "first DASH stream codec {codec}");
     assert!((dur - f64::from(SECONDS)).abs() < 0.1, "DASH duration {dur}");
     let _ = std::fs::remove_dir_all(dir);

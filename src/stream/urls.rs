@@ -9,8 +9,9 @@
 //! | `{base}/stream/{asin}/{sd\|hd\|uhd}.{mp3\|flac}?[ps=…&]exp=…&sig=…` | the file's own path |
 //!
 //! `q` lists the renditions the listener may fetch (bound into the signature, so a Free listener cannot
-//! edit an SD-only URL into an HD one). `ps` names the playback session the URL was minted for: the stream
-//! routes ask the store whether that session may still stream (the concurrency rule) before serving.
+//! edit an SD-only URL into an HD one). `ps` names the playback session the URL was minted for; the stream
+//! routes check every request in one place (`stream_http::authorize`), where the concurrency rule (a
+//! pre-empted session may no longer stream) is to be added.
 //! Paths are signed without the `/s/{session}` prefix, which `base` carries.
 
 use std::sync::Arc;
@@ -41,6 +42,12 @@ impl Streams {
         Self { key: DEFAULT_STREAM_KEY.as_bytes().to_vec(), ttl_s: DEFAULT_TTL_S, cache, public_url: None }
     }
 
+    /// The lifetime of URLs minted in a session whose `stream_url_ttl_seconds` setting is `session_ttl_s`:
+    /// that setting, or [`Streams::ttl_s`] when it is 0.
+    pub fn ttl_for(&self, session_ttl_s: u64) -> i64 {
+        if session_ttl_s == 0 { self.ttl_s } else { i64::try_from(session_ttl_s).unwrap_or(i64::MAX) }
+    }
+
     /// The origin and session prefix minted URLs start with, e.g. `http://127.0.0.1:8080/s/ci-42`.
     pub fn base(&self, headers: &HeaderMap, session_prefix: &str) -> String {
         let origin = match &self.public_url {
@@ -53,8 +60,19 @@ impl Streams {
         format!("{origin}{session_prefix}")
     }
 
-    /// The signed query shared by a DASH manifest, its init segments and media segments.
+    /// The signed query shared by a DASH manifest, its init segments and media segments, valid for
+    /// [`Streams::ttl_s`] from `now_s`.
     pub fn dash_query(&self, asin: &str, qualities: &[Quality], playback_session: Option<&str>, now_s: i64) -> String {
+        self.dash_query_until(asin, qualities, playback_session, now_s + self.ttl_s)
+    }
+
+    fn dash_query_until(
+        &self,
+        asin: &str,
+        qualities: &[Quality],
+        playback_session: Option<&str>,
+        exp_s: i64,
+    ) -> String {
         let mut extra = String::from("q=");
         for (i, q) in qualities.iter().enumerate() {
             if i > 0 {
@@ -66,7 +84,7 @@ impl Streams {
             extra.push_str("&ps=");
             extra.push_str(ps);
         }
-        sign(&dash_dir(asin), &extra, now_s + self.ttl_s, &self.key)
+        sign(&dash_dir(asin), &extra, exp_s, &self.key)
     }
 
     /// `{base}/dash/{asin}/manifest.mpd?…`, valid for [`Streams::ttl_s`] from `now_s`.
@@ -78,7 +96,19 @@ impl Streams {
         playback_session: Option<&str>,
         now_s: i64,
     ) -> String {
-        format!("{base}/dash/{asin}/manifest.mpd?{}", self.dash_query(asin, qualities, playback_session, now_s))
+        self.dash_manifest_url_until(base, asin, qualities, playback_session, now_s + self.ttl_s)
+    }
+
+    /// `{base}/dash/{asin}/manifest.mpd?…`, valid until `exp_s` (epoch seconds of the virtual clock).
+    pub fn dash_manifest_url_until(
+        &self,
+        base: &str,
+        asin: &str,
+        qualities: &[Quality],
+        playback_session: Option<&str>,
+        exp_s: i64,
+    ) -> String {
+        format!("{base}/dash/{asin}/manifest.mpd?{}", self.dash_query_until(asin, qualities, playback_session, exp_s))
     }
 
     /// `{base}/stream/{asin}/{quality}.{ext}?…`, valid for [`Streams::ttl_s`] from `now_s`.
@@ -90,9 +120,21 @@ impl Streams {
         playback_session: Option<&str>,
         now_s: i64,
     ) -> String {
+        self.progressive_url_until(base, asin, quality, playback_session, now_s + self.ttl_s)
+    }
+
+    /// `{base}/stream/{asin}/{quality}.{ext}?…`, valid until `exp_s`.
+    pub fn progressive_url_until(
+        &self,
+        base: &str,
+        asin: &str,
+        quality: Quality,
+        playback_session: Option<&str>,
+        exp_s: i64,
+    ) -> String {
         let path = progressive_path(asin, quality);
         let extra = playback_session.map(|ps| format!("ps={ps}")).unwrap_or_default();
-        let query = sign(&path, &extra, now_s + self.ttl_s, &self.key);
+        let query = sign(&path, &extra, exp_s, &self.key);
         format!("{base}{path}?{query}")
     }
 }
@@ -128,7 +170,7 @@ mod tests {
         let (path, query) = url.split_once('?').unwrap();
         assert_eq!(path, "http://h/s/x/dash/B000000001/manifest.mpd");
         assert!(query.starts_with("q=SD,HD&ps=ps-1&exp=1300&sig="), "{query}");
-        assert_eq!(verify("/dash/B000000001/", Some(query), 1_299, &s.key), Ok(()));
+        assert_eq!(verify("/dash/B000000001/", Some(query), 1_299, &s.key), Ok(1_300));
         assert_eq!(query_param(Some(query), "q"), Some("SD,HD"));
         assert_eq!(query_param(Some(query), "ps"), Some("ps-1"));
     }
@@ -139,7 +181,7 @@ mod tests {
         let url = s.progressive_url("http://h", "B000000001", Quality::Uhd, None, 10);
         let (path, query) = url.split_once('?').unwrap();
         assert_eq!(path, "http://h/stream/B000000001/uhd.flac");
-        assert_eq!(verify("/stream/B000000001/uhd.flac", Some(query), 11, &s.key), Ok(()));
+        assert_eq!(verify("/stream/B000000001/uhd.flac", Some(query), 11, &s.key), Ok(310));
         assert_eq!(query_param(Some(query), "ps"), None);
     }
 

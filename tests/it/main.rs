@@ -7,6 +7,8 @@ mod music_support;
 mod scenario_stream_support;
 mod scenario_support;
 mod support;
+#[path = "../../src/stream/testkit.rs"]
+mod testkit;
 
 #[path = "../../examples/refclient/client.rs"]
 mod refclient;
@@ -38,4 +40,5 @@ mod scenario_stream;
 mod scenario_wrong_server;
 mod smoke;
 mod startup;
+mod stream_http;
 mod verdicts;

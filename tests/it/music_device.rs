@@ -187,9 +187,15 @@ async fn playlists_and_albums_are_one_chunk_of_instances_definitions_and_event_c
         let exp: i64 = query_param(stream, "exp").unwrap().parse().unwrap();
         assert_eq!(
             amazon_music_mock::stream::verify(&format!("/dash/{}/", track.id), Some(query), exp - 1, key),
-            Ok(())
+            Ok(exp)
         );
     }
+    // The stream routes serve it: a clear DASH manifest.
+    let first = ptr_str(&d, "/trackDefinitions/track_def_0/x-amm-mockStreamUrl");
+    let mpd = app.send(app.http.get(first)).await;
+    assert_eq!(mpd.status, 200, "{}", mpd.text);
+    assert_eq!(mpd.header("content-type"), Some(amazon_music_mock::stream::MPD_CONTENT_TYPE));
+    assert!(mpd.text.contains("<MPD"), "{}", mpd.text);
     // Without the capability header a listener gets SD only; so does a Prime customer with it.
     let plain = dev.doc(&url).await;
     assert_eq!(query_param(ptr_str(&plain, "/trackDefinitions/track_def_0/x-amm-mockStreamUrl"), "q").unwrap(), "SD");

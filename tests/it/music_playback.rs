@@ -10,7 +10,7 @@ use amazon_music_mock::app::{AppState, Session};
 use amazon_music_mock::music::playback::stream_permit;
 use amazon_music_mock::store::SessionId;
 use amazon_music_mock::store::playback::{StreamDenied, shuffle_order};
-use amazon_music_mock::stream::{self, Quality, TrackAudio};
+use amazon_music_mock::stream::{self, Quality};
 
 use crate::lwa_support::*;
 use crate::music_support::*;
@@ -158,7 +158,7 @@ async fn a_session_answers_a_window_of_playables_with_signed_dash_urls_bound_to_
     assert_eq!(path, app.url(&format!("/dash/{}/manifest.mpd", ALBUM_TRACKS[0])));
     let now = state.store.session(&SessionId::default_session()).now_ms() / 1000;
     assert!(query.starts_with(&format!("q=SD,HD,UHD&ps={session}&exp={}&sig=", now + 300)), "{query}");
-    assert_eq!(stream::verify(&stream::dash_dir(ALBUM_TRACKS[0]), Some(query), now, &state.streams.key), Ok(()));
+    assert_eq!(stream::verify(&stream::dash_dir(ALBUM_TRACKS[0]), Some(query), now, &state.streams.key), Ok(now + 300));
     assert_eq!(permit(&state, &url).await, Ok(()));
     // The default window is 5 (here: the whole three-track album); also served without /v1.
     let r =
@@ -750,6 +750,7 @@ async fn a_second_device_gets_429_and_the_first_devices_streams_are_refused() {
     let phone = start(&v1, PHONE, None, &play("album", ALBUM)).await;
     let phone_url = first_url(&phone);
     assert_eq!(permit(&state, &phone_url).await, Ok(()));
+    assert_eq!(app.send(app.http.get(&phone_url)).await.status, 200);
     let r = create(&v1, TV, None, &play("album", ALBUM)).await;
     assert_v1_error(
         &r,
@@ -758,6 +759,16 @@ async fn a_second_device_gets_429_and_the_first_devices_streams_are_refused() {
         "Concurrent stream limit exceeded. The customer is already playing on another device; playback there has been stopped, so a retry plays here.",
     );
     assert_eq!(permit(&state, &phone_url).await, Err(StreamDenied::Preempted));
+    // Over HTTP, the phone's next stream request is refused by the stream routes.
+    let r = app.send(app.http.get(&phone_url)).await;
+    assert_eq!(
+        (r.status, r.header("content-type"), r.header("x-amm-mock")),
+        (403, Some("application/json"), Some("stream"))
+    );
+    assert_eq!(
+        r.json(),
+        json!({"error": "playback_preempted", "message": "Concurrent stream limit exceeded: playback was started on another device"})
+    );
     let session = sid(&phone);
     let data = ok(&get(&v1, &session, "current").await);
     assert_eq!(data["queueState"]["playbackState"], "PREEMPTED");
@@ -964,48 +975,12 @@ async fn admin_lists_playback_sessions_and_events_by_user_and_session() {
 
 // ---- an album, played through -----------------------------------------------------------------------
 
-/// The bytes a signed DASH URL names, fetched the way the stream routes will serve them: the signature over
-/// the DASH directory, the playback session's permit, then the manifest, an init or a media segment straight
-/// from the engine.
-async fn engine_fetch(state: &AppState, url: &str) -> Vec<u8> {
-    let (path, query) = url.split_once('?').expect("a signed URL");
-    let (_, rest) = path.split_once("/dash/").expect("a DASH URL");
-    let (asin, file) = rest.split_once('/').expect("/dash/{asin}/…");
-    let now_s = state.store.session(&SessionId::default_session()).now_ms() / 1000;
-    assert_eq!(stream::verify(&stream::dash_dir(asin), Some(query), now_s, &state.streams.key), Ok(()), "{url}");
-    assert_eq!(permit(state, url).await, Ok(()), "{url}");
-    let allowed: Vec<Quality> =
-        stream::query_param(Some(query), "q").unwrap().split(',').map(|q| Quality::parse(q).unwrap()).collect();
-    let audio = TrackAudio::from(state.catalog.track(asin).expect("a catalog track"));
-    let read = |f: stream::CachedFile| {
-        let mut buf = vec![0u8; f.len as usize];
-        f.read_at(0, &mut buf).expect("read");
-        buf
-    };
-    match file.split_once('/') {
-        None => {
-            assert_eq!(file, "manifest.mpd");
-            stream::mpd(audio.duration_s, &allowed, Some(query)).into_bytes()
-        }
-        Some((slug, name)) => {
-            let q = Quality::parse(slug).expect("a quality");
-            assert!(allowed.contains(&q), "{q} is not in q={allowed:?}");
-            let cache = &state.streams.cache;
-            match name {
-                "init.mp4" => read(cache.dash_init(&audio, q).await.expect("init")),
-                seg => {
-                    let n: u64 = seg.strip_suffix(".m4s").and_then(|n| n.parse().ok()).expect("n.m4s");
-                    read(cache.dash_segment(&audio, q, n).await.expect("segment").expect("in range"))
-                }
-            }
-        }
-    }
-}
-
-/// How the test fetches stream URLs. Until the stream routes are merged: from the engine. Afterwards the one
-/// line becomes `app.send(app.http.get(url)).await` read as bytes.
-async fn fetch(state: &AppState, _app: &TestApp, url: &str) -> Vec<u8> {
-    engine_fetch(state, url).await
+/// Fetches a stream URL over HTTP from the mock's stream routes (signature, playback-session permit, then the
+/// manifest, an init or a media segment); each must answer 200.
+async fn fetch(app: &TestApp, url: &str) -> Vec<u8> {
+    let r = app.http.get(url).send().await.expect("stream request sent");
+    assert_eq!(r.status().as_u16(), 200, "{url}");
+    r.bytes().await.expect("stream body").to_vec()
 }
 
 /// Decoded audio: sample rate, frames, the left channel.
@@ -1093,7 +1068,7 @@ async fn an_album_plays_through_to_its_end_with_every_track_decoded_and_reported
         fixtures: Some(fixtures),
         ..Default::default()
     };
-    let (app, state) = app_with_config(cfg).await;
+    let (app, _state) = app_with_config(cfg).await;
     app.freeze().await;
     let v1 = app.music(USER_UNLIMITED).await;
     let want = ["B0SHRTTRK1", "B0SHRTTRK2", "B0SHRTTRK3"];
@@ -1108,11 +1083,11 @@ async fn an_album_plays_through_to_its_end_with_every_track_decoded_and_reported
         let metric = ptr_str(&entity, "/metricId").to_owned();
         assert_eq!(event(&v1, &metric, "start", None, None).await.status, 200);
         let url = ptr_str(&entity, "/mediaMetadata/url").to_owned();
-        let manifest = String::from_utf8(fetch(&state, &app, &url).await).expect("XML");
+        let manifest = String::from_utf8(fetch(&app, &url).await).expect("XML");
         let (quality, urls) = segment_urls(&url, &manifest);
         let mut bytes = Vec::new();
         for u in &urls {
-            bytes.extend(fetch(&state, &app, u).await);
+            bytes.extend(fetch(&app, u).await);
         }
         let pcm = decode_mp4(bytes);
         let duration = entity["durationSeconds"].as_u64().unwrap();
@@ -1157,4 +1132,22 @@ async fn an_album_plays_through_to_its_end_with_every_track_decoded_and_reported
         metrics.iter().flat_map(|m| [(m.clone(), "start".to_owned()), (m.clone(), "stop".to_owned())]).collect();
     assert_eq!(got, expected);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_sessions_stream_url_ttl_setting_shortens_the_playables_urls_until_they_expire() {
+    let (app, _state) = app_with_state().await;
+    let now = app.admin("POST", "/__admin/clock/freeze", json!({})).await["now"].as_i64().unwrap();
+    app.admin("PUT", "/__admin/settings", json!({"stream_url_ttl_seconds": 30})).await;
+    let v1 = app.music(USER_UNLIMITED).await;
+    let data = start(&v1, PHONE, None, &play("track", ALBUM_TRACKS[0])).await;
+    let url = first_url(&data);
+    assert!(url.contains(&format!("&exp={}&sig=", now + 30)), "{url}");
+    assert_eq!(app.send(app.http.get(&url)).await.status, 200);
+    app.advance(30).await;
+    let r = app.send(app.http.get(&url)).await;
+    assert_eq!((r.status, r.json()["error"].as_str()), (403, Some("expired")));
+    // A fresh URL from the queue plays again.
+    let fresh = first_url(&ok(&get(&v1, &sid(&data), "current").await));
+    assert_eq!(app.send(app.http.get(&fresh)).await.status, 200);
 }

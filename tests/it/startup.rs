@@ -188,6 +188,7 @@ fn json_debug_logs_name_each_request_but_never_a_secret() {
     let addr = address_of(&first_line(&mut child));
     let secret_token = "Atza|SECRETSECRETSECRET";
     let client_secret = "amzn1.oa2-cs.v1.5d05ad7853c1f76eb97706ca828bca0385813dbad3c681d06bd2aa399dac946d";
+    let stream_sig = "SIGSECRETSIGSECRET";
     let requests = [
         format!(
             "GET /auth/o2/tokeninfo?access_token={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -195,6 +196,9 @@ fn json_debug_logs_name_each_request_but_never_a_secret() {
         ),
         format!(
             "POST /auth/o2/token?client_secret={client_secret} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret_token}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+        format!(
+            "GET /stream/B076YT2CBT/sd.mp3?exp=99&sig={stream_sig} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         ),
     ];
     for raw in &requests {
@@ -213,9 +217,12 @@ fn json_debug_logs_name_each_request_but_never_a_secret() {
         .filter_map(|l| serde_json::from_str(l).ok())
         .filter(|v: &serde_json::Value| v["fields"]["message"] == "request")
         .collect();
-    assert_eq!(lines.len(), 2, "one JSON line per request: {err}");
+    assert_eq!(lines.len(), 3, "one JSON line per request: {err}");
     assert_eq!(lines[0]["fields"]["path"], "/auth/o2/tokeninfo");
     assert_eq!(lines[0]["fields"]["status"], 400);
     assert_eq!(lines[1]["fields"]["method"], "POST");
+    assert_eq!(lines[2]["fields"]["path"], "/stream/B076YT2CBT/sd.mp3");
+    assert_eq!(lines[2]["fields"]["status"], 403);
     assert!(!err.contains("SECRETSECRET") && !err.contains(client_secret), "a secret reached the log: {err}");
+    assert!(!err.contains(stream_sig), "a stream URL signature reached the log: {err}");
 }
