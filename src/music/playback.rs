@@ -738,33 +738,51 @@ async fn report(ctx: &V1Ctx, c: &Caller, events: Vec<NewPlaybackEvent>) -> Resul
 
 /// `POST /v1/playback/event` with `{metricId, event{type, clientTimestampInMilliseconds, …}}` → `{recorded: 1}`.
 pub async fn event(ctx: V1Ctx, body: V1Body) -> Response {
-    ctx.handle(Requires::PLAYBACK, async |c| {
-        let b: EventBody = parse_body(body.bytes()?)?;
-        let e = check_event("", b)?;
-        report(&ctx, c, vec![e]).await
-    })
-    .await
+    let resp = ctx
+        .handle(Requires::PLAYBACK, async |c| {
+            let b: EventBody = parse_body(body.bytes()?)?;
+            let e = check_event("", b)?;
+            report(&ctx, c, vec![e]).await
+        })
+        .await;
+    note_event_types(resp, &body, |b| serde_json::from_slice::<EventBody>(b).ok().map(|e| vec![e]))
 }
 
 /// `POST /v1/playback/events` with `{events: [{metricId, event}, …]}` (1–100, all or none) → `{recorded: n}`.
 pub async fn events(ctx: V1Ctx, body: V1Body) -> Response {
-    ctx.handle(Requires::PLAYBACK, async |c| {
-        let b: EventsBody = parse_body(body.bytes()?)?;
-        if b.events.is_empty() || b.events.len() > MAX_EVENTS {
-            return Err(MusicError::bad_request(format!(
-                "Malformed request. events must hold 1 to {MAX_EVENTS} events; got {}.",
-                b.events.len()
-            )));
-        }
-        let checked = b
-            .events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| check_event(&format!("events[{i}]: "), e))
-            .collect::<Result<Vec<_>, _>>()?;
-        report(&ctx, c, checked).await
-    })
-    .await
+    let resp = ctx
+        .handle(Requires::PLAYBACK, async |c| {
+            let b: EventsBody = parse_body(body.bytes()?)?;
+            if b.events.is_empty() || b.events.len() > MAX_EVENTS {
+                return Err(MusicError::bad_request(format!(
+                    "Malformed request. events must hold 1 to {MAX_EVENTS} events; got {}.",
+                    b.events.len()
+                )));
+            }
+            let checked = b
+                .events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| check_event(&format!("events[{i}]: "), e))
+                .collect::<Result<Vec<_>, _>>()?;
+            report(&ctx, c, checked).await
+        })
+        .await;
+    note_event_types(resp, &body, |b| serde_json::from_slice::<EventsBody>(b).ok().map(|b| b.events))
+}
+
+/// Notes an accepted report's event types (`start`, `stop`) in its journal entry, for the client rules
+/// (`playback-events`); the body is read again only when the report was recorded.
+fn note_event_types(mut resp: Response, body: &V1Body, parse: fn(&[u8]) -> Option<Vec<EventBody>>) -> Response {
+    if !resp.status().is_success() {
+        return resp;
+    }
+    if let Some(events) = body.bytes().ok().and_then(parse) {
+        let kinds: Vec<String> =
+            events.iter().filter_map(|e| e.event.get("type").and_then(Value::as_str).map(str::to_owned)).collect();
+        crate::app::note(&mut resp, |n| n.facts.playback_events = kinds);
+    }
+    resp
 }
 
 // ---- for the stream routes ---------------------------------------------------------------------------

@@ -458,9 +458,13 @@ impl Checker<'_> {
 
     fn request(&mut self, n: usize, at: Option<At>, r: &Request) {
         self.method(n, at, &r.method);
-        if !r.path.starts_with('/') && !r.path.starts_with("{{") {
+        let absolute = r.path.starts_with("http://") || r.path.starts_with("https://");
+        if !r.path.starts_with('/') && !r.path.starts_with("{{") && !absolute {
             let at = at.map(|a| self.near(a, r"path\s*:"));
-            self.error(at, format!("step {n}: path {:?}: expected a path starting with `/`", r.path));
+            self.error(
+                at,
+                format!("step {n}: path {:?}: expected a path starting with `/`, or an http(s) URL", r.path),
+            );
         }
         let bodies = [r.form.is_some(), r.json.is_some(), r.body.is_some()].iter().filter(|b| **b).count();
         if bodies > 1 {

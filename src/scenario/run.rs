@@ -652,7 +652,10 @@ impl ScenarioRun<'_> {
     /// Sends a request; returns the answer and `METHOD /path` for reports.
     async fn send(&self, r: &Request) -> Result<(Response, String), Failure> {
         let path = self.vars.text(&r.path)?;
-        let mut url = format!("{}{}{}", self.ctx.base, self.prefix, path);
+        // An absolute URL (a stream URL a response handed out, already carrying the session prefix) is used as
+        // it is; a path is relative to the target and the scenario's session.
+        let absolute = path.starts_with("http://") || path.starts_with("https://");
+        let mut url = if absolute { path.clone() } else { format!("{}{}{}", self.ctx.base, self.prefix, path) };
         if !r.query.is_empty() {
             let mut ser = form_urlencoded::Serializer::new(String::new());
             for (k, p) in &r.query {

@@ -1,6 +1,6 @@
 //! The rules on hand-built journals: for each, a journal that keeps it (PASS) and one that breaks it (FAIL),
-//! with the evidence checked. The playback rules are judged here only, until the playback and stream
-//! routes exist (their plan is `scenarios/clients/playback.yaml`).
+//! with the evidence checked. The reference clients prove the same rules over the wire
+//! (`tests/it/client_conformance.rs`; the playback rules with `scenarios/clients/playback.yaml`).
 
 use super::{RuleResult, Status, judge};
 use crate::journal::{BadMaterial, BadMaterialFact, Facts, JournalEntry};
@@ -408,7 +408,7 @@ fn a_dropped_connection_counts_as_a_failure_to_back_off_from() {
     assert_eq!(r.evidence[0].note, "retried 0.100 s after a dropped connection at #2; the least wait is 1.000 s");
 }
 
-// --- playback (judged from paths and statuses until the routes land) ---
+// --- playback ---
 
 #[test]
 fn each_play_needs_start_and_stop_events() {
