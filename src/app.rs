@@ -3,7 +3,7 @@
 //! The outer layer (`outer`) runs before routing. It
 //! 1. takes a `/s/{session}` prefix off the path and picks that session (the default one otherwise);
 //! 2. canonicalises paths: LWA paths match case-insensitively (`/auth/O2/token`), a trailing slash is
-//!    ignored;
+//!    ignored; on the Device API's host (`music-api.amazon.com`) the Device API's paths move under `/device`;
 //! 3. records the request in the session's journal afterwards, with whatever the handler noted;
 //! 4. sets the `Date` header from the session's virtual clock and an `x-amzn-RequestId`.
 
@@ -96,6 +96,47 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
+/// The request's path as the routers see it, in full: without the `/s/{session}` prefix, canonicalised, and
+/// on the Device API host under `/device` (nested routers see only the part below their prefix).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalPath(pub String);
+
+/// The Device API's host (`music-api.md` §1): on it, `/` is the Device API's root.
+pub const DEVICE_HOST: &str = "music-api.amazon.com";
+
+/// Paths that mean the same on every host, the Device API's host included: the other API families, the
+/// Device API's own prefix, the admin API and the stream URLs the APIs hand out (LWA paths too, see
+/// [`CASE_INSENSITIVE_PREFIXES`]).
+const EVERY_HOST: &[&str] = &["/v1", "/v2", "/device", "/__admin", "/dash", "/stream", "/license"];
+
+/// The host name of a `Host` header value: no port, no trailing dot, lower case.
+pub fn host_name(host: &str) -> String {
+    let name = match host.rsplit_once(':') {
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    };
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Routing by `Host` (`music-api.md` §11.1): on [`DEVICE_HOST`] (any port) a path outside [`EVERY_HOST`] and
+/// the LWA paths is the Device API's, served under `/device`; elsewhere the path is unchanged.
+fn route_by_host(host: Option<&str>, path: String) -> String {
+    let device_host = host.is_some_and(|h| host_name(h) == DEVICE_HOST);
+    if !device_host
+        || EVERY_HOST.iter().any(|p| under(&path, p))
+        || CASE_INSENSITIVE_PREFIXES.iter().any(|p| path.starts_with(p))
+    {
+        return path;
+    }
+    if path == "/" { "/device".to_owned() } else { format!("/device{path}") }
+}
+
 /// Adds to the journal note of a response (creating it when the handler set none).
 pub fn note(resp: &mut Response, f: impl FnOnce(&mut JournalNote)) {
     match resp.extensions_mut().get_mut::<JournalNote>() {
@@ -113,6 +154,8 @@ pub fn router(state: AppState) -> Router {
     let inner = Router::new()
         .merge(crate::lwa::router())
         .nest("/v1", crate::music::router())
+        .nest("/v2", crate::v2::router())
+        .nest("/device", crate::device::router())
         .merge(crate::music::router())
         .merge(crate::stream_http::router())
         .nest("/__admin", crate::admin::router())
@@ -130,12 +173,25 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 async fn not_found(uri: Uri) -> Response {
-    if uri.path().starts_with("/v1/") || uri.path() == "/v1" {
+    if under(uri.path(), "/v2") {
+        let msg = format!("No such resource: {}", uri.path());
+        return crate::v2::error::V2Error::new(crate::v2::error::Code::NotFound, msg).into_response();
+    }
+    if under(uri.path(), "/device") {
+        return crate::device::error::DeviceError::not_found(format!("No such resource: {}", uri.path()))
+            .into_response();
+    }
+    if under(uri.path(), "/v1") {
         let msg = format!("No such resource: {}", uri.path());
         return crate::music::error::MusicError::new(crate::music::error::Code::ResourceNotFound, msg).into_response();
     }
     let body = json!({"error_description": format!("No such resource : {}", uri.path()), "error": "not_found"});
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+/// Whether `path` is `prefix` or below it.
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Paths matched without regard to case (`lwa.md` §13.1).
@@ -169,6 +225,13 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         let body = json!({"error": "invalid session id: use 1-64 characters of A-Z a-z 0-9 . _ -"});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     };
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| req.uri().authority().map(|a| a.as_str().to_owned()));
+    let path = route_by_host(host.as_deref(), path);
     let id = session_name.and_then(SessionId::parse).unwrap_or_else(SessionId::default_session);
     let prefix = session_name.map(|s| format!("/s/{s}")).unwrap_or_default();
     let store = state.store.session(&id);
@@ -185,6 +248,7 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let method = req.method().clone();
     let session_for_log = tracing::enabled!(tracing::Level::DEBUG).then(|| id.clone());
     req.extensions_mut().insert(Session { id, store: store.clone(), prefix });
+    req.extensions_mut().insert(CanonicalPath(path.clone()));
 
     // The plan's network behaviours: latency, and connections dropped before the request is handled.
     let network = if journaled { store.plan_network(method.as_str(), &path) } else { None };
@@ -336,6 +400,42 @@ mod tests {
         assert_eq!(split_session("/v1/albums/B0064UPU4G/"), Ok((None, "/v1/albums/B0064UPU4G".into())));
         assert_eq!(split_session("/"), Ok((None, "/".into())));
         assert!(split_session("/s/bad%20id/x").is_err());
+    }
+
+    #[test]
+    fn the_device_api_host_routes_its_paths_under_device_and_leaves_the_shared_ones() {
+        let route = |host: &str, path: &str| route_by_host(Some(host), path.to_owned());
+        assert_eq!(route("music-api.amazon.com", "/"), "/device");
+        assert_eq!(route("Music-API.amazon.com:8443", "/nav/genres"), "/device/nav/genres");
+        assert_eq!(route("music-api.amazon.com.", "/search"), "/device/search");
+        for shared in [
+            "/v1/tracks/B0",
+            "/v2/albums",
+            "/device",
+            "/device/nav",
+            "/__admin/health",
+            "/dash/B0/manifest.mpd",
+            "/stream/B0/sd.mp3",
+            "/license",
+            "/auth/o2/token",
+            "/ap/oa",
+        ] {
+            assert_eq!(route("music-api.amazon.com", shared), shared);
+        }
+        // Other hosts keep V1 without its prefix at `/`.
+        assert_eq!(route("api.music.amazon.dev", "/tracks/B0"), "/tracks/B0");
+        assert_eq!(route("127.0.0.1:8080", "/"), "/");
+        assert_eq!(route_by_host(None, "/".to_owned()), "/");
+        // A path that only starts like a shared prefix is not shared.
+        assert_eq!(route("music-api.amazon.com", "/v1x"), "/device/v1x");
+    }
+
+    #[test]
+    fn host_names_drop_the_port_and_the_trailing_dot() {
+        assert_eq!(host_name("Music-API.Amazon.com:80"), "music-api.amazon.com");
+        assert_eq!(host_name("music-api.amazon.com."), "music-api.amazon.com");
+        assert_eq!(host_name("[::1]:8080"), "[::1]");
+        assert_eq!(host_name("localhost"), "localhost");
     }
 
     #[test]

@@ -195,7 +195,8 @@ pub struct ServeArgs {
     /// Largest size of the encoded-audio cache in bytes.
     #[arg(long, env = "AMM_STREAM_CACHE_BYTES", default_value_t = crate::stream::DEFAULT_MAX_BYTES)]
     pub stream_cache_bytes: u64,
-    /// Origin that minted stream URLs start with (e.g. https://mock.example:8443); default: the request's Host.
+    /// Origin that minted stream URLs and the Device API's references start with (e.g.
+    /// https://mock.example:8443); default: the request's Host.
     #[arg(long, env = "AMM_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// A client plan (scenarios/clients/*.yaml) loaded into the default session.

@@ -22,6 +22,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod device;
 pub mod fixtures;
 pub mod ids;
 pub mod journal;
@@ -34,6 +35,7 @@ pub mod server;
 pub mod store;
 pub mod stream;
 pub mod stream_http;
+pub mod v2;
 pub mod verdict;
 
 pub use server::{MockAmazon, RunningServer, ServerConfig};

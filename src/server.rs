@@ -46,7 +46,8 @@ pub struct ServerConfig {
     pub stream_cache_dir: Option<PathBuf>,
     /// Largest size of the encoded-audio cache, bytes.
     pub stream_cache_bytes: u64,
-    /// Origin that minted URLs start with (e.g. `https://mock.example:8443`); `None` uses the request's `Host`.
+    /// Origin that minted URLs (stream URLs, the Device API's references) start with (e.g.
+    /// `https://mock.example:8443`); `None` uses the request's `Host`.
     pub public_url: Option<String>,
 }
 

@@ -42,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/sessions", get(sessions))
         .route("/users/{user_id}/library", get(user_library))
         .route("/faults", get(faults).post(add_fault).delete(clear_faults))
+        .route("/device/events", get(device_events))
         .route("/playback/sessions", get(playback_sessions))
         .route("/playback/events", get(playback_events))
         .route("/plan", get(plan).post(load_plan).delete(remove_plan))
@@ -309,13 +310,19 @@ async fn faults(session: Session) -> Response {
 }
 
 /// `POST /__admin/faults`: `{"route": "GET /v1/tracks/*", "error": "THROTTLED", "retry_after": 5,
-/// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 error code, or absent for latency only.
+/// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 or V2 error code or Device API report, or
+/// absent for latency only. A route `TRACK <asin>` (or `TRACK *`) marks that track in Device API containers.
 async fn add_fault(session: Session, AdminJson(f): AdminJson<crate::store::music::Fault>) -> Response {
     if let Err(message) = f.validate() {
         return err(StatusCode::BAD_REQUEST, message);
     }
     session.store.music().add_fault(f).await;
     axum::Json(session.store.music().faults().await).into_response()
+}
+
+/// `GET /__admin/device/events`: the Device API playback reports the session's event collectors received.
+async fn device_events(session: Session) -> Response {
+    axum::Json(session.store.music().device_events().await).into_response()
 }
 
 async fn clear_faults(session: Session) -> Response {

@@ -303,30 +303,18 @@ impl Catalog {
 
     /// The `GET /v1/search` view for `data: [ … ]`: `{_type:"View", id:"catalog", title:"Catalog Data",
     /// content{_type:"ViewContent", nextPageToken, entityGroups[…]}}`. The first group is always "Top hits";
-    /// other groups appear only when they have results. `nextPageToken`s are `null`; the web layer may set them.
+    /// other groups appear only when they have results. `nextPageToken`s are `null`.
     pub fn search_view_json(&self, r: &SearchAll) -> Value {
-        let group = |id: &str, title: &str, items: Vec<EntityRef>| {
-            let entities: Vec<Value> = items.into_iter().filter_map(|e| self.view_entity_json(e)).collect();
-            json!({
-                "_type": "EntityGroup",
-                "id": id,
-                "title": title,
-                "viewType": "LIST",
-                "content": { "_type": "EntityGroupContent", "nextPageToken": null, "entities": entities },
-            })
-        };
-        let mut groups = vec![group("topHits", "Top hits", r.top_hits.clone())];
-        let typed: [(&str, &str, Vec<EntityRef>); 6] = [
-            ("tracks", "Songs", r.tracks.iter().map(|&i| EntityRef::Track(i)).collect()),
-            ("albums", "Albums", r.albums.iter().map(|&i| EntityRef::Album(i)).collect()),
-            ("artists", "Artists", r.artists.iter().map(|&i| EntityRef::Artist(i)).collect()),
-            ("playlists", "Playlists", r.playlists.iter().map(|&i| EntityRef::Playlist(i)).collect()),
-            ("podcastShows", "Podcasts", r.podcast_shows.iter().map(|&i| EntityRef::PodcastShow(i)).collect()),
-            ("podcastEpisodes", "Episodes", r.podcast_episodes.iter().map(|&i| EntityRef::PodcastEpisode(i)).collect()),
-        ];
-        for (id, title, items) in typed {
+        self.search_view_json_paged(r, &|_| None)
+    }
+
+    /// [`Catalog::search_view_json`] with each group's `content.nextPageToken` from `next_token(group id)`
+    /// (group ids: `topHits`, `tracks`, `albums`, `artists`, `playlists`, `podcastShows`, `podcastEpisodes`).
+    pub fn search_view_json_paged(&self, r: &SearchAll, next_token: &dyn Fn(&str) -> Option<String>) -> Value {
+        let mut groups = vec![self.entity_group_json("topHits", "Top hits", &r.top_hits, next_token("topHits"))];
+        for (id, title, items) in search_groups(r) {
             if !items.is_empty() {
-                groups.push(group(id, title, items));
+                groups.push(self.entity_group_json(id, title, &items, next_token(id)));
             }
         }
         json!({
@@ -336,4 +324,37 @@ impl Catalog {
             "content": { "_type": "ViewContent", "nextPageToken": null, "entityGroups": groups },
         })
     }
+}
+
+impl Catalog {
+    /// A view group: `{_type:"EntityGroup", id, title, viewType:"LIST", content{_type:"EntityGroupContent",
+    /// nextPageToken, entities[…]}}` with the entities in the views' form ([`Catalog::view_entity_json`]).
+    pub fn entity_group_json(
+        &self,
+        id: &str,
+        title: &str,
+        entities: &[EntityRef],
+        next_page_token: Option<String>,
+    ) -> Value {
+        let entities: Vec<Value> = entities.iter().filter_map(|&e| self.view_entity_json(e)).collect();
+        json!({
+            "_type": "EntityGroup",
+            "id": id,
+            "title": title,
+            "viewType": "LIST",
+            "content": { "_type": "EntityGroupContent", "nextPageToken": next_page_token, "entities": entities },
+        })
+    }
+}
+
+/// The per-type groups of a search view after "Top hits": `(id, title, entities)`.
+fn search_groups(r: &SearchAll) -> [(&'static str, &'static str, Vec<EntityRef>); 6] {
+    [
+        ("tracks", "Songs", r.tracks.iter().map(|&i| EntityRef::Track(i)).collect()),
+        ("albums", "Albums", r.albums.iter().map(|&i| EntityRef::Album(i)).collect()),
+        ("artists", "Artists", r.artists.iter().map(|&i| EntityRef::Artist(i)).collect()),
+        ("playlists", "Playlists", r.playlists.iter().map(|&i| EntityRef::Playlist(i)).collect()),
+        ("podcastShows", "Podcasts", r.podcast_shows.iter().map(|&i| EntityRef::PodcastShow(i)).collect()),
+        ("podcastEpisodes", "Episodes", r.podcast_episodes.iter().map(|&i| EntityRef::PodcastEpisode(i)).collect()),
+    ]
 }

@@ -32,6 +32,7 @@
 //! | build | [`Catalog::generate`]`(seed, tracks)`, [`Catalog::extend_from_json`] / [`Catalog::extend`] |
 //! | lookup by id | [`Catalog::lookup`] (any kind → [`EntityRef`]), [`Catalog::track`], [`Catalog::album`], [`Catalog::artist`], [`Catalog::playlist`], [`Catalog::podcast_show`], [`Catalog::podcast_episode`], [`Catalog::track_by_isrc`] |
 //! | by index | `catalog[idx]` for every `*Idx` type; [`Catalog::tracks`] etc. for whole lists |
+//! | browse | [`Catalog::top_tracks`], [`Catalog::top_albums`], [`Catalog::top_playlists`], [`Catalog::new_releases`], [`Catalog::track_rank`] |
 //! | relations | [`Catalog::album_tracks`], [`Catalog::artist_albums`], [`Catalog::artist_tracks`], [`Catalog::related_artists`], [`Catalog::show_episodes`], [`CatalogPlaylist::tracks`], [`Track::album`], [`Track::artists`] |
 //! | search | [`Catalog::search_tracks`] (filters, sort, offset, limit), [`Catalog::search_albums`], [`Catalog::search_artists`], [`Catalog::search_playlists`], [`Catalog::search_podcast_shows`], [`Catalog::search_podcast_episodes`], [`Catalog::search_all`] |
 //! | JSON | [`Catalog::track_json`], [`Catalog::album_json`], [`Catalog::artist_json`], [`Catalog::playlist_json`], [`Catalog::podcast_show_json`], [`Catalog::podcast_episode_json`], `*_ref_json`, [`Catalog::view_entity_json`], [`Catalog::search_view_json`] |
@@ -48,6 +49,7 @@
 //!   entity lists by one function after generation and after every extension.
 //! - Search documents are numbered by popularity rank, so posting lists are sorted by popularity; see `text`.
 
+mod browse;
 mod derived;
 mod extend;
 mod generate;
@@ -72,7 +74,7 @@ pub use self::json::{
 pub use self::model::{
     Album, Artist, AudioQualities, CatalogPlaylist, Genre, PlaylistTier, PodcastEpisode, PodcastShow, Track,
 };
-pub use self::search::{Page, SearchAll, SearchFilter, SortBy, TrackField};
+pub use self::search::{Page, SearchAll, SearchFilter, SearchTotals, SortBy, TrackField};
 
 /// A reference to any catalog entity, as returned by [`Catalog::lookup`] and [`SearchAll::top_hits`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

@@ -155,6 +155,25 @@ pub struct SearchAll {
     pub podcast_shows: Vec<ShowIdx>,
     /// Best podcast episodes.
     pub podcast_episodes: Vec<EpisodeIdx>,
+    /// How many results each type has in all (for a "see all" page).
+    pub totals: SearchTotals,
+}
+
+/// The number of results of each type behind a [`SearchAll`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct SearchTotals {
+    /// Tracks.
+    pub tracks: usize,
+    /// Albums.
+    pub albums: usize,
+    /// Artists.
+    pub artists: usize,
+    /// Curated playlists.
+    pub playlists: usize,
+    /// Podcast shows.
+    pub podcast_shows: usize,
+    /// Podcast episodes.
+    pub podcast_episodes: usize,
 }
 
 /// A query word and what is required of it, merged over all filters that use it.
@@ -319,12 +338,23 @@ impl Catalog {
     /// artist, track, album, playlist, show, episode; then the types' best results take turns in that order.
     /// No auto-correction (💡 left out).
     pub fn search_all(&self, query: &str, per_type: usize) -> SearchAll {
-        let tracks = self.search_tracks(&[SearchFilter::any(query)], SortBy::Relevance, 0, per_type).items;
-        let albums = self.search_albums(query, 0, per_type).items;
-        let artists = self.search_artists(query, 0, per_type).items;
-        let playlists = self.search_playlists(query, 0, per_type).items;
-        let podcast_shows = self.search_podcast_shows(query, 0, per_type).items;
-        let podcast_episodes = self.search_podcast_episodes(query, 0, per_type).items;
+        let tracks = self.search_tracks(&[SearchFilter::any(query)], SortBy::Relevance, 0, per_type);
+        let albums = self.search_albums(query, 0, per_type);
+        let artists = self.search_artists(query, 0, per_type);
+        let playlists = self.search_playlists(query, 0, per_type);
+        let podcast_shows = self.search_podcast_shows(query, 0, per_type);
+        let podcast_episodes = self.search_podcast_episodes(query, 0, per_type);
+        let totals = SearchTotals {
+            tracks: tracks.total,
+            albums: albums.total,
+            artists: artists.total,
+            playlists: playlists.total,
+            podcast_shows: podcast_shows.total,
+            podcast_episodes: podcast_episodes.total,
+        };
+        let (tracks, albums, artists) = (tracks.items, albums.items, artists.items);
+        let (playlists, podcast_shows, podcast_episodes) =
+            (playlists.items, podcast_shows.items, podcast_episodes.items);
         let groups: [Vec<EntityRef>; 6] = [
             artists.iter().map(|&i| EntityRef::Artist(i)).collect(),
             tracks.iter().map(|&i| EntityRef::Track(i)).collect(),
@@ -355,7 +385,7 @@ impl Catalog {
                 }
             }
         }
-        SearchAll { top_hits, tracks, albums, artists, playlists, podcast_shows, podcast_episodes }
+        SearchAll { top_hits, tracks, albums, artists, playlists, podcast_shows, podcast_episodes, totals }
     }
 
     /// The display name or title of any entity.

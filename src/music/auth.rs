@@ -1,20 +1,27 @@
-//! The V1 auth chain (spec `music-api.md` §11.2), checked in this order on every V1 route:
-//! 1. no `Authorization` header, or no bearer token in it → 401 `INVALID_AUTH_TYPE`;
-//! 2. `Bearer ` with an empty token → 401 `INVALID_AUTH_TOKEN`;
-//! 3. an unknown, expired (virtual clock), revoked or forged token → 401 `INVALID_ACCESS_TOKEN`;
-//! 4. `x-api-key` missing, unknown, a client id instead of a security profile id, a profile not enabled
-//!    for music, or not the profile the token was issued under → 403 `ACCESS_DENIED`;
-//! 5. the token lacks the route's scope (supersede rule applies) → 403 `ACCESS_DENIED`;
-//! 6. the customer has no Amazon Music account → 403 `AUTH_NO_MUSIC_ACCOUNT_FOUND`.
+//! The auth chain the Music API families share (spec `music-api.md` §11.2, §11.3, §11.1 for the Device API),
+//! checked in this order:
+//! 1. no `Authorization` header, or no bearer token in it;
+//! 2. `Bearer ` with an empty token;
+//! 3. an unknown, expired (virtual clock), revoked, forged or app-only token;
+//! 4. the security profile: for V1 `x-api-key` missing, unknown, a client id instead of a security profile id,
+//!    a profile not enabled for music, or not the profile the token was issued under; for V2 and the Device
+//!    API (which ignore `x-api-key`) the token's own profile not enabled for music;
+//! 5. the token lacks the route's scope (supersede rule applies);
+//! 6. the customer has no Amazon Music account.
 //!
-//! Messages say what to do: which id `x-api-key` must hold, and which scope the route needs next to the
-//! scopes the token has.
+//! [`authenticate`] decides, and says which step failed as a [`Denial`] with a message that says what to do
+//! (which id `x-api-key` must hold, which scope the route needs next to the scopes the token has). Each
+//! family maps the denial to its own wire error: [`check`] here for V1, `v2::error` and `device::error` for
+//! the others.
+
+use std::borrow::Cow;
 
 use axum::http::HeaderMap;
 
 use super::error::{Code, MusicError};
 use crate::app::{AppState, Session};
 use crate::fixtures::User;
+use crate::journal::JournalNote;
 use crate::lwa::tokens::{Claims, TokenKind};
 use crate::lwa::{TokenProblem, check_token};
 use crate::scope::{Scope, ScopeSet};
@@ -42,13 +49,24 @@ impl Requires {
     pub const RECOMMENDATION: Requires = Requires(&["music::recommendation"]);
     /// `music::playback`.
     pub const PLAYBACK: Requires = Requires(&["music::playback"]);
+    /// `amazon_music:access`: the Device API's only scope (§2.3, §11.1).
+    pub const DEVICE: Requires = Requires(&["amazon_music:access"]);
 
     fn describe(self) -> String {
         self.0.join(" or ")
     }
 }
 
-/// The authenticated caller of a V1 route.
+/// How a family treats `x-api-key` (step 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKey {
+    /// V1: required, and it must be the security profile the token was issued under.
+    Required,
+    /// V2 and the Device API: accepted and ignored; the token's own profile must be enabled for music.
+    Ignored,
+}
+
+/// The authenticated caller of a Music API route.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The verified token's claims.
@@ -68,26 +86,70 @@ impl Caller {
     }
 }
 
-fn denied(message: String) -> MusicError {
-    MusicError::new(Code::AccessDenied, message)
+/// Which step of the chain refused the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// Step 1: no `Authorization` header, or no bearer token in it.
+    NotBearer,
+    /// Step 2: `Bearer ` with nothing after it.
+    EmptyToken,
+    /// Step 3: the token is not a valid customer access token.
+    BadToken,
+    /// Steps 4 and 5: the security profile or the scope.
+    Forbidden,
+    /// Step 6: the customer has no Amazon Music account.
+    NoMusicAccount,
 }
 
-/// Runs the auth chain for a route.
+/// A refused request: the step, what to tell the client, and what the journal notes about it (the token
+/// problem; once the token is known, its client, customer and scopes; the scope missing).
+#[derive(Debug, Clone)]
+pub struct AuthError {
+    /// The step that failed.
+    pub denial: Denial,
+    /// What went wrong and what to do.
+    pub message: Cow<'static, str>,
+    /// For the request's journal entry.
+    pub note: Box<JournalNote>,
+}
+
+fn refuse(denial: Denial, message: impl Into<Cow<'static, str>>) -> AuthError {
+    AuthError { denial, message: message.into(), note: Box::default() }
+}
+
+impl AuthError {
+    fn noting(mut self, f: impl FnOnce(&mut JournalNote)) -> Self {
+        f(&mut self.note);
+        self
+    }
+
+    /// Notes the token's client, customer and scopes (for refusals after the token was verified).
+    fn of_caller(self, claims: &Claims) -> Self {
+        self.noting(|n| {
+            n.client_id = Some(claims.cid.clone());
+            n.user_id = claims.sub.clone();
+            n.facts.scopes = Some(claims.scp.clone());
+        })
+    }
+}
+
+/// Runs the auth chain for a route of any family.
 ///
 /// # Errors
-/// The first failing step's [`MusicError`].
-pub async fn check(
+/// The first failing step as an [`AuthError`].
+pub async fn authenticate(
     state: &AppState,
     session: &Session,
     headers: &HeaderMap,
     requires: Requires,
-) -> Result<Caller, MusicError> {
+    api_key: ApiKey,
+) -> Result<Caller, AuthError> {
     // 1–2: the header and its scheme.
     let auth = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::trim);
     let token = match auth {
         None => {
-            return Err(MusicError::new(
-                Code::InvalidAuthType,
+            return Err(refuse(
+                Denial::NotBearer,
                 "Missing Authorization header. Send Authorization: Bearer <LWA access token>.",
             ));
         }
@@ -95,21 +157,21 @@ pub async fn check(
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
             _ if v.eq_ignore_ascii_case("bearer") => "",
             _ => {
-                return Err(MusicError::new(
-                    Code::InvalidAuthType,
+                return Err(refuse(
+                    Denial::NotBearer,
                     "The Authorization header does not carry a bearer token. Send Authorization: Bearer <LWA access token>.",
                 ));
             }
         },
     };
     if token.is_empty() {
-        return Err(MusicError::new(Code::InvalidAuthToken, "The bearer token is empty."));
+        return Err(refuse(Denial::EmptyToken, "The bearer token is empty."));
     }
     // 3: the token itself.
     let claims = match check_token(state, session, token, &[TokenKind::Access, TokenKind::App]).await {
         Ok(c) if c.knd == TokenKind::App => {
-            return Err(MusicError::new(
-                Code::InvalidAccessToken,
+            return Err(refuse(
+                Denial::BadToken,
                 "App-only (client_credentials, Atc|) tokens cannot call the Music API: use a customer's LWA access token.",
             ));
         }
@@ -124,65 +186,109 @@ pub async fn check(
                 TokenProblem::WrongKind => "A refresh token is not an access token.",
                 _ => "The access token is invalid.",
             };
-            return Err(MusicError::new(Code::InvalidAccessToken, message)
-                .noting(|n| n.facts.token_problem = Some(problem.to_owned())));
+            return Err(refuse(Denial::BadToken, message).noting(|n| n.facts.token_problem = Some(problem.to_owned())));
         }
     };
-    let caller_note = |e: MusicError| {
-        e.noting(|n| {
-            n.client_id = Some(claims.cid.clone());
-            n.user_id = claims.sub.clone();
-            n.facts.scopes = Some(claims.scp.clone());
-        })
+    // 4: the security profile.
+    let profile = match api_key {
+        ApiKey::Required => check_api_key(state, headers, &claims),
+        ApiKey::Ignored => match state.fixtures.profile(&claims.pid) {
+            Some(p) if p.music_enabled => Ok(()),
+            _ => Err(not_enabled(&claims.pid)),
+        },
     };
-    // 4: x-api-key must be the security profile the token was issued under, enabled for music.
-    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
-    let Some(key) = key else {
-        return Err(caller_note(denied(format!(
-            "Missing x-api-key header: send the security profile id ({}).",
-            claims.pid
-        ))));
-    };
-    if key.starts_with("amzn1.application-oa2-client.") {
-        return Err(caller_note(denied(format!(
-            "x-api-key holds a client id ({key}); the Music API expects the security profile id (amzn1.application.…): {} for this access token.",
-            claims.pid
-        ))));
-    }
-    let Some(profile) = state.fixtures.profile(key) else {
-        return Err(caller_note(denied(format!("x-api-key {key} is not a known security profile id."))));
-    };
-    if !profile.music_enabled {
-        return Err(caller_note(denied(format!(
-            "Security profile {key} is not enabled for the Amazon Music API; it must be enabled by the Amazon Music team."
-        ))));
-    }
-    if profile.security_profile_id.as_str() != claims.pid {
-        return Err(caller_note(denied(format!(
-            "x-api-key {key} is not the security profile the access token was issued under ({}).",
-            claims.pid
-        ))));
-    }
+    profile.map_err(|e| e.of_caller(&claims))?;
     // 5: scope.
     let scopes = ScopeSet::parse(&claims.scp).unwrap_or_default();
     let alternatives: Vec<Scope> = requires.0.iter().filter_map(|s| Scope::parse(s).ok()).collect();
     if !scopes.satisfies_any(&alternatives) {
         let has = if scopes.is_empty() { "none".to_owned() } else { scopes.to_string() };
-        let e = denied(format!(
-            "Access denied: this operation requires the scope {}; the access token has: {has}. Ask the customer to consent to {} at /ap/oa.",
-            requires.describe(),
-            requires.0[requires.0.len() - 1],
-        ));
-        return Err(caller_note(e).noting(|n| n.facts.scope_missing = Some(requires.describe())));
+        let e = refuse(
+            Denial::Forbidden,
+            format!(
+                "Access denied: this operation requires the scope {}; the access token has: {has}. Ask the customer to consent to {} at /ap/oa.",
+                requires.describe(),
+                requires.0[requires.0.len() - 1],
+            ),
+        );
+        return Err(e.of_caller(&claims).noting(|n| n.facts.scope_missing = Some(requires.describe())));
     }
     let scope_used = scopes.iter().find(|g| alternatives.iter().any(|a| g.covers(a))).map(|g| g.as_str().to_owned());
     // 6: a music account.
     let user = claims.sub.as_deref().and_then(|u| state.fixtures.user(u)).cloned();
     let Some(user) = user else {
-        return Err(MusicError::new(Code::InvalidAccessToken, "The access token is invalid."));
+        return Err(refuse(Denial::BadToken, "The access token is invalid."));
     };
     if !user.has_music_account {
-        return Err(caller_note(MusicError::no_music_account()));
+        return Err(refuse(Denial::NoMusicAccount, MusicError::NO_MUSIC_ACCOUNT));
     }
     Ok(Caller { claims, user, scopes, scope_used })
+}
+
+fn not_enabled(profile: &str) -> AuthError {
+    refuse(
+        Denial::Forbidden,
+        format!(
+            "Security profile {profile} is not enabled for the Amazon Music API; it must be enabled by the Amazon Music team."
+        ),
+    )
+}
+
+/// Step 4 for V1: `x-api-key` must be the security profile the token was issued under, enabled for music.
+fn check_api_key(state: &AppState, headers: &HeaderMap, claims: &Claims) -> Result<(), AuthError> {
+    let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
+    let Some(key) = key else {
+        return Err(refuse(
+            Denial::Forbidden,
+            format!("Missing x-api-key header: send the security profile id ({}).", claims.pid),
+        ));
+    };
+    if key.starts_with("amzn1.application-oa2-client.") {
+        return Err(refuse(
+            Denial::Forbidden,
+            format!(
+                "x-api-key holds a client id ({key}); the Music API expects the security profile id (amzn1.application.…): {} for this access token.",
+                claims.pid
+            ),
+        ));
+    }
+    let Some(profile) = state.fixtures.profile(key) else {
+        return Err(refuse(Denial::Forbidden, format!("x-api-key {key} is not a known security profile id.")));
+    };
+    if !profile.music_enabled {
+        return Err(not_enabled(key));
+    }
+    if profile.security_profile_id.as_str() != claims.pid {
+        return Err(refuse(
+            Denial::Forbidden,
+            format!("x-api-key {key} is not the security profile the access token was issued under ({}).", claims.pid),
+        ));
+    }
+    Ok(())
+}
+
+/// The V1 error for a refused request (§11.2): 401 `INVALID_AUTH_TYPE`, `INVALID_AUTH_TOKEN` or
+/// `INVALID_ACCESS_TOKEN`, 403 `ACCESS_DENIED` or `AUTH_NO_MUSIC_ACCOUNT_FOUND`.
+pub fn v1_error(e: AuthError) -> MusicError {
+    let out = match e.denial {
+        Denial::NotBearer => MusicError::new(Code::InvalidAuthType, e.message),
+        Denial::EmptyToken => MusicError::new(Code::InvalidAuthToken, e.message),
+        Denial::BadToken => MusicError::new(Code::InvalidAccessToken, e.message),
+        Denial::Forbidden => MusicError::new(Code::AccessDenied, e.message),
+        Denial::NoMusicAccount => MusicError::no_music_account(),
+    };
+    out.with_note(e.note)
+}
+
+/// Runs the V1 auth chain (`x-api-key` required) for a route.
+///
+/// # Errors
+/// The first failing step's [`MusicError`].
+pub async fn check(
+    state: &AppState,
+    session: &Session,
+    headers: &HeaderMap,
+    requires: Requires,
+) -> Result<Caller, MusicError> {
+    authenticate(state, session, headers, requires, ApiKey::Required).await.map_err(v1_error)
 }

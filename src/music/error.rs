@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -135,6 +135,12 @@ impl MusicError {
         MusicError { code, message: message.into(), url: None, retry_after: None, reference: None, note: None }
     }
 
+    /// Sets what the journal notes about this error.
+    pub fn with_note(mut self, note: impl Into<Box<JournalNote>>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
     /// Adds to what the journal notes about this error.
     pub fn noting(mut self, f: impl FnOnce(&mut JournalNote)) -> Self {
         f(self.note.get_or_insert_with(Box::default));
@@ -159,12 +165,13 @@ impl MusicError {
         Self::new(Code::ResourceNotFound, format!("The requested {kind} {id} was not found."))
     }
 
+    /// The message of `AUTH_NO_MUSIC_ACCOUNT_FOUND` (the documented start, then what to do).
+    pub const NO_MUSIC_ACCOUNT: &'static str =
+        "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.";
+
     /// 403 `AUTH_NO_MUSIC_ACCOUNT_FOUND` as documented, with the sign-up URL.
     pub fn no_music_account() -> Self {
-        let mut e = Self::new(
-            Code::NoMusicAccount,
-            "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.",
-        );
+        let mut e = Self::new(Code::NoMusicAccount, Self::NO_MUSIC_ACCOUNT);
         e.url = Some("https://music.amazon.com");
         e
     }
@@ -224,16 +231,6 @@ impl IntoResponse for MusicError {
                 reference,
             },
         };
-        let mut resp = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(s) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
-        let mut note = self.note.map(|n| *n).unwrap_or_default();
-        note.error = Some(self.code.as_str().to_owned());
-        resp.extensions_mut().insert(note);
-        resp
+        super::api::error_response(status, &body, self.code.as_str(), self.retry_after, self.note)
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::catalog::exists_for;
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{Caller, Requires, V1Body, V1Ctx, V1Path, batch_ids, parse_body};
+use super::{ApiRequest, Caller, Requires, V1Body, V1Ctx, V1Path, batch_ids, parse_body};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::{Collection, MusicProfile, PlaylistMeta, Visibility};
 
@@ -183,7 +183,7 @@ async fn list(ctx: &V1Ctx, c: &Caller, spec: &Spec) -> Result<Value, MusicError>
         let n = match node(ctx, cat, &item.id).await {
             Some(n) => n,
             // A followed customer playlist shows only its id once it is deleted or made private.
-            None => match visible_playlist(ctx, c, &item.id).await {
+            None => match visible_playlist(ctx, c.user_id(), &item.id).await {
                 Some(pl) => super::playlists::user_playlist_json(cat, &pl),
                 None => json!({ "id": item.id }),
             },
@@ -201,14 +201,9 @@ async fn list(ctx: &V1Ctx, c: &Caller, spec: &Spec) -> Result<Value, MusicError>
     Ok(json!({ "user": user }))
 }
 
-/// A customer playlist the caller may see: their own, or another customer's PUBLIC one.
-async fn visible_playlist(ctx: &V1Ctx, c: &Caller, id: &str) -> Option<PlaylistMeta> {
-    ctx.session
-        .store
-        .music()
-        .playlist(id)
-        .await
-        .filter(|p| p.owner == c.user_id() || p.visibility == Visibility::Public)
+/// A customer playlist `user` may see: their own, or another customer's PUBLIC one.
+pub async fn visible_playlist(req: &ApiRequest, user: &str, id: &str) -> Option<PlaylistMeta> {
+    req.session.store.music().playlist(id).await.filter(|p| p.owner == user || p.visibility == Visibility::Public)
 }
 
 /// Reads the ids of a write: body `{"<idsKey>": [...]}` or, for DELETE without a body, `?ids=`.
@@ -251,7 +246,7 @@ async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8], removing: boo
         if held.contains(id) || exists_for(cat, spec.coll, id) {
             continue;
         }
-        if spec.coll == Collection::FollowedPlaylists && visible_playlist(ctx, c, id).await.is_some() {
+        if spec.coll == Collection::FollowedPlaylists && visible_playlist(ctx, c.user_id(), id).await.is_some() {
             continue;
         }
         return Err(MusicError::not_found(spec.kind, id));

@@ -13,6 +13,7 @@
 //! sessions and events), `seed.rs` (what fixture customers start with), `page.rs` (cursors), `auth.rs`,
 //! `error.rs`.
 
+pub mod api;
 pub mod auth;
 pub mod catalog;
 pub mod error;
@@ -26,18 +27,15 @@ pub mod seed;
 pub mod views;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::app::{AppState, Session, note};
-use crate::journal::fingerprint;
-pub use auth::{Caller, Requires};
+use crate::app::AppState;
+pub use api::{ApiBody, ApiPath, ApiRequest, BadPathSegment, BodyTooLarge, Ctx, Policy, Refusal, Reply, json_response};
+pub use auth::{ApiKey, Caller, Requires};
 use error::{Code, MusicError};
 
 /// The V1 routes (relative; mounted at `/v1` and at `/`).
@@ -122,126 +120,38 @@ fn v1(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
-/// What every V1 handler starts from.
-pub struct V1Ctx {
-    /// Shared state (fixtures, catalog, store).
-    pub state: AppState,
-    /// The session.
-    pub session: Session,
-    /// Request headers.
-    pub headers: HeaderMap,
-    /// Method.
-    pub method: Method,
-    /// Canonical path (session prefix removed).
-    pub path: String,
-    /// Raw query string.
-    pub query: Option<String>,
+/// The Web API V1, as a family of [`Ctx`].
+pub enum V1Api {}
+
+/// What every V1 handler starts from: the shared [`ApiRequest`] (state, session, headers, method, path,
+/// query), with the V1 envelope around it.
+pub type V1Ctx = Ctx<V1Api>;
+
+/// The V1 gate: `x-api-key` required, rate limited.
+fn policy(requires: Requires) -> Policy {
+    Policy { requires, api_key: ApiKey::Required, rate_limited: true }
 }
 
-impl FromRequestParts<AppState> for V1Ctx {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let session = Session::from_request_parts(parts, state).await.map_err(IntoResponse::into_response)?;
-        Ok(V1Ctx {
-            state: state.clone(),
-            session,
-            headers: parts.headers.clone(),
-            method: parts.method.clone(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().map(str::to_owned),
-        })
-    }
-}
-
-impl V1Ctx {
-    /// The catalog.
-    pub fn catalog(&self) -> &crate::catalog::Catalog {
-        &self.state.catalog
-    }
-
-    /// Virtual now, epoch ms.
-    pub fn now_ms(&self) -> i64 {
-        self.session.store.now_ms()
-    }
-
-    /// One query parameter (first value; `+` and `%XX` decoded).
-    pub fn query_param(&self, name: &str) -> Option<String> {
-        let q = self.query.as_deref()?;
-        crate::lwa::params::parse_form(q.as_bytes())?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-
+impl Ctx<V1Api> {
     /// Runs the auth chain, faults and rate limit, then `f`; wraps `f`'s data in `{"data": …}`.
     pub async fn handle(
         &self,
         requires: Requires,
         f: impl AsyncFnOnce(&Caller) -> Result<Value, MusicError>,
     ) -> Response {
-        let result = match self.gate(requires).await {
-            Ok(_) if self.query.as_deref().is_some_and(|q| crate::lwa::params::parse_form(q.as_bytes()).is_none()) => {
-                self.respond(Err(MusicError::bad_request(
-                    "Malformed request. The query string is not valid UTF-8 once percent-decoded.",
-                )))
-            }
+        let result = match self.gate(policy(requires)).await {
+            Ok(_) if !self.query_decodes() => self.respond(Err(MusicError::bad_request(
+                "Malformed request. The query string is not valid UTF-8 once percent-decoded.",
+            ))),
             Ok(caller) => {
-                let user = caller.user_id().to_owned();
-                let client = caller.claims.cid.clone();
                 let out = f(&caller).await.map(|data| json!({ "data": data }));
                 let mut resp = self.respond(out);
-                // The plan's `revoke` rule: the customer removes the app once this call is answered.
-                let revoked = self.session.store.plan_count_call(self.method.as_str(), &self.path);
-                if revoked {
-                    self.session.store.revoke_grant(&user, &client).await;
-                }
-                note(&mut resp, |n| {
-                    n.user_id = Some(user);
-                    n.client_id = Some(client);
-                    n.facts.scopes = Some(caller.claims.scp.clone());
-                    n.facts.scope_used = caller.scope_used.clone();
-                    if revoked {
-                        n.facts.injected.push("the customer removed the app after this call (plan)".into());
-                    }
-                });
+                self.answered(&mut resp, &caller).await;
                 resp
             }
-            Err(e) => self.respond(Err(e)),
+            Err(refusal) => self.respond(Err(refusal_error(refusal))),
         };
         self.note_token(result)
-    }
-
-    async fn gate(&self, requires: Requires) -> Result<Caller, MusicError> {
-        let caller = auth::check(&self.state, &self.session, &self.headers, requires).await?;
-        if let Some(fault) = self.session.store.music().take_fault(self.method.as_str(), &self.path).await {
-            if let Some(ms) = fault.latency_ms {
-                // Real latency: clients time out on wall-clock time, not the virtual clock.
-                tokio::time::sleep(std::time::Duration::from_millis(ms.min(120_000))).await;
-            }
-            if let Some(code) = fault.error.as_deref() {
-                let e = match Code::parse(code) {
-                    Some(Code::Throttled) => MusicError::throttled(fault.retry_after),
-                    Some(Code::Internal) => MusicError::internal(),
-                    Some(Code::NoMusicAccount) => MusicError::no_music_account(),
-                    Some(c) => MusicError::new(c, format!("Injected fault: {}", c.as_str())),
-                    None => MusicError::internal(),
-                };
-                return Err(e.noting(|n| {
-                    n.client_id = Some(caller.claims.cid.clone());
-                    n.user_id = caller.claims.sub.clone();
-                    n.facts.injected.push(format!("fault {code}"));
-                }));
-            }
-        }
-        let tps = self.session.store.settings().await.rate_limit_tps;
-        if tps > 0 {
-            let key = format!("{}|{}", caller.claims.pid, caller.claims.jti);
-            if let Err(retry_ms) = self.session.store.music().rate_limit(&key, f64::from(tps), self.now_ms()).await {
-                return Err(MusicError::throttled(Some(((retry_ms + 999) / 1000).max(1) as u64)).noting(|n| {
-                    n.client_id = Some(caller.claims.cid.clone());
-                    n.user_id = caller.claims.sub.clone();
-                }));
-            }
-        }
-        Ok(caller)
     }
 
     fn respond(&self, out: Result<Value, MusicError>) -> Response {
@@ -252,79 +162,65 @@ impl V1Ctx {
                 resp
             }
             Err(mut e) => {
-                e.reference = Some(crate::ids::uuid_from_u128(self.session.store.random_u128()));
+                e.reference = Some(self.uuid());
                 e.into_response()
             }
         }
     }
-
-    fn note_token(&self, mut resp: Response) -> Response {
-        let token = self
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
-            .filter(|t| !t.is_empty());
-        if let Some(t) = token {
-            note(&mut resp, |n| n.token = Some(fingerprint(&t)));
-        }
-        resp
-    }
 }
 
-/// A V1 request body, read up to the configured body limit (`--body-limit`, 1 MiB by default). A body over the
-/// limit is not rejected here: like every other bad input it is reported after the auth chain, as 413
-/// `PAYLOAD_TOO_LARGE` in the V1 envelope, when the handler asks for the bytes.
-pub struct V1Body(Result<Bytes, MusicError>);
-
-impl FromRequest<AppState> for V1Body {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.limits.body_limit;
-        let read = axum::body::to_bytes(req.into_body(), limit).await.map_err(|_| {
-            MusicError::new(
-                Code::PayloadTooLarge,
-                format!("The request body is larger than {limit} bytes, or could not be read."),
-            )
-        });
-        Ok(V1Body(read))
-    }
+/// The V1 error for a request the gate stopped.
+fn refusal_error(refusal: Refusal) -> MusicError {
+    let note = refusal.note();
+    let e = match refusal {
+        Refusal::Denied(e) => return auth::v1_error(e),
+        Refusal::Throttled(s, _) => MusicError::throttled(Some(s)),
+        Refusal::Fault(fault, _) => match fault.error.as_deref().and_then(Code::parse) {
+            Some(Code::Throttled) => MusicError::throttled(fault.retry_after),
+            Some(Code::NoMusicAccount) => MusicError::no_music_account(),
+            Some(Code::Internal) | None => MusicError::internal(),
+            Some(c) => MusicError::new(c, format!("Injected fault: {}", c.as_str())),
+        },
+    };
+    e.with_note(note)
 }
 
-impl V1Body {
-    /// The body's bytes.
+/// A V1 request body (see [`ApiBody`]): a body over the limit is 413 `PAYLOAD_TOO_LARGE` in the V1 envelope
+/// when the handler asks for the bytes.
+pub type V1Body = ApiBody;
+
+impl ApiBody {
+    /// The body's bytes, for V1.
     ///
     /// # Errors
     /// 413 `PAYLOAD_TOO_LARGE` when the body was over the limit.
     pub fn bytes(&self) -> Result<&[u8], MusicError> {
-        self.0.as_deref().map_err(Clone::clone)
+        Ok(self.read()?)
     }
 }
 
-/// Path parameters, percent-decoded. A parameter that does not decode to UTF-8 is not rejected here (axum would
-/// answer in plain text, before the auth chain): it is reported after the auth chain as 400 `BAD_REQUEST` in the
-/// V1 envelope, when the handler asks for the value.
-pub struct V1Path<T>(Result<T, MusicError>);
-
-impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for V1Path<T> {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let value = axum::extract::Path::<T>::from_request_parts(parts, state).await.map(|p| p.0).map_err(|_| {
-            MusicError::bad_request("Malformed request. A path segment is not valid UTF-8 once percent-decoded.")
-        });
-        Ok(V1Path(value))
+impl From<BodyTooLarge> for MusicError {
+    fn from(BodyTooLarge(limit): BodyTooLarge) -> Self {
+        MusicError::new(
+            Code::PayloadTooLarge,
+            format!("The request body is larger than {limit} bytes, or could not be read."),
+        )
     }
 }
 
-impl<T> V1Path<T> {
-    /// The parameters.
+/// V1 path parameters (see [`ApiPath`]): one that does not decode is 400 `BAD_REQUEST` in the V1 envelope when
+/// the handler asks for it.
+pub type V1Path<T> = ApiPath<T>;
+
+impl<T> ApiPath<T> {
+    /// The parameters, for V1.
     ///
     /// # Errors
     /// 400 `BAD_REQUEST` when a parameter did not decode.
     pub fn get(&self) -> Result<&T, MusicError> {
-        self.0.as_ref().map_err(Clone::clone)
+        self.value().map_err(|_| {
+            MusicError::bad_request("Malformed request. A path segment is not valid UTF-8 once percent-decoded.")
+        })
     }
 }
 
@@ -333,11 +229,7 @@ impl<T> V1Path<T> {
 /// # Errors
 /// 400 `BAD_REQUEST` naming what is wrong.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, MusicError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(MusicError::bad_request("Malformed request. A JSON body is required."));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| MusicError::bad_request(format!("Malformed request. Invalid JSON body: {e}.")))
+    api::parse_json(body).map_err(MusicError::bad_request)
 }
 
 /// Splits a comma-separated `ids` parameter, enforcing the batch cap (`music-api.md` §11.2).
@@ -345,8 +237,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, MusicError> {
 /// # Errors
 /// 400 when missing, empty, or over `max` ids.
 pub fn batch_ids(raw: Option<String>, max: usize) -> Result<Vec<String>, MusicError> {
-    let raw = raw.ok_or_else(MusicError::malformed)?;
-    let ids: Vec<String> = raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let ids = api::split_ids(&raw.ok_or_else(MusicError::malformed)?);
     if ids.is_empty() {
         return Err(MusicError::malformed());
     }

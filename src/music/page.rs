@@ -26,22 +26,26 @@ pub fn encode_cursor(offset: usize, version: u64) -> String {
     URL_SAFE_NO_PAD.encode(format!("o={offset};v={version}"))
 }
 
+/// The offset a cursor of [`encode_cursor`] holds; `None` when it is not one of ours. V1's `cursor` and
+/// `token`, V2's `after` and the views' `nextPageToken` all use this format.
+pub fn decode_offset(cursor: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (o, v) = text.split_once(';')?;
+    v.strip_prefix("v=")?.parse::<u64>().ok()?;
+    o.strip_prefix("o=")?.parse().ok()
+}
+
 /// Decodes a cursor to its offset.
 ///
 /// # Errors
 /// 400 `BAD_REQUEST` when it is not one of ours.
 pub fn decode_cursor(cursor: &str) -> Result<usize, MusicError> {
-    let bad = || {
+    decode_offset(cursor).ok_or_else(|| {
         MusicError::bad_request(
             "Malformed request. The cursor (token) is not valid; use pageInfo.token from the previous page.",
         )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (o, v) = text.split_once(';').ok_or_else(bad)?;
-    let offset = o.strip_prefix("o=").and_then(|n| n.parse().ok()).ok_or_else(bad)?;
-    v.strip_prefix("v=").and_then(|n| n.parse::<u64>().ok()).ok_or_else(bad)?;
-    Ok(offset)
+    })
 }
 
 /// Reads `limit` and `cursor` (already extracted from the query or body).

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::{Code, MusicError};
 use super::page::request;
-use super::playlists::{Readable, readable};
+use super::playlists::{Readable, readable_v1};
 use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::app::Session;
 use crate::catalog::{ArtistIdx, Catalog, PlaylistTier, Track, play_params_id};
@@ -177,7 +177,7 @@ async fn resolve(ctx: &V1Ctx, c: &Caller, kind: MrnKind, id: &str, station: bool
             (ts, vec![a.idx])
         }
         MrnKind::Playlist => {
-            let ts: Vec<&Track> = match readable(ctx, c, id).await? {
+            let ts: Vec<&Track> = match readable_v1(ctx, c, id).await? {
                 Readable::Catalog(p) => {
                     let t = tier(c)?;
                     let allowed = t == Tier::Unlimited || (t == Tier::Prime && p.tier == PlaylistTier::Prime);

@@ -13,28 +13,35 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Code, MusicError};
 use super::page::{connection, edge, page_info, request};
-use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
+use super::{ApiRequest, Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::catalog::{Catalog, CatalogPlaylist};
 use crate::store::music::{Anchor, PlaylistError, PlaylistMeta, PlaylistPatch, Visibility};
 
 /// The most track ids one add may carry.
 pub const MAX_ADD: usize = 100;
 
-/// The V1 Playlist shape of a customer's playlist: the keys of [`Catalog::playlist_json`], in the same order.
-pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
-    let duration: u64 = p.track_ids.iter().filter_map(|t| cat.track(t)).map(|t| u64::from(t.duration)).sum();
-    let image = p
-        .track_ids
+/// The total duration of a customer's playlist, seconds.
+pub fn user_playlist_duration(cat: &Catalog, p: &PlaylistMeta) -> u64 {
+    p.track_ids.iter().filter_map(|t| cat.track(t)).map(|t| u64::from(t.duration)).sum()
+}
+
+/// The artwork of a customer's playlist: its first track's cover, or a fixed placeholder while it is empty.
+pub fn user_playlist_image(cat: &Catalog, p: &PlaylistMeta) -> String {
+    p.track_ids
         .first()
         .and_then(|t| cat.track(t))
         .and_then(|t| cat.view_entity_json(crate::catalog::EntityRef::Track(t.idx)))
         .and_then(|v| v["images"][0]["url"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "https://m.media-amazon.com/images/I/51mockPlaylist.jpg".to_owned());
+        .unwrap_or_else(|| "https://m.media-amazon.com/images/I/51mockPlaylist.jpg".to_owned())
+}
+
+/// The V1 Playlist shape of a customer's playlist: the keys of [`Catalog::playlist_json`], in the same order.
+pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
     json!({
         "id": p.id,
         "curator": { "id": super::seed::music_profile_id(&p.owner) },
-        "duration": duration,
-        "images": [{ "url": image, "imageType": "PRIMARY" }],
+        "duration": user_playlist_duration(cat, p),
+        "images": [{ "url": user_playlist_image(cat, p), "imageType": "PRIMARY" }],
         "eligibility": {
             "playback": { "canPlayOnDemand": true, "shuffleType": "INLINE" },
             "playbackSubscriptionTiers": ["PRIME", "UNLIMITED"],
@@ -51,31 +58,40 @@ pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
     })
 }
 
-/// A playlist the caller may read.
-pub(super) enum Readable<'a> {
+/// A playlist a customer may read: their own or another customer's PUBLIC one, or a catalog playlist.
+pub enum Readable<'a> {
+    /// A customer's playlist.
     Mine(PlaylistMeta),
+    /// A curated catalog playlist.
     Catalog(&'a CatalogPlaylist),
 }
 
-/// The playlist `id` (catalog ASIN, or a user playlist UUID the caller owns or that is public).
-///
-/// # Errors
-/// 404 `RESOURCE_NOT_FOUND` otherwise.
-pub(super) async fn readable<'a>(ctx: &'a V1Ctx, c: &Caller, id: &str) -> Result<Readable<'a>, MusicError> {
-    if let Some(p) = ctx.catalog().playlist(id) {
-        return Ok(Readable::Catalog(p));
+/// The playlist `id` as `user` may read it; `None` when it does not exist for them (another customer's private
+/// playlist included). Every family reads playlists through this.
+pub async fn readable<'a>(req: &'a ApiRequest, user: &str, id: &str) -> Option<Readable<'a>> {
+    if let Some(p) = req.catalog().playlist(id) {
+        return Some(Readable::Catalog(p));
     }
-    match ctx.session.store.music().playlist(id).await {
-        Some(p) if p.owner == c.user_id() || p.visibility == Visibility::Public => Ok(Readable::Mine(p)),
+    match req.session.store.music().playlist(id).await {
+        Some(p) if p.owner == user || p.visibility == Visibility::Public => Some(Readable::Mine(p)),
         _ => {
             // The customer's seeded playlists exist once their state is touched.
-            let _ = ctx.session.store.music().user_playlists(c.user_id(), 0, 0).await;
-            match ctx.session.store.music().playlist(id).await {
-                Some(p) if p.owner == c.user_id() => Ok(Readable::Mine(p)),
-                _ => Err(MusicError::not_found("playlist", id)),
+            let _ = req.session.store.music().user_playlists(user, 0, 0).await;
+            match req.session.store.music().playlist(id).await {
+                Some(p) if p.owner == user => Some(Readable::Mine(p)),
+                _ => None,
             }
         }
     }
+}
+
+/// [`readable`] for V1: the playlist `id` (catalog ASIN, or a user playlist UUID the caller owns or that is
+/// public).
+///
+/// # Errors
+/// 404 `RESOURCE_NOT_FOUND` otherwise.
+pub(super) async fn readable_v1<'a>(ctx: &'a V1Ctx, c: &Caller, id: &str) -> Result<Readable<'a>, MusicError> {
+    readable(ctx, c.user_id(), id).await.ok_or_else(|| MusicError::not_found("playlist", id))
 }
 
 fn write_error(id: &str, e: PlaylistError, catalog: bool) -> MusicError {
@@ -112,7 +128,7 @@ pub async fn my_playlists(ctx: V1Ctx) -> Response {
 pub async fn get_one(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
         let id = id.get()?;
-        Ok(match readable(&ctx, c, id).await? {
+        Ok(match readable_v1(&ctx, c, id).await? {
             Readable::Mine(p) => json!({ "playlist": user_playlist_json(ctx.catalog(), &p) }),
             Readable::Catalog(p) => json!({ "playlist": ctx.catalog().playlist_json(p) }),
         })
@@ -134,7 +150,7 @@ pub async fn tracks(ctx: V1Ctx, id: V1Path<String>) -> Response {
         let id = id.get()?;
         let p = request(ctx.query_param("limit").as_deref(), ctx.query_param("cursor").as_deref(), 100, 100)?;
         let cat = ctx.catalog();
-        let (entries, total, version): (Vec<(String, String)>, usize, u64) = match readable(&ctx, c, id).await? {
+        let (entries, total, version): (Vec<(String, String)>, usize, u64) = match readable_v1(&ctx, c, id).await? {
             Readable::Catalog(pl) => {
                 let items = pl
                     .tracks

@@ -11,9 +11,10 @@ use super::page::request;
 use super::{Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::catalog::{SearchFilter, SortBy, TrackField};
 
+/// One element of `searchFilters` as sent: `{"field"?: …, "query": …}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FilterBody {
+pub struct FilterBody {
     #[serde(default)]
     field: Option<String>,
     query: String,
@@ -40,45 +41,50 @@ fn limit_text(v: &Option<Value>) -> Result<Option<String>, MusicError> {
     }
 }
 
-fn filters(body: &SearchBody, tracks: bool) -> Result<Vec<SearchFilter>, MusicError> {
-    let raw = body.search_filters.as_ref().filter(|f| !f.is_empty()).ok_or_else(|| {
-        MusicError::bad_request("Malformed request. searchFilters is required: [{\"field\"?: …, \"query\": …}].")
-    })?;
+/// Checks `searchFilters` (V1 and V2 search-by-body): at least one, each with a non-empty query; a `field` only
+/// in track search, and then one of the `TrackFieldType` names. The error says what is wrong.
+///
+/// # Errors
+/// A sentence for the family's 400 message.
+pub fn search_filters(raw: Option<&[FilterBody]>, tracks: bool) -> Result<Vec<SearchFilter>, String> {
+    let raw = raw.filter(|f| !f.is_empty()).ok_or("searchFilters is required: [{\"field\"?: …, \"query\": …}].")?;
     let mut out = Vec::with_capacity(raw.len());
     for f in raw {
         if f.query.trim().is_empty() {
-            return Err(MusicError::bad_request("Malformed request. Every search filter needs a non-empty query."));
+            return Err("Every search filter needs a non-empty query.".to_owned());
         }
         match f.field.as_deref() {
             None => out.push(SearchFilter::any(f.query.clone())),
             Some(name) if tracks => {
                 let field = TrackField::parse(name).ok_or_else(|| {
-                    MusicError::bad_request(format!(
-                        "Malformed request. Unknown field {name:?}; use one of id, asin, albumId, albumName, artistId, artistName, categoryId, name, isrc."
-                    ))
+                    format!(
+                        "Unknown field {name:?}; use one of id, asin, albumId, albumName, artistId, artistName, categoryId, name, isrc."
+                    )
                 })?;
                 out.push(SearchFilter::field(field, f.query.clone()));
             }
-            Some(name) => {
-                return Err(MusicError::bad_request(format!(
-                    "Malformed request. Field {name:?} is only supported by track search."
-                )));
-            }
+            Some(name) => return Err(format!("Field {name:?} is only supported by track search.")),
         }
     }
     Ok(out)
 }
 
-fn sort(s: Option<&str>) -> Result<SortBy, MusicError> {
+/// Reads `sortBy` (V1 and V2 search-by-body); the error says what is wrong.
+///
+/// # Errors
+/// A sentence for the family's 400 message.
+pub fn sort_by(s: Option<&str>) -> Result<SortBy, String> {
     match s {
         None | Some("relevance") => Ok(SortBy::Relevance),
         Some("release") => Ok(SortBy::Release),
         Some("popularity") => Ok(SortBy::Popularity),
         Some("name") => Ok(SortBy::Name),
-        Some(other) => Err(MusicError::bad_request(format!(
-            "Malformed request. sortBy {other:?} is not one of relevance, release, popularity, name."
-        ))),
+        Some(other) => Err(format!("sortBy {other:?} is not one of relevance, release, popularity, name.")),
     }
+}
+
+fn sort(s: Option<&str>) -> Result<SortBy, MusicError> {
+    sort_by(s).map_err(MusicError::bad_request)
 }
 
 /// `POST /v1/search/{kind}`: `tracks` → `data.searchTracks`; `albums`, `artists`, `playlists`,
@@ -89,7 +95,7 @@ pub async fn search_kind(ctx: V1Ctx, kind: V1Path<String>, body: V1Body) -> Resp
         let kind = kind.get()?;
         let b: SearchBody = parse_body(body.bytes()?)?;
         let tracks = kind == "tracks";
-        let f = filters(&b, tracks)?;
+        let f = search_filters(b.search_filters.as_deref(), tracks).map_err(MusicError::bad_request)?;
         let limit = limit_text(&b.limit)?;
         let max = ctx.session.store.settings().await.search_limit_max.clamp(1, 100) as usize;
         let p = request(limit.as_deref(), b.token.as_deref(), max.min(100), max)?;

@@ -11,31 +11,32 @@ use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::{encode_cursor, request};
-use super::{Caller, Requires, V1Ctx, V1Path};
+use super::{ApiRequest, Caller, Requires, V1Ctx, V1Path};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::Collection;
 
 /// Entities per group page: default and maximum (§11.2).
-const GROUP_LIMIT: usize = 10;
+pub const GROUP_LIMIT: usize = 10;
 
-struct Group {
-    id: String,
-    title: String,
-    entities: Vec<EntityRef>,
+/// One group of a view: its short id (`recentlyPlayed`), title and every entity it lists.
+pub struct Group {
+    /// The short id; on the wire it is `<view>:<id>`.
+    pub id: String,
+    /// The title.
+    pub title: String,
+    /// Every entity of the group, in order.
+    pub entities: Vec<EntityRef>,
 }
 
-fn group_json(cat: &Catalog, view: &str, g: &Group, offset: usize, limit: usize) -> Value {
-    let page: Vec<Value> =
-        g.entities.iter().skip(offset).take(limit).filter_map(|&e| cat.view_entity_json(e)).collect();
-    let next = offset + limit;
-    let token = (next < g.entities.len()).then(|| encode_cursor(next, 0));
-    json!({
-        "_type": "EntityGroup",
-        "id": format!("{view}:{}", g.id),
-        "title": g.title,
-        "viewType": "LIST",
-        "content": { "_type": "EntityGroupContent", "nextPageToken": token, "entities": page },
-    })
+/// `{_type:"EntityGroup", id:"<view>:<group>", title, viewType:"LIST", content{_type:"EntityGroupContent",
+/// nextPageToken, entities}}` for the entities at `offset..offset + limit`; the token is the cursor of the next
+/// page, `null` on the last.
+pub fn group_json(cat: &Catalog, view: &str, g: &Group, offset: usize, limit: usize) -> Value {
+    let n = g.entities.len();
+    let page = &g.entities[offset.min(n)..offset.saturating_add(limit).min(n)];
+    let next = offset.saturating_add(limit);
+    let token = (next < n).then(|| encode_cursor(next, 0));
+    cat.entity_group_json(&format!("{view}:{}", g.id), &g.title, page, token)
 }
 
 fn view_json(cat: &Catalog, id: &str, groups: &[Group], limit: usize) -> Value {
@@ -49,8 +50,8 @@ fn view_json(cat: &Catalog, id: &str, groups: &[Group], limit: usize) -> Value {
     })
 }
 
-/// The first `n` items in `order`, sorted: a partial selection, so a home view over a million-track catalog
-/// does not sort every album on each request.
+/// The first `n` items in `order`, sorted: a partial selection, so a view over a million-track catalog does
+/// not sort every entity on each request.
 fn top<T>(mut items: Vec<T>, n: usize, order: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
     if n == 0 {
         return Vec::new();
@@ -63,12 +64,15 @@ fn top<T>(mut items: Vec<T>, n: usize, order: impl Fn(&T, &T) -> std::cmp::Order
     items
 }
 
-async fn ids_in(ctx: &V1Ctx, c: &Caller, coll: Collection, n: usize) -> Vec<String> {
+async fn ids_in(ctx: &ApiRequest, c: &Caller, coll: Collection, n: usize) -> Vec<String> {
     ctx.session.store.music().collection_page(c.user_id(), coll, 0, n).await.items.into_iter().map(|i| i.id).collect()
 }
 
-/// Builds a named view's groups; `None` for an unknown view or entity.
-async fn groups(ctx: &V1Ctx, c: &Caller, name: &str, id: Option<&str>) -> Result<Vec<Group>, MusicError> {
+/// Builds a named view's groups (every group, empty ones included); 404 for an unknown view or entity.
+///
+/// # Errors
+/// 404 `RESOURCE_NOT_FOUND` for an unknown view or entity.
+pub async fn groups(ctx: &ApiRequest, c: &Caller, name: &str, id: Option<&str>) -> Result<Vec<Group>, MusicError> {
     let cat = ctx.catalog();
     let lookup = |ids: Vec<String>| -> Vec<EntityRef> { ids.iter().filter_map(|i| cat.lookup(i)).collect() };
     let g = |id: &str, title: &str, entities: Vec<EntityRef>| Group {
@@ -88,9 +92,7 @@ async fn groups(ctx: &V1Ctx, c: &Caller, name: &str, id: Option<&str>) -> Result
                     }
                 }
             }
-            let new_releases = top(cat.albums().iter().collect(), 50, |a, b| {
-                b.release_date.cmp(&a.release_date).then(a.id.as_str().cmp(b.id.as_str()))
-            });
+            let new_releases = cat.new_releases(0, 50).items;
             let followed = lookup(ids_in(ctx, c, Collection::FollowedArtists, 20).await);
             let mut for_you = Vec::new();
             for e in &followed {
@@ -104,22 +106,12 @@ async fn groups(ctx: &V1Ctx, c: &Caller, name: &str, id: Option<&str>) -> Result
                     }
                 }
             }
-            let playlists = top(cat.playlists().iter().collect(), 50, |a, b| {
-                b.popularity.cmp(&a.popularity).then(a.id.as_str().cmp(b.id.as_str()))
-            });
+            let playlists = cat.top_playlists(0, 50).items;
             vec![
                 g("recentlyPlayed", "Recently played", recent.into_iter().take(50).collect()),
                 g("recommendedForYou", "Recommended for you", for_you.into_iter().take(50).collect()),
-                g(
-                    "newReleases",
-                    "New releases",
-                    new_releases.iter().take(50).map(|a| EntityRef::Album(a.idx)).collect(),
-                ),
-                g(
-                    "popularPlaylists",
-                    "Popular playlists",
-                    playlists.iter().take(50).map(|p| EntityRef::Playlist(p.idx)).collect(),
-                ),
+                g("newReleases", "New releases", new_releases.into_iter().map(EntityRef::Album).collect()),
+                g("popularPlaylists", "Popular playlists", playlists.into_iter().map(EntityRef::Playlist).collect()),
             ]
         }
         ("artist", Some(id)) => {

@@ -4,7 +4,7 @@
 //! so an event and the play it adds to the history are one write. Lock order, where two are held: customer,
 //! then playlist or the playback-session index; the random source is taken last and alone.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -55,6 +55,8 @@ struct UserMusic {
     /// Oldest first.
     history: Vec<Play>,
     profile: MusicProfile,
+    /// Thumb ratings of station tracks (neutral ones are not kept).
+    ratings: HashMap<String, Thumb>,
     version: u64,
     playback: UserPlayback,
 }
@@ -102,11 +104,22 @@ pub struct MemoryMusic {
     playlists: DashMap<String, PlaylistState>,
     faults: Mutex<Vec<FaultState>>,
     buckets: DashMap<String, Bucket>,
+    device_events: Mutex<DeviceEvents>,
     /// Playback session id → its customer.
     playback_owner: DashMap<String, String>,
     /// Arrival order of playback events.
     event_seq: AtomicU64,
 }
+
+/// Device API playback reports, oldest first, at most [`MAX_DEVICE_EVENTS`], and the last `seq` given.
+#[derive(Default)]
+struct DeviceEvents {
+    seq: u64,
+    list: VecDeque<DeviceEvent>,
+}
+
+/// Device API playback reports kept per session; the oldest go first.
+pub const MAX_DEVICE_EVENTS: usize = 10_000;
 
 impl MemoryMusic {
     /// A session's music state.
@@ -120,6 +133,7 @@ impl MemoryMusic {
             playlists: DashMap::new(),
             faults: Mutex::new(Vec::new()),
             buckets: DashMap::new(),
+            device_events: Mutex::new(DeviceEvents::default()),
             playback_owner: DashMap::new(),
             event_seq: AtomicU64::new(1),
         }
@@ -131,6 +145,7 @@ impl MemoryMusic {
         self.playlists.clear();
         lock(&self.faults).clear();
         self.buckets.clear();
+        *lock(&self.device_events) = DeviceEvents::default();
         self.playback_owner.clear();
         self.event_seq.store(1, Ordering::Relaxed);
         *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
@@ -159,6 +174,7 @@ impl MemoryMusic {
                     visibility: Visibility::Private,
                     playback_visibility: Visibility::Private,
                 },
+                ratings: HashMap::new(),
                 version: 0,
                 playback: UserPlayback::default(),
             };
@@ -207,6 +223,7 @@ impl MemoryMusic {
             playlists: owned,
             history,
             profile: seed.profile,
+            ratings: HashMap::new(),
             version: 1,
             playback: UserPlayback::default(),
         }
@@ -254,6 +271,42 @@ fn page<T: Clone>(
 ) -> Page<T> {
     let total = items.len();
     Page { items: items.skip(offset).take(limit).collect(), total, version }
+}
+
+/// The track a track-level fault rule (`TRACK <asin>` or `TRACK *`) names; `None` for a request rule.
+fn track_rule_target(route: &str) -> Option<&str> {
+    let t = route.trim();
+    t.get(..6).filter(|m| m.eq_ignore_ascii_case("TRACK ")).map(|_| t[6..].trim())
+}
+
+fn is_track_rule(route: &str) -> bool {
+    track_rule_target(route).is_some()
+}
+
+/// Takes the first rule of `faults` that `matches` and is past its `after`, and uses up one of its `count`
+/// (removing it when none is left). Every rule that matches counts the request, so that `after` (and a plan's
+/// `nth`) counts matching requests even when an earlier rule answered one of them.
+fn take_first(faults: &mut Vec<FaultState>, matches: impl Fn(&Fault) -> bool) -> Option<Fault> {
+    let mut hit = None;
+    for (i, f) in faults.iter_mut().enumerate() {
+        if !matches(&f.fault) {
+            continue;
+        }
+        f.seen += 1;
+        if hit.is_none() && f.seen > f.fault.after.unwrap_or(0) {
+            hit = Some(i);
+        }
+    }
+    let idx = hit?;
+    let f = &mut faults[idx];
+    let hit = f.fault.clone();
+    if let Some(n) = f.fault.count.as_mut() {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            faults.remove(idx);
+        }
+    }
+    Some(hit)
 }
 
 #[async_trait]
@@ -496,7 +549,11 @@ impl MusicStore for MemoryMusic {
                 .filter_map(|id| playlists.get(id).map(|p| json!({"playlist": p.meta, "entries": p.entries})))
                 .collect();
             let history: Vec<&Play> = u.history.iter().rev().collect();
-            json!({"profile": u.profile, "collections": cols, "playlists": owned, "history": history})
+            let mut ratings: Vec<(&String, &Thumb)> = u.ratings.iter().collect();
+            ratings.sort_by(|a, b| a.0.cmp(b.0));
+            let ratings: serde_json::Map<String, serde_json::Value> =
+                ratings.into_iter().map(|(t, r)| (t.clone(), json!(r))).collect();
+            json!({"profile": u.profile, "collections": cols, "playlists": owned, "history": history, "ratings": ratings})
         })
     }
 
@@ -513,29 +570,7 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
-        let mut faults = lock(&self.faults);
-        // Every rule the request matches counts it, so that `after` (and a plan's `nth`) counts matching
-        // requests even when an earlier rule answered one of them.
-        let mut hit = None;
-        for (i, f) in faults.iter_mut().enumerate() {
-            if !route_matches(&f.fault.route, method, path) {
-                continue;
-            }
-            f.seen += 1;
-            if hit.is_none() && f.seen > f.fault.after.unwrap_or(0) {
-                hit = Some(i);
-            }
-        }
-        let idx = hit?;
-        let f = &mut faults[idx];
-        let hit = f.fault.clone();
-        if let Some(n) = f.fault.count.as_mut() {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                faults.remove(idx);
-            }
-        }
-        Some(hit)
+        take_first(&mut lock(&self.faults), |f| !is_track_rule(&f.route) && route_matches(&f.route, method, path))
     }
 
     async fn rate_limit(&self, key: &str, tps: f64, now_ms: i64) -> Result<(), i64> {
@@ -553,6 +588,40 @@ impl MusicStore for MemoryMusic {
         } else {
             Err((((1.0 - b.tokens) / tps) * 1000.0).ceil() as i64)
         }
+    }
+
+    async fn take_track_fault(&self, track_id: &str) -> Option<Fault> {
+        take_first(&mut lock(&self.faults), |f| track_rule_target(&f.route).is_some_and(|t| t == "*" || t == track_id))
+    }
+
+    async fn record_device_event(&self, mut event: DeviceEvent) -> DeviceEvent {
+        let mut events = lock(&self.device_events);
+        events.seq += 1;
+        event.seq = events.seq;
+        event.at_ms = self.clock.now_ms();
+        if events.list.len() >= MAX_DEVICE_EVENTS {
+            events.list.pop_front();
+        }
+        events.list.push_back(event.clone());
+        event
+    }
+
+    async fn device_events(&self) -> Vec<DeviceEvent> {
+        lock(&self.device_events).list.iter().cloned().collect()
+    }
+
+    async fn rate_track(&self, user: &str, track_id: &str, rating: Thumb) {
+        self.with_user(user, |u, _| {
+            match rating {
+                Thumb::Neutral => u.ratings.remove(track_id),
+                r => u.ratings.insert(track_id.to_owned(), r),
+            };
+            u.version += 1;
+        });
+    }
+
+    async fn track_rating(&self, user: &str, track_id: &str) -> Thumb {
+        self.with_user(user, |u, _| u.ratings.get(track_id).copied().unwrap_or_default())
     }
 
     async fn playback_create(
@@ -641,6 +710,14 @@ impl MusicStore for MemoryMusic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn track_rules_are_told_apart_from_request_rules() {
+        assert!(is_track_rule("TRACK B0123456789"));
+        assert!(is_track_rule(" track *"));
+        assert!(!is_track_rule("*"));
+        assert!(!is_track_rule("GET /device/track/B0"));
+    }
 
     #[test]
     fn fault_routes_match_with_wildcards_and_optional_v1() {

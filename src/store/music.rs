@@ -234,6 +234,39 @@ pub struct Fault {
     pub after: Option<u64>,
 }
 
+/// A thumb rating of a station track (Device API `TrackRatingRequest.thumbRating`, spec §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Thumb {
+    /// Not rated.
+    #[default]
+    Neutral,
+    /// Thumbs up.
+    Up,
+    /// Thumbs down.
+    Down,
+}
+
+/// A playback report POSTed to a Device API `PlaybackEventCollector` (spec §7, §11.4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceEvent {
+    /// Position among the session's reports, from 1.
+    pub seq: u64,
+    /// Arrival on the session's virtual clock, epoch ms.
+    pub at_ms: i64,
+    /// The customer whose token posted it.
+    pub user_id: String,
+    /// The track container the instance belongs to, e.g. `playlist:<id>`, `station:rock`.
+    pub container: String,
+    /// The instance's index in its container.
+    pub index: usize,
+    /// The track.
+    pub track_id: String,
+    /// The report as posted (a JSON object; its schema is not public).
+    pub report: serde_json::Value,
+}
+
 /// Whether a fault's route pattern matches `METHOD /path`.
 pub fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
     let pattern = pattern.trim();
@@ -274,9 +307,12 @@ impl Fault {
             return Err("route is required: \"METHOD /path\" with * wildcards, or \"*\"".into());
         }
         if let Some(code) = &self.error {
-            if crate::music::error::Code::parse(code).is_none() {
+            if crate::music::error::Code::parse(code).is_none()
+                && crate::v2::error::Code::parse(code).is_none()
+                && crate::device::error::Report::parse(code).is_none()
+            {
                 return Err(format!(
-                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code"
+                    "unknown error code {code:?}: use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code, a V2 code such as MAX_CONCURRENCY_REACHED, or a Device API report: CONCURRENT_STREAMS, SUBSCRIPTION_REQUIRED, SERVICE_UNAVAILABLE"
                 ));
             }
         } else if self.latency_ms.is_none() {
@@ -385,6 +421,19 @@ pub trait MusicStore: Send + Sync {
     /// Token bucket per key (`music-api.md` §11.6): `Ok` to proceed, `Err(retry_after_ms)` when throttled.
     async fn rate_limit(&self, key: &str, tps: f64, now_ms: i64) -> Result<(), i64>;
 
+    /// The track-level fault for a track (rules whose route is `TRACK <asin>` or `TRACK *`, counting it);
+    /// `take_fault` never applies those rules to requests.
+    async fn take_track_fault(&self, track_id: &str) -> Option<Fault>;
+
+    /// Records a Device API playback report (its `seq` and `at_ms` are assigned here); returns it.
+    async fn record_device_event(&self, event: DeviceEvent) -> DeviceEvent;
+    /// The session's Device API playback reports, oldest first.
+    async fn device_events(&self) -> Vec<DeviceEvent>;
+
+    /// Sets a customer's thumb rating of a track (neutral clears it).
+    async fn rate_track(&self, user: &str, track_id: &str, rating: Thumb);
+    /// A customer's thumb rating of a track.
+    async fn track_rating(&self, user: &str, track_id: &str) -> Thumb;
     /// Creates a playback session for `new.user` and gives it a slot (`music-api.md` §4.6, §8); the rules
     /// are [`super::playback::UserPlayback::create`].
     async fn playback_create(

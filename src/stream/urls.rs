@@ -29,7 +29,7 @@ pub struct Streams {
     /// Encoded files on disk.
     pub cache: Arc<StreamCache>,
     /// Scheme, host and port that minted URLs start with (`--public-url`); `None` uses the request's
-    /// `Host` header over plain HTTP.
+    /// `Host` header over plain HTTP. The Device API's references start with it too (`device::Links`).
     pub public_url: Option<String>,
 }
 

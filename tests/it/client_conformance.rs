@@ -11,8 +11,6 @@ use amazon_music_mock::verdict::{RULES, Status, Verdict};
 use crate::refclient::{Config, Ending, Flow, Misbehaviours, Pace, run};
 use crate::support::TestApp;
 
-/// Rules no route can exercise yet: the playback and stream routes are built elsewhere.
-
 fn plans_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/clients")
 }

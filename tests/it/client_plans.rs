@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::lwa_support::{TOKEN, keys, query_param, s};
-use crate::music_support::{V1, assert_v1_error};
+use crate::music_support::{V1, V1_HEADER, assert_v1_error};
 use crate::support::*;
 
 /// Loads a plan (YAML text) into a session; panics unless it is a 200.
@@ -21,7 +21,7 @@ async fn journal(app: &TestApp, session: &str) -> Vec<Value> {
 }
 
 fn v1<'a>(app: &'a TestApp, session: &str, token: &str) -> V1<'a> {
-    V1 { app, token: token.to_owned(), prefix: format!("/s/{session}") }
+    V1 { app, token: token.to_owned(), prefix: format!("/s/{session}"), header: V1_HEADER }
 }
 
 #[tokio::test]

@@ -170,7 +170,7 @@ async fn an_app_only_atc_token_is_401_invalid_access_token() {
 async fn a_token_of_another_session_is_401_invalid_access_token() {
     let app = TestApp::spawn().await;
     let token = app.music_token(USER_UNLIMITED, "music::catalog").await;
-    let other = V1 { app: &app, token, prefix: "/s/elsewhere".into() };
+    let other = V1 { app: &app, token, prefix: "/s/elsewhere".into(), header: V1_HEADER };
     assert_v1_error(&other.get(&track_path()).await, 401, "INVALID_ACCESS_TOKEN", INVALID);
 }
 

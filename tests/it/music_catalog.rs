@@ -10,40 +10,6 @@ use crate::lwa_support::*;
 use crate::music_support::*;
 use crate::support::*;
 
-const TRACK_KEYS: [&str; 13] = [
-    "id",
-    "audioQualities",
-    "globalAsin",
-    "title",
-    "shortTitle",
-    "duration",
-    "album",
-    "releaseDate",
-    "isrc",
-    "artists",
-    "musicTerritory",
-    "market",
-    "eligibility",
-];
-const ALBUM_KEYS: [&str; 15] = [
-    "id",
-    "audioQualities",
-    "globalAsin",
-    "title",
-    "shortTitle",
-    "duration",
-    "url",
-    "releaseDate",
-    "availableMarkets",
-    "artists",
-    "eligibility",
-    "parentalSettings",
-    "tracks",
-    "trackCount",
-    "images",
-];
-const ARTIST_KEYS: [&str; 5] = ["id", "globalAsin", "name", "url", "images"];
-
 async fn catalog_client(app: &TestApp) -> V1<'_> {
     let t = app.music_token(USER_UNLIMITED, "music::catalog").await;
     app.v1(&t)

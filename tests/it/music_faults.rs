@@ -170,7 +170,7 @@ async fn bad_fault_bodies_are_400_in_the_admin_error_shape() {
         (r#"{"route":"  ","error":"INTERNAL"}"#, "route is required: \"METHOD /path\" with * wildcards, or \"*\""),
         (
             r#"{"route":"*","error":"TEAPOT"}"#,
-            "unknown error code \"TEAPOT\": use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code",
+            "unknown error code \"TEAPOT\": use THROTTLED, INTERNAL, AUTH_NO_MUSIC_ACCOUNT_FOUND or another V1 code, a V2 code such as MAX_CONCURRENCY_REACHED, or a Device API report: CONCURRENT_STREAMS, SUBSCRIPTION_REQUIRED, SERVICE_UNAVAILABLE",
         ),
         (r#"{"route":"*"}"#, "a fault needs an error, a latency_ms, or both"),
         (r#"{"route":"*","latency_ms":120001}"#, "latency_ms must be at most 120000"),

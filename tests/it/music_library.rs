@@ -355,7 +355,7 @@ async fn the_admin_library_shows_api_writes_and_reset_restores_the_seeded_state(
     let v1 = app.music(USER_UNLIMITED).await;
     let path = format!("/__admin/users/{USER_UNLIMITED}/library");
     let seeded = app.admin("GET", &path, json!({})).await;
-    assert_eq!(keys(&seeded), ["profile", "collections", "playlists", "history"]);
+    assert_eq!(keys(&seeded), ["profile", "collections", "playlists", "history", "ratings"]);
     for c in &COLLECTIONS {
         let admin: Vec<&str> =
             seeded["collections"][c.admin].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();

@@ -18,6 +18,43 @@ pub const ALL_MUSIC: &str = "music::catalog music::library music::favorites musi
 /// The documented `BAD_REQUEST` message (`music-api.md` §6.1).
 pub const MALFORMED: &str = "Malformed request. Check for missing query parameter.";
 
+/// The V1 Track keys, in the doc example's order (§3.4).
+pub const TRACK_KEYS: [&str; 13] = [
+    "id",
+    "audioQualities",
+    "globalAsin",
+    "title",
+    "shortTitle",
+    "duration",
+    "album",
+    "releaseDate",
+    "isrc",
+    "artists",
+    "musicTerritory",
+    "market",
+    "eligibility",
+];
+/// The V1 Album keys (§3.4).
+pub const ALBUM_KEYS: [&str; 15] = [
+    "id",
+    "audioQualities",
+    "globalAsin",
+    "title",
+    "shortTitle",
+    "duration",
+    "url",
+    "releaseDate",
+    "availableMarkets",
+    "artists",
+    "eligibility",
+    "parentalSettings",
+    "tracks",
+    "trackCount",
+    "images",
+];
+/// The V1 Artist keys (§3.4).
+pub const ARTIST_KEYS: [&str; 5] = ["id", "globalAsin", "name", "url", "images"];
+
 /// Whether `s` is a UUID in lowercase hyphenated form.
 pub fn is_uuid(s: &str) -> bool {
     uuid::Uuid::try_parse(s).is_ok_and(|u| u.hyphenated().to_string() == s)
@@ -111,25 +148,35 @@ pub fn v1_error_message(r: &Resp, status: u16, code: &str) -> String {
     message
 }
 
-/// A V1 client for one access token.
-pub struct V1<'a> {
+/// A Music API client for one access token: `Authorization: Bearer` and the family's header on every call.
+pub struct Api<'a> {
     pub app: &'a TestApp,
     pub token: String,
     /// `""` for the default session, `/s/NAME` otherwise.
     pub prefix: String,
+    /// [`V1_HEADER`] or [`V2_HEADER`].
+    pub header: (&'static str, &'static str),
 }
 
-impl V1<'_> {
-    /// A request with `Authorization: Bearer <token>` and `x-api-key`, and a JSON body if given.
+/// A V1 client (`x-api-key`).
+pub type V1<'a> = Api<'a>;
+/// A V2 client (`X-Amzn-Device-Id`).
+pub type V2<'a> = Api<'a>;
+
+/// What V1 sends besides the token: the security profile id as `x-api-key`.
+pub const V1_HEADER: (&str, &str) = ("x-api-key", API_KEY);
+
+impl Api<'_> {
+    /// A request with `Authorization: Bearer <token>` and the family's header, and a JSON body if given.
     pub async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
         self.call_with(method, path, &[], body).await
     }
 
-    /// [`V1::call`] with more headers (the playback routes' device headers).
+    /// [`Api::call`] with more headers (the playback routes' device headers).
     pub async fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&Value>) -> Resp {
         let url = self.app.url(&format!("{}{path}", self.prefix));
         let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header("x-api-key", API_KEY);
+        let mut req = self.app.http.request(m, url).bearer_auth(&self.token).header(self.header.0, self.header.1);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -168,27 +215,49 @@ impl V1<'_> {
     /// `limit` per page; `conn` picks the connection out of `data`. Returns every node id, and checks each
     /// page's size and that the last page's `pageInfo` is exactly `{"hasNextPage":false}`.
     pub async fn walk(&self, path: &str, limit: usize, conn: impl Fn(&Value) -> Value) -> Vec<String> {
+        self.follow(path, ("limit", limit), "cursor", async |url| {
+            let c = conn(&self.data(url).await);
+            let page = node_ids(&c);
+            assert_eq!(c["edgeCount"], json!(page.len()), "{c}");
+            if c["pageInfo"]["hasNextPage"] == json!(true) {
+                assert_eq!(keys(&c["pageInfo"]), ["hasNextPage", "token"]);
+                (page, Some(ptr_str(&c, "/pageInfo/token").to_owned()))
+            } else {
+                assert_eq!(c["pageInfo"], json!({"hasNextPage": false}), "the last page's pageInfo");
+                (page, None)
+            }
+        })
+        .await
+    }
+
+    /// Reads `path` page after page: `size` as the page-size parameter, the cursor `page` returns as
+    /// `cursor_name`, until `page` returns none. Checks that every page holds at most the page size and that
+    /// only the last is short; returns every id in order.
+    async fn follow(
+        &self,
+        path: &str,
+        size: (&str, usize),
+        cursor_name: &str,
+        page: impl AsyncFn(&str) -> (Vec<String>, Option<String>),
+    ) -> Vec<String> {
         let sep = if path.contains('?') { '&' } else { '?' };
+        let (size_name, n) = size;
         let mut ids = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..10_000 {
             let url = match &cursor {
-                None => format!("{path}{sep}limit={limit}"),
-                Some(c) => format!("{path}{sep}limit={limit}&cursor={}", enc(c)),
+                None => format!("{path}{sep}{size_name}={n}"),
+                Some(c) => format!("{path}{sep}{size_name}={n}&{cursor_name}={}", enc(c)),
             };
-            let data = self.data(&url).await;
-            let c = conn(&data);
-            let page = node_ids(&c);
-            assert_eq!(c["edgeCount"], json!(page.len()), "{c}");
-            assert!(page.len() <= limit, "{} items on a page of {limit}", page.len());
-            ids.extend(page.iter().cloned());
-            if c["pageInfo"]["hasNextPage"] == json!(true) {
-                assert_eq!(page.len(), limit, "only the last page may be short");
-                assert_eq!(keys(&c["pageInfo"]), ["hasNextPage", "token"]);
-                cursor = Some(ptr_str(&c, "/pageInfo/token").to_owned());
-            } else {
-                assert_eq!(c["pageInfo"], json!({"hasNextPage": false}), "the last page's pageInfo");
-                return ids;
+            let (got, next) = page(&url).await;
+            assert!(got.len() <= n, "{} items on a page of {n}", got.len());
+            if next.is_some() {
+                assert_eq!(got.len(), n, "only the last page may be short");
+            }
+            ids.extend(got);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return ids,
             }
         }
         panic!("more than 10000 pages");
@@ -198,7 +267,7 @@ impl V1<'_> {
 impl TestApp {
     /// A V1 client for `token` in the default session.
     pub fn v1(&self, token: &str) -> V1<'_> {
-        V1 { app: self, token: token.to_owned(), prefix: String::new() }
+        Api { app: self, token: token.to_owned(), prefix: String::new(), header: V1_HEADER }
     }
 
     /// A code pair for the music profile's device client, approved as `user`; returns the token response.
@@ -207,6 +276,19 @@ impl TestApp {
         let body = json!({"user_code": s(&pair, "user_code"), "user_id": user});
         self.admin("POST", "/__admin/device/approve", body).await;
         assert_user_token_response(&self.poll(&pair).await)
+    }
+
+    /// [`TestApp::music_token`] in the session under `prefix` (`/s/NAME`).
+    pub async fn music_token_in(&self, prefix: &str, user: &str, scope: &str) -> String {
+        let form = [("response_type", "device_code"), ("client_id", DEVICE_CLIENT), ("scope", scope)];
+        let r = self.post_form(&format!("{prefix}{CODEPAIR}"), &form).await;
+        assert_eq!(r.status, 200, "body: {}", r.text);
+        let pair = r.json();
+        let body = json!({"user_code": s(&pair, "user_code"), "user_id": user});
+        self.admin("POST", &format!("{prefix}/__admin/device/approve"), body).await;
+        let poll = [("grant_type", "device_code"), ("device_code", s(&pair, "device_code"))];
+        let tokens = assert_user_token_response(&self.post_form(&format!("{prefix}{TOKEN}"), &poll).await);
+        s(&tokens, "access_token").to_owned()
     }
 
     /// An access token of `user` with `scope`, through the device flow.
@@ -234,12 +316,14 @@ impl TestApp {
     }
 }
 
-/// The catalog the test servers serve: `MockAmazon::start` generates it from seed 1 with the default size, so
-/// tests pick real ids from the same generator instead of hard-coding generated values.
+/// The catalog the test servers serve: `MockAmazon::start` generates it from seed 1 with the default size and
+/// adds the embedded `fixtures/catalog.yaml`, so tests pick real ids (and orders) from the same catalog instead
+/// of hard-coding generated values.
 pub fn catalog() -> &'static amazon_music_mock::catalog::Catalog {
     static CATALOG: std::sync::OnceLock<amazon_music_mock::catalog::Catalog> = std::sync::OnceLock::new();
     CATALOG.get_or_init(|| {
-        amazon_music_mock::catalog::Catalog::generate(1, amazon_music_mock::server::DEFAULT_CATALOG_SIZE)
+        let (file, spec) = amazon_music_mock::fixtures::CatalogFile::load(None).expect("embedded catalog.yaml");
+        spec.build(&file, 1, amazon_music_mock::server::DEFAULT_CATALOG_SIZE).expect("the embedded catalog builds")
     })
 }
 
@@ -271,4 +355,82 @@ pub fn show_id(n: usize) -> String {
 /// The id of the n-th podcast episode.
 pub fn episode_id(n: usize) -> String {
     catalog().podcast_episodes()[n].id.to_string()
+}
+
+// ---- Web API V2 ------------------------------------------------------------------------------------
+
+/// The `X-Amzn-Device-Id` the V2 client sends.
+pub const DEVICE_ID: &str = "mock-device-7f3a9c";
+
+/// Whether `s` is a trace id in the documented X-Ray form: `1-<8 hex>-<24 hex>`.
+pub fn is_trace_id(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 3
+        && parts[0] == "1"
+        && parts[1].len() == 8
+        && parts[2].len() == 24
+        && parts[1..].iter().all(|p| p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+}
+
+/// A V2 error: status, `Content-Type: application/json`, and exactly `{"error":{"code","message","traceId"}}`.
+#[track_caller]
+pub fn assert_v2_error(r: &Resp, status: u16, code: &str, message: &str) {
+    assert_eq!(r.status, status, "body: {}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/json"), "{:?}", r.headers);
+    let v = r.json();
+    assert_eq!(keys(&v), ["error"], "{}", r.text);
+    assert_eq!(keys(&v["error"]), ["code", "message", "traceId"], "{}", r.text);
+    assert_eq!(v["error"]["code"], code, "{}", r.text);
+    assert_eq!(v["error"]["message"], message, "{}", r.text);
+    let trace = ptr_str(&v, "/error/traceId");
+    assert!(is_trace_id(trace), "traceId {trace:?}");
+}
+
+/// A V2 error whose message the caller checks; returns the message.
+#[track_caller]
+pub fn v2_error_message(r: &Resp, status: u16, code: &str) -> String {
+    let message = r.json()["error"]["message"].as_str().unwrap_or_else(|| panic!("no message: {}", r.text)).to_owned();
+    assert_v2_error(r, status, code, &message);
+    message
+}
+
+/// What V2 sends besides the token: `X-Amzn-Device-Id`.
+pub const V2_HEADER: (&str, &str) = ("x-amzn-device-id", DEVICE_ID);
+
+impl Api<'_> {
+    /// A `GET` that must answer 200 with JSON; returns the body (unwrapped: V2 has no envelope).
+    pub async fn ok(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        r.json()
+    }
+
+    /// Follows V2's `nextToken` from `path` with `first` per page; returns every item's `id`. Checks that the list is
+    /// exactly `{items[, nextToken]}`, that only the last page is short and that it has no `nextToken`.
+    pub async fn walk_items(&self, path: &str, first: usize) -> Vec<String> {
+        self.follow(path, ("first", first), "after", async |url| {
+            let page = self.ok(url).await;
+            let items = page["items"].as_array().unwrap_or_else(|| panic!("no items: {page}"));
+            let ids = items.iter().map(|i| ptr_str(i, "/id").to_owned()).collect();
+            match page.get("nextToken") {
+                Some(t) => {
+                    assert_eq!(keys(&page), ["items", "nextToken"]);
+                    (ids, Some(t.as_str().expect("nextToken is a string").to_owned()))
+                }
+                None => {
+                    assert_eq!(keys(&page), ["items"]);
+                    (ids, None)
+                }
+            }
+        })
+        .await
+    }
+}
+
+impl TestApp {
+    /// A V2 client for `token` in the default session.
+    pub fn v2(&self, token: &str) -> V2<'_> {
+        Api { app: self, token: token.to_owned(), prefix: String::new(), header: V2_HEADER }
+    }
 }

@@ -224,7 +224,7 @@ fn filters_match_paths_below_the_given_directory_only() {
     // The checkout's own directory names (here "music") must not select every scenario under it.
     let dir = scratch("music-checkout");
     write_files(&dir, &[("clock.yaml", SMALL[0].1), ("sub/tokeninfo.yaml", SMALL[1].1)]);
-    let loaded = load(&[dir.clone()]);
+    let loaded = load(std::slice::from_ref(&dir));
     let picked = |f: &str| {
         let mut names: Vec<String> = loaded
             .iter()
