@@ -92,6 +92,7 @@ impl Ctx<DeviceApi> {
         let mut resp = match out {
             Ok(Reply::Ok(body)) => json_response(StatusCode::OK, &body),
             Ok(Reply::Created(body)) => json_response(StatusCode::CREATED, &body),
+            Ok(Reply::Restored(body)) => json_response(StatusCode::PARTIAL_CONTENT, &body),
             Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
             Err(e) => e.into_response(),
         };

@@ -227,6 +227,8 @@ pub enum Reply {
     Ok(Value),
     /// 201 with this body.
     Created(Value),
+    /// 206 with this body: V2's "Queue was restored before returning" (`music-api.md` §5.3).
+    Restored(Value),
     /// 204, no body.
     NoContent,
 }

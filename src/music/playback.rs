@@ -23,16 +23,17 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use super::api::ApiRequest;
 use super::error::{Code, MusicError};
 use super::page::request;
-use super::playlists::{Readable, readable_v1};
+use super::playlists::{Readable, readable};
 use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
 use crate::app::Session;
 use crate::catalog::{ArtistIdx, Catalog, PlaylistTier, Track, play_params_id};
 use crate::fixtures::Tier;
 use crate::store::playback::{
-    EventType, MAX_QUEUE, NewPlayback, NewPlaybackEvent, PlaybackError, PlaybackLimits, PlaybackOp, PlaybackState,
-    PlaybackView, QueueTrack, StreamDenied,
+    EventType, MAX_QUEUE, NewPlayback, NewPlaybackEvent, PlaybackError, PlaybackLimits, PlaybackOp, PlaybackSession,
+    PlaybackState, PlaybackView, QueueTrack, StreamDenied,
 };
 use crate::stream::{Capabilities, allowed_qualities, query_param};
 
@@ -54,12 +55,12 @@ const CAPABILITY: &str = "x-amzn-audio-device-capability";
 // ---- headers, settings, MRNs -------------------------------------------------------------------------
 
 /// What the playback headers say about the device.
-struct Device {
-    id: String,
-    capabilities: Capabilities,
+pub(crate) struct Device {
+    pub(crate) id: String,
+    pub(crate) capabilities: Capabilities,
 }
 
-fn header<'a>(ctx: &'a V1Ctx, name: &str, wire: &str) -> Result<Option<&'a str>, MusicError> {
+fn header<'a>(ctx: &'a ApiRequest, name: &str, wire: &str) -> Result<Option<&'a str>, MusicError> {
     match ctx.headers.get(name) {
         None => Ok(None),
         Some(v) => v
@@ -71,7 +72,7 @@ fn header<'a>(ctx: &'a V1Ctx, name: &str, wire: &str) -> Result<Option<&'a str>,
 
 /// `X-Amzn-Device-Id` (required), `X-Amzn-Audio-DRMType` (`WIDEVINE` or absent) and
 /// `X-Amzn-Audio-Device-Capability` (§2.1), checked in that order.
-fn device(ctx: &V1Ctx) -> Result<Device, MusicError> {
+pub(crate) fn device(ctx: &ApiRequest) -> Result<Device, MusicError> {
     let id = match header(ctx, DEVICE_ID, "X-Amzn-Device-Id")? {
         Some(id) if !id.is_empty() && id.len() <= 256 => id.to_owned(),
         Some(id) if !id.is_empty() => {
@@ -96,7 +97,7 @@ fn device(ctx: &V1Ctx) -> Result<Device, MusicError> {
 }
 
 /// The session's playback settings: the limits and the largest window.
-async fn settings(ctx: &V1Ctx) -> (PlaybackLimits, usize) {
+pub(crate) async fn settings(ctx: &ApiRequest) -> (PlaybackLimits, usize) {
     let s = ctx.session.store.settings().await;
     let limits = PlaybackLimits {
         max_sessions: s.playback_max_sessions.max(1) as usize,
@@ -105,13 +106,13 @@ async fn settings(ctx: &V1Ctx) -> (PlaybackLimits, usize) {
     (limits, s.playback_limit_max.clamp(1, 11) as usize)
 }
 
-fn tier(c: &Caller) -> Result<Tier, MusicError> {
+pub(crate) fn tier(c: &Caller) -> Result<Tier, MusicError> {
     c.user.tier.ok_or_else(MusicError::no_music_account)
 }
 
 /// What an MRN names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MrnKind {
+pub(crate) enum MrnKind {
     Track,
     Album,
     Playlist,
@@ -119,7 +120,7 @@ enum MrnKind {
 }
 
 /// `mrn:1.0:catalog:<track|album|playlist|artist>:asin:<id>` (§3.1, §11.1); a user playlist's id is its UUID.
-fn parse_mrn<'a>(field: &str, s: &'a str) -> Result<(MrnKind, &'a str), MusicError> {
+pub(crate) fn parse_mrn<'a>(field: &str, s: &'a str) -> Result<(MrnKind, &'a str), MusicError> {
     let bad = || {
         MusicError::bad_request(format!(
             "Malformed request. {field} must be an MRN such as mrn:1.0:catalog:album:asin:B0064UPU4G; got {s:?}."
@@ -150,15 +151,21 @@ fn queue_track(t: &Track) -> QueueTrack {
 }
 
 /// An MRN's tracks, in queue order, and the artists a station from it starts at.
-struct Resolved {
-    tracks: Vec<QueueTrack>,
-    artists: Vec<ArtistIdx>,
+pub(crate) struct Resolved {
+    pub(crate) tracks: Vec<QueueTrack>,
+    pub(crate) artists: Vec<ArtistIdx>,
 }
 
 /// Resolves an MRN to its tracks: a track, an album's tracks, a catalog or (readable) user playlist's tracks,
 /// an artist's most popular tracks. A catalog playlist outside the tier's `playbackSubscriptionTiers` is 403
 /// unless played as a station.
-async fn resolve(ctx: &V1Ctx, c: &Caller, kind: MrnKind, id: &str, station: bool) -> Result<Resolved, MusicError> {
+pub(crate) async fn resolve(
+    ctx: &ApiRequest,
+    c: &Caller,
+    kind: MrnKind,
+    id: &str,
+    station: bool,
+) -> Result<Resolved, MusicError> {
     let cat = ctx.catalog();
     let (tracks, artists): (Vec<&Track>, Vec<ArtistIdx>) = match kind {
         MrnKind::Track => {
@@ -177,7 +184,8 @@ async fn resolve(ctx: &V1Ctx, c: &Caller, kind: MrnKind, id: &str, station: bool
             (ts, vec![a.idx])
         }
         MrnKind::Playlist => {
-            let ts: Vec<&Track> = match readable_v1(ctx, c, id).await? {
+            let p = readable(ctx, c.user_id(), id).await.ok_or_else(|| MusicError::not_found("playlist", id))?;
+            let ts: Vec<&Track> = match p {
                 Readable::Catalog(p) => {
                     let t = tier(c)?;
                     let allowed = t == Tier::Unlimited || (t == Tier::Prime && p.tier == PlaylistTier::Prime);
@@ -239,18 +247,7 @@ fn playable(ctx: &V1Ctx, mint: &Mint, v: &PlaybackView, item: usize) -> Value {
     let it = &s.items[item];
     let cat = ctx.catalog();
     let track = cat.track(&it.track_id);
-    let qualities = allowed_qualities(
-        s.tier,
-        s.capabilities,
-        track.map_or(crate::catalog::AudioQualities::SD, |t| t.audio_qualities),
-    );
-    let url = ctx.state.streams.dash_manifest_url_until(
-        &mint.base,
-        &it.track_id,
-        &qualities,
-        Some(&s.session_id),
-        mint.exp_s,
-    );
+    let url = stream_url(ctx, mint, s, &it.track_id);
     let artists: Vec<Value> = track
         .map(|t| {
             t.artists()
@@ -277,6 +274,18 @@ fn playable(ctx: &V1Ctx, mint: &Mint, v: &PlaybackView, item: usize) -> Value {
         "mediaMetadata": { "url": url, "drmType": "NONE", "mediaType": "DASH" },
         "actions": v.actions,
     })
+}
+
+/// The signed DASH manifest URL of `track_id` in session `s`: the qualities its tier and device's capabilities
+/// allow (`q`), the session bound in (`ps`), expiring at `mint.exp_s`.
+pub(crate) fn stream_url(ctx: &ApiRequest, mint: &Mint, s: &PlaybackSession, track_id: &str) -> String {
+    let track = ctx.catalog().track(track_id);
+    let qualities = allowed_qualities(
+        s.tier,
+        s.capabilities,
+        track.map_or(crate::catalog::AudioQualities::SD, |t| t.audio_qualities),
+    );
+    ctx.state.streams.dash_manifest_url_until(&mint.base, track_id, &qualities, Some(&s.session_id), mint.exp_s)
 }
 
 /// `queueState`: modes (the request's enums), whether it is a station, the slot state, and where the current
@@ -317,12 +326,12 @@ fn whole_queue(ctx: &V1Ctx, mint: &Mint, v: &PlaybackView) -> Value {
 
 /// Where and until when the stream URLs of an answer are minted: the request's origin and session prefix,
 /// and the session's `stream_url_ttl_seconds` (a client plan's early expiry) or the server's `--stream-ttl`.
-struct Mint {
-    base: String,
-    exp_s: i64,
+pub(crate) struct Mint {
+    pub(crate) base: String,
+    pub(crate) exp_s: i64,
 }
 
-async fn mint(ctx: &V1Ctx) -> Mint {
+pub(crate) async fn mint(ctx: &ApiRequest) -> Mint {
     let ttl = ctx.state.streams.ttl_for(ctx.session.store.settings().await.stream_url_ttl_seconds);
     Mint { base: ctx.state.streams.base(&ctx.headers, &ctx.session.prefix), exp_s: ctx.now_ms().div_euclid(1000) + ttl }
 }
@@ -351,7 +360,7 @@ fn playback_error(session_id: &str, e: PlaybackError) -> MusicError {
 }
 
 /// `limit` from the query (`next`, `previous`, `restore`): 1 to the `playback_limit_max` setting.
-fn query_limit(ctx: &V1Ctx, max: usize) -> Result<usize, MusicError> {
+pub(crate) fn query_limit(ctx: &ApiRequest, max: usize) -> Result<usize, MusicError> {
     Ok(request(ctx.query_param("limit").as_deref(), None, DEFAULT_WINDOW.min(max), max)?.limit)
 }
 
@@ -359,14 +368,14 @@ fn query_limit(ctx: &V1Ctx, max: usize) -> Result<usize, MusicError> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PlayParams {
+pub(crate) struct PlayParams {
     id: String,
     #[serde(default)]
     container_ids: Vec<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
-enum ShuffleMode {
+pub(crate) enum ShuffleMode {
     #[serde(rename = "SHUFFLE_ON")]
     On,
     #[serde(rename = "SHUFFLE_OFF")]
@@ -381,6 +390,18 @@ enum LoopMode {
     Off,
 }
 
+/// A family's `loopMode` values: V1's `LOOP_ON`/`LOOP_OFF`, V2's `LOOP_ALL`/`LOOP_OFF` (§5.3).
+pub(crate) trait LoopWire: DeserializeOwned {
+    /// Whether it turns looping on.
+    fn on(&self) -> bool;
+}
+
+impl LoopWire for LoopMode {
+    fn on(&self) -> bool {
+        *self == LoopMode::On
+    }
+}
+
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
 enum Continuation {
     #[serde(rename = "AUTOPLAY_ON")]
@@ -389,22 +410,35 @@ enum Continuation {
     Off,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PlaybackOptions {
+pub(crate) struct PlaybackOptions<L> {
     shuffle_mode: Option<ShuffleMode>,
-    loop_mode: Option<LoopMode>,
+    loop_mode: Option<L>,
     #[serde(default)]
     start_as_station: bool,
     playback_continuation_mode: Option<Continuation>,
 }
 
+impl<L> Default for PlaybackOptions<L> {
+    fn default() -> Self {
+        PlaybackOptions {
+            shuffle_mode: None,
+            loop_mode: None,
+            start_as_station: false,
+            playback_continuation_mode: None,
+        }
+    }
+}
+
+/// The body that starts playback: V1's `POST /v1/playback/sessions`, and V2's `POST /v2/playback/queues/new`
+/// with V2's loop modes.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateBody {
+pub(crate) struct CreateBody<L> {
     play_params: PlayParams,
-    #[serde(default)]
-    playback_options: PlaybackOptions,
+    #[serde(default = "PlaybackOptions::default")]
+    playback_options: PlaybackOptions<L>,
     limit: Option<i64>,
 }
 
@@ -412,77 +446,9 @@ struct CreateBody {
 /// (404), the tier (403), the concurrency rule (429).
 pub async fn create(ctx: V1Ctx, body: V1Body) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
-        let tier = tier(c)?;
         let device = device(&ctx)?;
-        let b: CreateBody = parse_body(body.bytes()?)?;
-        let (limits, max) = settings(&ctx).await;
-        let limit = match b.limit {
-            None => DEFAULT_WINDOW.min(max),
-            Some(n) if n >= 1 && n <= max as i64 => n as usize,
-            Some(_) => {
-                return Err(MusicError::bad_request(format!(
-                    "Malformed request. limit must be an integer from 1 to {max}."
-                )));
-            }
-        };
-        let (kind, id) = parse_mrn("playParams.id", &b.play_params.id)?;
-        let mut containers = Vec::new();
-        for (n, cid) in b.play_params.container_ids.iter().enumerate() {
-            let (ck, cid) = parse_mrn(&format!("playParams.containerIds[{n}]"), cid)?;
-            if ck == MrnKind::Track {
-                return Err(MusicError::bad_request(format!(
-                    "Malformed request. playParams.containerIds[{n}] is a track; a container is an album, playlist or artist."
-                )));
-            }
-            containers.push((ck, cid));
-        }
-        let o = &b.playback_options;
-        let station = o.start_as_station;
-        let resolved = resolve(&ctx, c, kind, id, station).await?;
-        // A track played from a container: the container's tracks, starting at the track.
-        let (tracks, start, artists) = match containers.first() {
-            Some(&(ck, cid)) if kind == MrnKind::Track => {
-                let from = resolve(&ctx, c, ck, cid, station).await?;
-                let at = from.tracks.iter().position(|t| t.track_id == id).ok_or_else(|| {
-                    MusicError::bad_request(format!("Malformed request. Track {id} is not in container {cid}."))
-                })?;
-                for &(k, i) in &containers[1..] {
-                    resolve(&ctx, c, k, i, station).await?;
-                }
-                (from.tracks, Some(at), resolved.artists)
-            }
-            _ => {
-                for &(k, i) in &containers {
-                    resolve(&ctx, c, k, i, station).await?;
-                }
-                let start = (kind == MrnKind::Track).then_some(0);
-                (resolved.tracks, start, resolved.artists)
-            }
-        };
-        let cat = ctx.catalog();
-        let (tracks, start) = if station {
-            // A station starts with the track it was started from, if any, then related music.
-            let lead: Vec<QueueTrack> = start.map(|s| tracks[s].clone()).into_iter().collect();
-            let mut all = lead.clone();
-            all.extend(station_tracks(cat, &artists, &lead, STATION_SIZE - lead.len()));
-            (all, start.map(|_| 0))
-        } else {
-            (tracks, start)
-        };
-        let autoplay = o.playback_continuation_mode == Some(Continuation::On) && !station;
-        let new = NewPlayback {
-            user: c.user_id().to_owned(),
-            device_id: device.id,
-            tier,
-            capabilities: device.capabilities,
-            source: b.play_params.id.clone(),
-            autoplay_tail: autoplay.then(|| station_tracks(cat, &artists, &tracks, AUTOPLAY_SIZE)),
-            tracks,
-            start,
-            shuffle: o.shuffle_mode == Some(ShuffleMode::On),
-            loop_all: o.loop_mode == Some(LoopMode::On),
-            station,
-        };
+        let b: CreateBody<LoopMode> = parse_body(body.bytes()?)?;
+        let (new, limit, limits) = new_playback(&ctx, c, device, b).await?;
         let v = ctx
             .session
             .store
@@ -493,6 +459,86 @@ pub async fn create(ctx: V1Ctx, body: V1Body) -> Response {
         Ok(window(&ctx, &mint(&ctx).await, &v, limit))
     })
     .await
+}
+
+/// What a create body asks for, checked in order: the tier, `limit`, the MRNs, the entities (404), the
+/// tier's access to them (403). Returns the new session, the window size and the session's limits.
+pub(crate) async fn new_playback<L: LoopWire>(
+    ctx: &ApiRequest,
+    c: &Caller,
+    device: Device,
+    b: CreateBody<L>,
+) -> Result<(NewPlayback, usize, PlaybackLimits), MusicError> {
+    let tier = tier(c)?;
+    let (limits, max) = settings(ctx).await;
+    let limit = match b.limit {
+        None => DEFAULT_WINDOW.min(max),
+        Some(n) if n >= 1 && n <= max as i64 => n as usize,
+        Some(_) => {
+            return Err(MusicError::bad_request(format!(
+                "Malformed request. limit must be an integer from 1 to {max}."
+            )));
+        }
+    };
+    let (kind, id) = parse_mrn("playParams.id", &b.play_params.id)?;
+    let mut containers = Vec::new();
+    for (n, cid) in b.play_params.container_ids.iter().enumerate() {
+        let (ck, cid) = parse_mrn(&format!("playParams.containerIds[{n}]"), cid)?;
+        if ck == MrnKind::Track {
+            return Err(MusicError::bad_request(format!(
+                "Malformed request. playParams.containerIds[{n}] is a track; a container is an album, playlist or artist."
+            )));
+        }
+        containers.push((ck, cid));
+    }
+    let o = &b.playback_options;
+    let station = o.start_as_station;
+    let resolved = resolve(ctx, c, kind, id, station).await?;
+    // A track played from a container: the container's tracks, starting at the track.
+    let (tracks, start, artists) = match containers.first() {
+        Some(&(ck, cid)) if kind == MrnKind::Track => {
+            let from = resolve(ctx, c, ck, cid, station).await?;
+            let at = from.tracks.iter().position(|t| t.track_id == id).ok_or_else(|| {
+                MusicError::bad_request(format!("Malformed request. Track {id} is not in container {cid}."))
+            })?;
+            for &(k, i) in &containers[1..] {
+                resolve(ctx, c, k, i, station).await?;
+            }
+            (from.tracks, Some(at), resolved.artists)
+        }
+        _ => {
+            for &(k, i) in &containers {
+                resolve(ctx, c, k, i, station).await?;
+            }
+            let start = (kind == MrnKind::Track).then_some(0);
+            (resolved.tracks, start, resolved.artists)
+        }
+    };
+    let cat = ctx.catalog();
+    let (tracks, start) = if station {
+        // A station starts with the track it was started from, if any, then related music.
+        let lead: Vec<QueueTrack> = start.map(|s| tracks[s].clone()).into_iter().collect();
+        let mut all = lead.clone();
+        all.extend(station_tracks(cat, &artists, &lead, STATION_SIZE - lead.len()));
+        (all, start.map(|_| 0))
+    } else {
+        (tracks, start)
+    };
+    let autoplay = o.playback_continuation_mode == Some(Continuation::On) && !station;
+    let new = NewPlayback {
+        user: c.user_id().to_owned(),
+        device_id: device.id,
+        tier,
+        capabilities: device.capabilities,
+        source: b.play_params.id.clone(),
+        autoplay_tail: autoplay.then(|| station_tracks(cat, &artists, &tracks, AUTOPLAY_SIZE)),
+        tracks,
+        start,
+        shuffle: o.shuffle_mode == Some(ShuffleMode::On),
+        loop_all: o.loop_mode.as_ref().is_some_and(LoopWire::on),
+        station,
+    };
+    Ok((new, limit, limits))
 }
 
 // ---- navigation and modes ----------------------------------------------------------------------------
@@ -561,9 +607,10 @@ pub async fn restore(ctx: V1Ctx, id: V1Path<String>) -> Response {
     .await
 }
 
+/// `{"playParams":{"id": MRN}}`: what `…/next` and `…/last` queue (V1 and V2).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EnqueueBody {
+pub(crate) struct EnqueueBody {
     play_params: EnqueueParams,
 }
 
@@ -573,12 +620,21 @@ struct EnqueueParams {
     id: String,
 }
 
+/// The tracks an enqueue body names.
+pub(crate) async fn enqueued_tracks(
+    ctx: &ApiRequest,
+    c: &Caller,
+    b: &EnqueueBody,
+) -> Result<Vec<QueueTrack>, MusicError> {
+    let (kind, eid) = parse_mrn("playParams.id", &b.play_params.id)?;
+    Ok(resolve(ctx, c, kind, eid, false).await?.tracks)
+}
+
 async fn enqueue(ctx: V1Ctx, id: V1Path<String>, body: V1Body, next: bool) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let id = id.get()?;
         let b: EnqueueBody = parse_body(body.bytes()?)?;
-        let (kind, eid) = parse_mrn("playParams.id", &b.play_params.id)?;
-        let tracks = resolve(&ctx, c, kind, eid, false).await?.tracks;
+        let tracks = enqueued_tracks(&ctx, c, &b).await?;
         operate(&ctx, c, id, PlaybackOp::Enqueue { tracks, next }, whole_queue).await
     })
     .await
@@ -600,10 +656,18 @@ struct LoopBody {
     loop_mode: LoopMode,
 }
 
+/// `{"shuffleMode":"SHUFFLE_ON"|"SHUFFLE_OFF"}` (V1 and V2).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ShuffleBody {
+pub(crate) struct ShuffleBody {
     shuffle_mode: ShuffleMode,
+}
+
+impl ShuffleBody {
+    /// Whether it turns shuffle on.
+    pub(crate) fn on(&self) -> bool {
+        self.shuffle_mode == ShuffleMode::On
+    }
 }
 
 async fn set_mode<B: DeserializeOwned>(
@@ -654,22 +718,24 @@ pub async fn active(ctx: V1Ctx) -> Response {
 
 // ---- events ------------------------------------------------------------------------------------------
 
+/// One reported event: `{metricId, event}` (V1 and V2).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct EventBody {
+pub(crate) struct EventBody {
     metric_id: String,
     event: Map<String, Value>,
 }
 
+/// `{events: […]}` (V1 and V2).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EventsBody {
-    events: Vec<EventBody>,
+pub(crate) struct EventsBody {
+    pub(crate) events: Vec<EventBody>,
 }
 
 /// Checks one event (§4.6): `type` `start`|`stop`, `clientTimestampInMilliseconds` a whole number ≥ 0, the
 /// documented numeric fields numbers ≥ 0 and the text fields strings when present; other keys are kept.
-fn check_event(at: &str, b: EventBody) -> Result<NewPlaybackEvent, MusicError> {
+pub(crate) fn check_event(at: &str, b: EventBody) -> Result<NewPlaybackEvent, MusicError> {
     let bad = |detail: String| MusicError::bad_request(format!("Malformed request. {at}{detail}"));
     if b.metric_id.is_empty() {
         return Err(bad("metricId must be the metricId of a playable.".into()));
@@ -716,6 +782,17 @@ fn check_event(at: &str, b: EventBody) -> Result<NewPlaybackEvent, MusicError> {
     })
 }
 
+/// Checks a batch (V1 and V2): 1 to [`MAX_EVENTS`] events, each as [`check_event`], all or none.
+pub(crate) fn check_events(b: EventsBody) -> Result<Vec<NewPlaybackEvent>, MusicError> {
+    if b.events.is_empty() || b.events.len() > MAX_EVENTS {
+        return Err(MusicError::bad_request(format!(
+            "Malformed request. events must hold 1 to {MAX_EVENTS} events; got {}.",
+            b.events.len()
+        )));
+    }
+    b.events.into_iter().enumerate().map(|(i, e)| check_event(&format!("events[{i}]: "), e)).collect()
+}
+
 fn show(s: Option<&str>, v: Option<&Value>) -> String {
     match (s, v) {
         (Some(s), _) => format!("{s:?}"),
@@ -724,7 +801,7 @@ fn show(s: Option<&str>, v: Option<&Value>) -> String {
     }
 }
 
-async fn report(ctx: &V1Ctx, c: &Caller, events: Vec<NewPlaybackEvent>) -> Result<Value, MusicError> {
+pub(crate) async fn report(ctx: &ApiRequest, c: &Caller, events: Vec<NewPlaybackEvent>) -> Result<Value, MusicError> {
     let (limits, _) = settings(ctx).await;
     let n = events.len();
     ctx.session
@@ -753,19 +830,7 @@ pub async fn events(ctx: V1Ctx, body: V1Body) -> Response {
     let resp = ctx
         .handle(Requires::PLAYBACK, async |c| {
             let b: EventsBody = parse_body(body.bytes()?)?;
-            if b.events.is_empty() || b.events.len() > MAX_EVENTS {
-                return Err(MusicError::bad_request(format!(
-                    "Malformed request. events must hold 1 to {MAX_EVENTS} events; got {}.",
-                    b.events.len()
-                )));
-            }
-            let checked = b
-                .events
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| check_event(&format!("events[{i}]: "), e))
-                .collect::<Result<Vec<_>, _>>()?;
-            report(&ctx, c, checked).await
+            report(&ctx, c, check_events(b)?).await
         })
         .await;
     note_event_types(resp, &body, |b| serde_json::from_slice::<EventsBody>(b).ok().map(|b| b.events))
@@ -773,7 +838,11 @@ pub async fn events(ctx: V1Ctx, body: V1Body) -> Response {
 
 /// Notes an accepted report's event types (`start`, `stop`) in its journal entry, for the client rules
 /// (`playback-events`); the body is read again only when the report was recorded.
-fn note_event_types(mut resp: Response, body: &V1Body, parse: fn(&[u8]) -> Option<Vec<EventBody>>) -> Response {
+pub(crate) fn note_event_types(
+    mut resp: Response,
+    body: &V1Body,
+    parse: fn(&[u8]) -> Option<Vec<EventBody>>,
+) -> Response {
     if !resp.status().is_success() {
         return resp;
     }

@@ -150,6 +150,10 @@ pub struct Settings {
     /// Lifetime of stream URLs minted in this session, seconds of the virtual clock; 0 keeps the server's
     /// `--stream-ttl`. A plan sets it to make URLs expire early; the playback and stream routes read it.
     pub stream_url_ttl_seconds: u64,
+    /// Every V2 playback navigation answer (`current`, `next`, `previous`, `view`, `entities/{id}`) is 206
+    /// "Queue was restored before returning", as if the service had restored the queue (`music-api.md` §5.3,
+    /// §11.3: the test knob). Without it, 206 comes only when the queue had given its slot up.
+    pub playback_queue_restored: bool,
 }
 
 impl Default for Settings {
@@ -172,6 +176,7 @@ impl Default for Settings {
             device_decision_after_polls: 1,
             consent_decision: ConsentDecision::Allow,
             stream_url_ttl_seconds: 0,
+            playback_queue_restored: false,
         }
     }
 }
@@ -231,6 +236,9 @@ pub struct SettingsPatch {
     /// See [`Settings::stream_url_ttl_seconds`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream_url_ttl_seconds: Option<u64>,
+    /// See [`Settings::playback_queue_restored`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub playback_queue_restored: Option<bool>,
 }
 
 /// Upper bounds of the numeric settings: larger values would overflow the token and poll arithmetic
@@ -310,7 +318,8 @@ impl Settings {
             device_auto_decision,
             device_decision_after_polls,
             consent_decision,
-            stream_url_ttl_seconds
+            stream_url_ttl_seconds,
+            playback_queue_restored
         );
     }
 }

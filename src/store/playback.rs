@@ -267,13 +267,26 @@ impl PlaybackSession {
         self.order.get(self.position).and_then(|&i| self.items.get(i))
     }
 
+    /// Where the entity `entity_reference_id` is in the play order.
+    pub fn position_of(&self, entity_reference_id: &str) -> Option<usize> {
+        self.order
+            .iter()
+            .position(|&i| self.items.get(i).is_some_and(|it| it.entity_reference_id == entity_reference_id))
+    }
+
+    /// Up to `limit` entities (indices into `items`) from play-order position `from` on, wrapping around when
+    /// the queue loops or is a station.
+    pub fn window_from(&self, from: usize, limit: usize) -> Vec<usize> {
+        let n = self.order.len();
+        let wraps = self.loop_all || self.station;
+        let take = if wraps { limit.min(n) } else { limit.min(n.saturating_sub(from)) };
+        (0..take).map(|k| self.order[(from + k) % n]).collect()
+    }
+
     /// Up to `limit` entities (indices into `items`) from the current one on, wrapping around when the queue
     /// loops or is a station.
     pub fn window(&self, limit: usize) -> Vec<usize> {
-        let n = self.order.len();
-        let wraps = self.loop_all || self.station;
-        let take = if wraps { limit.min(n) } else { limit.min(n.saturating_sub(self.position)) };
-        (0..take).map(|k| self.order[(self.position + k) % n]).collect()
+        self.window_from(self.position, limit)
     }
 
     fn set_state(&mut self, state: PlaybackState, detail: Option<String>, now_ms: i64) {
@@ -366,6 +379,9 @@ pub struct NewPlayback {
 pub enum PlaybackOp {
     /// Read it (current entity, window, queue).
     Read,
+    /// Read it, first taking a slot again if it gave its slot up (idle, stopped, replaced), as V2's navigation
+    /// endpoints do before answering 206 (`music-api.md` §5.3); a pre-empted session stays refused.
+    Resume,
     /// Advance to the next entity (a skip for budgeted tiers unless the current one finished).
     Next,
     /// Go back one entity.
@@ -397,6 +413,8 @@ pub struct PlaybackView {
     pub actions: Actions,
     /// Whether it holds a slot now.
     pub holds_slot: bool,
+    /// Whether this operation took a slot the session had given up (V2 answers such a navigation 206).
+    pub restored: bool,
 }
 
 /// Why a playback operation failed.
@@ -531,6 +549,7 @@ impl UserPlayback {
             session: s.clone(),
             actions: actions(s.tier, s.station, self.budget().left(now_ms)),
             holds_slot: s.holds_slot(now_ms),
+            restored: false,
         }
     }
 
@@ -678,8 +697,21 @@ impl UserPlayback {
         self.refresh(limits, now_ms);
         let a = self.view(i, now_ms).actions;
         let holds = self.sessions[i].holds_slot(now_ms);
+        let mut restored = false;
         match op {
             PlaybackOp::Read => {}
+            PlaybackOp::Resume => {
+                let s = &self.sessions[i];
+                if s.state == PlaybackState::Preempted {
+                    return Err(PlaybackError::Preempted);
+                }
+                if !holds {
+                    let device = s.device_id.clone();
+                    self.acquire(&device, Some(i), limits, now_ms)?;
+                    self.activate(i, now_ms);
+                    restored = true;
+                }
+            }
             PlaybackOp::Next | PlaybackOp::Previous => {
                 let s = &self.sessions[i];
                 if s.state == PlaybackState::Preempted {
@@ -715,6 +747,7 @@ impl UserPlayback {
                 if !holds {
                     let device = s.device_id.clone();
                     self.acquire(&device, Some(i), limits, now_ms)?;
+                    restored = true;
                 }
                 if skip {
                     let mut b = self.budget();
@@ -783,7 +816,9 @@ impl UserPlayback {
         if holds {
             self.activate(i, now_ms);
         }
-        Ok(self.view(i, now_ms))
+        let mut v = self.view(i, now_ms);
+        v.restored = restored;
+        Ok(v)
     }
 
     /// The sessions that hold a slot, oldest first.

@@ -14,12 +14,13 @@
 //!
 //! Files: `catalog.rs` (albums, tracks, playlists by id, top lists, browse), `search.rs`, `library.rs` (the
 //! customer's playlists and tracks, playlist writes), `views.rs`, `entities.rs` (the V2 entity shapes and
-//! sparse fieldsets), `error.rs`. Playback queues (§5.3) are not served: their paths answer 404.
+//! sparse fieldsets), `error.rs`, `playback.rs` (playback queues, §5.3, on V1's playback sessions).
 
 pub mod catalog;
 pub mod entities;
 pub mod error;
 pub mod library;
+pub mod playback;
 pub mod search;
 pub mod views;
 
@@ -56,6 +57,18 @@ pub fn router() -> Router<AppState> {
         .route("/me/tracks/liked", v2(get(library::liked_tracks)))
         .route("/views/home", v2(get(views::home)))
         .route("/views/home/{group_id}", v2(get(views::home_group)))
+        .route("/playback/queues/active", v2(get(playback::active)))
+        .route("/playback/queues/new", v2(axum::routing::post(playback::create)))
+        .route("/playback/queues/{id}/current", v2(get(playback::current)))
+        .route("/playback/queues/{id}/next", v2(get(playback::next).post(playback::queue_next)))
+        .route("/playback/queues/{id}/previous", v2(get(playback::previous)))
+        .route("/playback/queues/{id}/view", v2(get(playback::view)))
+        .route("/playback/queues/{id}/entities/{entity}", v2(get(playback::entities)))
+        .route("/playback/queues/{id}/last", v2(axum::routing::post(playback::queue_last)))
+        .route("/playback/queues/{id}/loop", v2(axum::routing::put(playback::set_loop)))
+        .route("/playback/queues/{id}/shuffle", v2(axum::routing::put(playback::set_shuffle)))
+        .route("/playback/events", v2(axum::routing::post(playback::event)))
+        .route("/playback/events/batch", v2(axum::routing::post(playback::events)))
 }
 
 /// Answers other methods on a known V2 path in the V2 error shape.
@@ -181,6 +194,10 @@ impl Ctx<V2Api> {
                     Reply::Created(mut body) => {
                         fields.shape(&mut body);
                         json_response(StatusCode::CREATED, &body)
+                    }
+                    Reply::Restored(mut body) => {
+                        fields.shape(&mut body);
+                        json_response(StatusCode::PARTIAL_CONTENT, &body)
                     }
                     Reply::NoContent => StatusCode::NO_CONTENT.into_response(),
                 });

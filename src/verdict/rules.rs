@@ -139,7 +139,7 @@ pub(super) static RULES: &[Rule] = &[
         group: "playback",
         title: "Reports start and stop events for what it plays",
         sources: &["music-api.md §4.6", "music-api.md §11.2"],
-        judged: "Each play (a successful stream fetch of a track, after a `stop` or of another track than the one before; a fresh URL for the same track continues its play) is followed by a `start` event before the next play, and each start by a `stop` (events are `POST /v1/playback/event(s)` answered 2xx, their types noted by the route).",
+        judged: "Each play (a successful stream fetch of a track, after a `stop` or of another track than the one before; a fresh URL for the same track continues its play) is followed by a `start` event before the next play, and each start by a `stop` (events are V1's `POST /v1/playback/event(s)` or V2's `POST /v2/playback/events(/batch)` answered 2xx, their types noted by the route).",
         judge: playback_events,
     },
     Rule {
@@ -842,7 +842,10 @@ fn plays<'a>(ix: &Index<'a>) -> Vec<&'a JournalEntry> {
 }
 
 fn is_event_report(e: &JournalEntry) -> bool {
-    e.method == "POST" && (e.path.ends_with("/playback/event") || e.path.ends_with("/playback/events")) && ok(e.status)
+    let p = &e.path;
+    e.method == "POST"
+        && (p.ends_with("/playback/event") || p.ends_with("/playback/events") || p.ends_with("/playback/events/batch"))
+        && ok(e.status)
 }
 
 /// The event types a report carried; `?` when the route did not note them.

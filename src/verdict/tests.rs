@@ -114,7 +114,11 @@ impl J {
     }
 
     fn event(&mut self, at: f64, kinds: &[&str]) {
-        let e = self.push(at, "POST", "/v1/playback/event", 200);
+        self.event_at(at, "/v1/playback/event", kinds);
+    }
+
+    fn event_at(&mut self, at: f64, path: &str, kinds: &[&str]) {
+        let e = self.push(at, "POST", path, 200);
         e.client_id = Some(WEB.into());
         e.facts.playback_events = kinds.iter().map(|k| (*k).to_owned()).collect();
     }
@@ -433,6 +437,12 @@ fn each_play_needs_start_and_stop_events() {
     assert_eq!(r.evidence[0].note, "played and reported start, but never stop");
     assert_eq!(r.evidence[1].note, "played, and no start event was reported for it");
     assert_status(&J::default().judge("playback-events"), Status::NotExercised, &[]);
+    // V2's routes count as reports too.
+    let mut v2 = J::default();
+    v2.stream(0.0, "/dash/B0000000001/manifest.mpd", "s1", 200);
+    v2.event_at(0.5, "/v2/playback/events", &["start"]);
+    v2.event_at(30.0, "/v2/playback/events/batch", &["stop"]);
+    assert_status(&v2.judge("playback-events"), Status::Pass, &[1]);
 }
 
 #[test]

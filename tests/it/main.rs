@@ -32,6 +32,7 @@ mod music_library;
 mod music_playback;
 mod music_playlists;
 mod music_v2;
+mod music_v2_playback;
 mod music_views;
 mod oauth2_client;
 mod scenario_check;

@@ -370,6 +370,52 @@ fn idle_sessions_and_terminal_stops_give_the_slot_up() {
 }
 
 #[test]
+fn resume_takes_a_given_up_slot_again_and_says_so_but_not_a_preempted_one() {
+    let mut f = Fixture::new();
+    let a = f.create(new("phone", Tier::Unlimited, 3), L1, T0).unwrap().session.session_id;
+    // Holding its slot: a resume is a plain read.
+    let v = f.op(&a, PlaybackOp::Resume, T0 + 1).unwrap();
+    assert!(v.holds_slot && !v.restored);
+    assert_eq!(v.session.state, PlaybackState::Active);
+    // Idle past the timeout: the resume takes the slot again and reports it.
+    let later = T0 + 1 + 600_000;
+    assert!(!f.op(&a, PlaybackOp::Read, later).unwrap().holds_slot, "a read does not restore");
+    let v = f.op(&a, PlaybackOp::Resume, later + 1).unwrap();
+    assert!(v.holds_slot && v.restored);
+    assert_eq!(current(&v), "B0TRACK000", "a resume does not move");
+    assert_eq!(f.p.permit(&a, later + 2), Ok(()));
+    // A next on a session that gave its slot up restores it too.
+    let m = v.session.current().unwrap().metric_id.clone();
+    f.stop(&m, "userStop", later + 3).unwrap();
+    let v = f.op(&a, PlaybackOp::Next, later + 4).unwrap();
+    assert!(v.holds_slot && v.restored);
+    assert!(!f.op(&a, PlaybackOp::Next, later + 5).unwrap().restored);
+    // Pre-empted by another device: refused, and nothing changes.
+    assert_eq!(f.create(new("tv", Tier::Unlimited, 3), L1, later + 6).unwrap_err(), PlaybackError::MaxConcurrency);
+    assert_eq!(f.op(&a, PlaybackOp::Resume, later + 7).unwrap_err(), PlaybackError::Preempted);
+    assert_eq!(f.p.sessions[0].state, PlaybackState::Preempted);
+    // Another device holds the only slot: resuming a stopped session fails with the concurrency error and
+    // pre-empts it.
+    let b = f.create(new("tv", Tier::Unlimited, 3), L1, later + 8).unwrap().session.session_id;
+    let c = f.create(new("car", Tier::Unlimited, 3), L1, later + 9);
+    assert_eq!(c.unwrap_err(), PlaybackError::MaxConcurrency);
+    assert_eq!(f.p.permit(&b, later + 10), Err(StreamDenied::Preempted));
+}
+
+#[test]
+fn entities_are_found_by_reference_and_windows_start_anywhere() {
+    let mut f = Fixture::new();
+    let v = f.create(new("phone", Tier::Unlimited, 4), L1, T0).unwrap();
+    let s = &v.session;
+    let third = s.items[2].entity_reference_id.clone();
+    assert_eq!(s.position_of(&third), Some(2));
+    assert_eq!(s.position_of("nope"), None);
+    assert_eq!(s.window_from(2, 5), vec![2, 3]);
+    let v = f.op(&s.session_id.clone(), PlaybackOp::Loop(true), T0).unwrap();
+    assert_eq!(v.session.window_from(2, 3), vec![2, 3, 0], "a looping queue wraps");
+}
+
+#[test]
 fn events_are_all_or_none_and_mark_finished_and_terminal_stops() {
     let mut f = Fixture::new();
     let v = f.create(new("phone", Tier::Prime, 2), L1, T0).unwrap();
