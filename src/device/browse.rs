@@ -201,7 +201,9 @@ pub async fn put_chunk(ctx: &DeviceCtx, c: &Caller, d: &mut Doc, chunk: Chunk) -
     let cat = ctx.catalog();
     let streams = &ctx.state.streams;
     let stream_base = streams.base(&ctx.headers, &ctx.session.prefix);
-    let now_s = ctx.now_ms().div_euclid(1000);
+    // URLs live for the session's `stream_url_ttl_seconds` (a client plan's early expiry) or `--stream-ttl`.
+    let exp_s =
+        ctx.now_ms().div_euclid(1000) + streams.ttl_for(ctx.session.store.settings().await.stream_url_ttl_seconds);
     let music = ctx.session.store.music();
     let mut instances = Vec::with_capacity(chunk.tracks.len());
     for (i, &(index, t)) in chunk.tracks.iter().enumerate() {
@@ -217,7 +219,7 @@ pub async fn put_chunk(ctx: &DeviceCtx, c: &Caller, d: &mut Doc, chunk: Chunk) -
             let q = allowed_qualities(tier, caps, track.audio_qualities);
             def.insert(
                 "x-amm-mockStreamUrl".into(),
-                json!(streams.dash_manifest_url(&stream_base, asin, &q, None, now_s)),
+                json!(streams.dash_manifest_url_until(&stream_base, asin, &q, None, exp_s)),
             );
         }
         if chunk.station {

@@ -148,7 +148,7 @@ pub struct Settings {
     /// What `auto_consent` answers for the customer: `allow`, or `deny` (a redirect with `access_denied`).
     pub consent_decision: ConsentDecision,
     /// Lifetime of stream URLs minted in this session, seconds of the virtual clock; 0 keeps the server's
-    /// `--stream-ttl`. A plan sets it to make URLs expire early; the playback and stream routes read it.
+    /// `--stream-ttl`. A plan sets it to make URLs expire early; every family minting stream URLs reads it.
     pub stream_url_ttl_seconds: u64,
     /// Every V2 playback navigation answer (`current`, `next`, `previous`, `view`, `entities/{id}`) is 206
     /// "Queue was restored before returning", as if the service had restored the queue (`music-api.md` §5.3,

@@ -646,3 +646,26 @@ async fn references_and_stream_urls_honour_the_public_url() {
     let stream = ptr_str(&d, "/trackDefinitions/track_def_0/x-amm-mockStreamUrl");
     assert!(stream.starts_with("https://mock.example:8443/dash/"), "{stream}");
 }
+
+#[tokio::test]
+async fn stream_urls_live_for_the_sessions_stream_url_ttl_seconds() {
+    let app = TestApp::spawn().await;
+    app.freeze().await;
+    let dev = dev_for(&app, USER_UNLIMITED).await;
+    let a = &catalog().albums()[0];
+    let url = format!("/device/album/{}", a.id);
+    let exp = |d: &Value| -> i64 {
+        let stream = ptr_str(d, "/trackDefinitions/track_def_0/x-amm-mockStreamUrl");
+        query_param(stream, "exp").unwrap().parse().unwrap()
+    };
+    let default_exp = exp(&dev.doc(&url).await);
+    app.admin("PUT", "/__admin/settings", json!({"stream_url_ttl_seconds": 20})).await;
+    let d = dev.doc(&url).await;
+    assert_eq!(default_exp - exp(&d), 300 - 20, "the server's --stream-ttl (300) gives way to the session's 20 s");
+    let stream = ptr_str(&d, "/trackDefinitions/track_def_0/x-amm-mockStreamUrl").to_owned();
+    assert_eq!(app.send(app.http.get(&stream)).await.status, 200);
+    app.advance(21).await;
+    let r = app.send(app.http.get(&stream)).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.json()["error"], "expired");
+}
