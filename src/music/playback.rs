@@ -96,14 +96,30 @@ pub(crate) fn device(ctx: &ApiRequest) -> Result<Device, MusicError> {
     Ok(Device { id, capabilities })
 }
 
-/// The session's playback settings: the limits and the largest window.
-pub(crate) async fn settings(ctx: &ApiRequest) -> (PlaybackLimits, usize) {
+/// What a playback request needs of the session's settings, read once per request.
+pub(crate) struct PlaySettings {
+    /// Slots and idle timeout.
+    pub(crate) limits: PlaybackLimits,
+    /// The largest window `limit`.
+    pub(crate) max_window: usize,
+    /// Lifetime of the stream URLs minted now, seconds.
+    pub(crate) stream_ttl_s: i64,
+    /// `playback_queue_restored`: V2 navigation always answers 206.
+    pub(crate) queue_restored: bool,
+}
+
+/// The session's playback settings.
+pub(crate) async fn settings(ctx: &ApiRequest) -> PlaySettings {
     let s = ctx.session.store.settings().await;
-    let limits = PlaybackLimits {
-        max_sessions: s.playback_max_sessions.max(1) as usize,
-        idle_timeout_ms: i64::try_from(s.playback_idle_timeout_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
-    };
-    (limits, s.playback_limit_max.clamp(1, 11) as usize)
+    PlaySettings {
+        limits: PlaybackLimits {
+            max_sessions: s.playback_max_sessions.max(1) as usize,
+            idle_timeout_ms: i64::try_from(s.playback_idle_timeout_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+        },
+        max_window: s.playback_limit_max.clamp(1, 11) as usize,
+        stream_ttl_s: ctx.state.streams.ttl_for(s.stream_url_ttl_seconds),
+        queue_restored: s.playback_queue_restored,
+    }
 }
 
 pub(crate) fn tier(c: &Caller) -> Result<Tier, MusicError> {
@@ -331,9 +347,11 @@ pub(crate) struct Mint {
     pub(crate) exp_s: i64,
 }
 
-pub(crate) async fn mint(ctx: &ApiRequest) -> Mint {
-    let ttl = ctx.state.streams.ttl_for(ctx.session.store.settings().await.stream_url_ttl_seconds);
-    Mint { base: ctx.state.streams.base(&ctx.headers, &ctx.session.prefix), exp_s: ctx.now_ms().div_euclid(1000) + ttl }
+pub(crate) fn mint(ctx: &ApiRequest, ps: &PlaySettings) -> Mint {
+    Mint {
+        base: ctx.state.streams.base(&ctx.headers, &ctx.session.prefix),
+        exp_s: ctx.now_ms().div_euclid(1000) + ps.stream_ttl_s,
+    }
 }
 
 fn playback_error(session_id: &str, e: PlaybackError) -> MusicError {
@@ -448,29 +466,31 @@ pub async fn create(ctx: V1Ctx, body: V1Body) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let device = device(&ctx)?;
         let b: CreateBody<LoopMode> = parse_body(body.bytes()?)?;
-        let (new, limit, limits) = new_playback(&ctx, c, device, b).await?;
+        let ps = settings(&ctx).await;
+        let (new, limit) = new_playback(&ctx, c, &ps, device, b).await?;
         let v = ctx
             .session
             .store
             .music()
-            .playback_create(new, limits, ctx.now_ms())
+            .playback_create(new, ps.limits, ctx.now_ms())
             .await
             .map_err(|e| playback_error("", e))?;
-        Ok(window(&ctx, &mint(&ctx).await, &v, limit))
+        Ok(window(&ctx, &mint(&ctx, &ps), &v, limit))
     })
     .await
 }
 
 /// What a create body asks for, checked in order: the tier, `limit`, the MRNs, the entities (404), the
-/// tier's access to them (403). Returns the new session, the window size and the session's limits.
+/// tier's access to them (403). Returns the new session and the window size.
 pub(crate) async fn new_playback<L: LoopWire>(
     ctx: &ApiRequest,
     c: &Caller,
+    ps: &PlaySettings,
     device: Device,
     b: CreateBody<L>,
-) -> Result<(NewPlayback, usize, PlaybackLimits), MusicError> {
+) -> Result<(NewPlayback, usize), MusicError> {
     let tier = tier(c)?;
-    let (limits, max) = settings(ctx).await;
+    let max = ps.max_window;
     let limit = match b.limit {
         None => DEFAULT_WINDOW.min(max),
         Some(n) if n >= 1 && n <= max as i64 => n as usize,
@@ -538,49 +558,54 @@ pub(crate) async fn new_playback<L: LoopWire>(
         loop_all: o.loop_mode.as_ref().is_some_and(LoopWire::on),
         station,
     };
-    Ok((new, limit, limits))
+    Ok((new, limit))
 }
 
 // ---- navigation and modes ----------------------------------------------------------------------------
 
-/// Runs `op` on the caller's session `id` and renders the result with `out`.
+/// Runs `op` on the caller's session `id` under `ps` and renders the result with `out`.
 async fn operate(
     ctx: &V1Ctx,
     c: &Caller,
+    ps: &PlaySettings,
     id: &str,
     op: PlaybackOp,
     out: impl FnOnce(&V1Ctx, &Mint, &PlaybackView) -> Value,
 ) -> Result<Value, MusicError> {
-    let (limits, _) = settings(ctx).await;
     let v = ctx
         .session
         .store
         .music()
-        .playback_apply(c.user_id(), id, op, limits, ctx.now_ms())
+        .playback_apply(c.user_id(), id, op, ps.limits, ctx.now_ms())
         .await
         .map_err(|e| playback_error(id, e))?;
-    Ok(out(ctx, &mint(ctx).await, &v))
+    Ok(out(ctx, &mint(ctx, ps), &v))
 }
 
 /// `GET /v1/playback/sessions/{id}/current` → the current entity.
 pub async fn current(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
-        operate(&ctx, c, id.get()?, PlaybackOp::Read, |x, m, v| window(x, m, v, 1)).await
+        let ps = settings(&ctx).await;
+        operate(&ctx, c, &ps, id.get()?, PlaybackOp::Read, |x, m, v| window(x, m, v, 1)).await
     })
     .await
 }
 
 /// `GET /v1/playback/sessions/{id}/queue` → every entity in play order; `queueState.position` is the current.
 pub async fn queue(ctx: V1Ctx, id: V1Path<String>) -> Response {
-    ctx.handle(Requires::PLAYBACK, async |c| operate(&ctx, c, id.get()?, PlaybackOp::Read, whole_queue).await).await
+    ctx.handle(Requires::PLAYBACK, async |c| {
+        let ps = settings(&ctx).await;
+        operate(&ctx, c, &ps, id.get()?, PlaybackOp::Read, whole_queue).await
+    })
+    .await
 }
 
 async fn step(ctx: V1Ctx, id: V1Path<String>, op: PlaybackOp) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let id = id.get()?;
-        let (_, max) = settings(&ctx).await;
-        let limit = query_limit(&ctx, max)?;
-        operate(&ctx, c, id, op, |x, m, v| window(x, m, v, limit)).await
+        let ps = settings(&ctx).await;
+        let limit = query_limit(&ctx, ps.max_window)?;
+        operate(&ctx, c, &ps, id, op, |x, m, v| window(x, m, v, limit)).await
     })
     .await
 }
@@ -600,9 +625,10 @@ pub async fn restore(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let id = id.get()?;
         let device = device(&ctx)?;
-        let (_, max) = settings(&ctx).await;
-        let limit = query_limit(&ctx, max)?;
-        operate(&ctx, c, id, PlaybackOp::Restore { device_id: device.id }, |x, m, v| window(x, m, v, limit)).await
+        let ps = settings(&ctx).await;
+        let limit = query_limit(&ctx, ps.max_window)?;
+        let op = PlaybackOp::Restore { device_id: device.id };
+        operate(&ctx, c, &ps, id, op, |x, m, v| window(x, m, v, limit)).await
     })
     .await
 }
@@ -635,7 +661,8 @@ async fn enqueue(ctx: V1Ctx, id: V1Path<String>, body: V1Body, next: bool) -> Re
         let id = id.get()?;
         let b: EnqueueBody = parse_body(body.bytes()?)?;
         let tracks = enqueued_tracks(&ctx, c, &b).await?;
-        operate(&ctx, c, id, PlaybackOp::Enqueue { tracks, next }, whole_queue).await
+        let ps = settings(&ctx).await;
+        operate(&ctx, c, &ps, id, PlaybackOp::Enqueue { tracks, next }, whole_queue).await
     })
     .await
 }
@@ -679,7 +706,8 @@ async fn set_mode<B: DeserializeOwned>(
     ctx.handle(Requires::PLAYBACK, async |c| {
         let id = id.get()?;
         let b: B = parse_body(body.bytes()?)?;
-        operate(&ctx, c, id, op(b), whole_queue).await
+        let ps = settings(&ctx).await;
+        operate(&ctx, c, &ps, id, op(b), whole_queue).await
     })
     .await
 }
@@ -698,7 +726,7 @@ pub async fn set_shuffle(ctx: V1Ctx, id: V1Path<String>, body: V1Body) -> Respon
 pub async fn active(ctx: V1Ctx) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let views = ctx.session.store.music().playback_active(c.user_id(), ctx.now_ms()).await;
-        let mint = mint(&ctx).await;
+        let mint = mint(&ctx, &settings(&ctx).await);
         let sessions: Vec<Value> = views
             .iter()
             .map(|v| {
@@ -802,7 +830,7 @@ fn show(s: Option<&str>, v: Option<&Value>) -> String {
 }
 
 pub(crate) async fn report(ctx: &ApiRequest, c: &Caller, events: Vec<NewPlaybackEvent>) -> Result<Value, MusicError> {
-    let (limits, _) = settings(ctx).await;
+    let limits = settings(ctx).await.limits;
     let n = events.len();
     ctx.session
         .store

@@ -29,8 +29,9 @@ use super::entities;
 use super::error::{Code, V2Error};
 use super::{Reply, V2Ctx, parse_body};
 use crate::music::playback::{
-    CreateBody, EnqueueBody, EventBody, EventsBody, LoopWire, Mint, ShuffleBody, check_event, check_events, device,
-    enqueued_tracks, mint, new_playback, note_event_types, query_limit, report, settings, stream_url,
+    CreateBody, EnqueueBody, EventBody, EventsBody, LoopWire, Mint, PlaySettings, ShuffleBody, check_event,
+    check_events, device, enqueued_tracks, mint, new_playback, note_event_types, query_limit, report, settings,
+    stream_url,
 };
 use crate::music::{ApiBody, ApiPath, Caller, Requires};
 use crate::store::playback::{MAX_QUEUE, PlaybackError, PlaybackOp, PlaybackState, PlaybackView};
@@ -180,37 +181,37 @@ pub async fn create(ctx: V2Ctx, body: ApiBody) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let device = device(&ctx)?;
         let b: CreateBody<LoopMode> = parse_body(body.read()?)?;
-        let (new, limit, limits) = new_playback(&ctx, c, device, b).await?;
+        let ps = settings(&ctx).await;
+        let (new, limit) = new_playback(&ctx, c, &ps, device, b).await?;
         let v = ctx
             .session
             .store
             .music()
-            .playback_create(new, limits, ctx.now_ms())
+            .playback_create(new, ps.limits, ctx.now_ms())
             .await
             .map_err(|e| queue_error("", e))?;
-        let m = mint(&ctx).await;
-        Ok(Reply::Created(render(&ctx, &m, &v, &v.session.window(limit))))
+        Ok(Reply::Created(render(&ctx, &mint(&ctx, &ps), &v, &v.session.window(limit))))
     })
     .await
 }
 
-/// Runs `op` on the caller's queue `id` and renders the result with `out`.
+/// Runs `op` on the caller's queue `id` under `ps` and renders the result with `out`.
 async fn operate(
     ctx: &V2Ctx,
     c: &Caller,
+    ps: &PlaySettings,
     id: &str,
     op: PlaybackOp,
     out: impl FnOnce(&V2Ctx, &Mint, &PlaybackView) -> Result<Value, V2Error>,
 ) -> Result<(PlaybackView, Value), V2Error> {
-    let (limits, _) = settings(ctx).await;
     let v = ctx
         .session
         .store
         .music()
-        .playback_apply(c.user_id(), id, op, limits, ctx.now_ms())
+        .playback_apply(c.user_id(), id, op, ps.limits, ctx.now_ms())
         .await
         .map_err(|e| queue_error(id, e))?;
-    let body = out(ctx, &mint(ctx).await, &v)?;
+    let body = out(ctx, &mint(ctx, ps), &v)?;
     Ok((v, body))
 }
 
@@ -218,25 +219,21 @@ async fn operate(
 async fn navigate(
     ctx: &V2Ctx,
     c: &Caller,
+    ps: &PlaySettings,
     id: &str,
     op: PlaybackOp,
     out: impl FnOnce(&V2Ctx, &Mint, &PlaybackView) -> Result<Value, V2Error>,
 ) -> Result<Reply, V2Error> {
-    let (v, body) = operate(ctx, c, id, op, out).await?;
-    let knob = ctx.session.store.settings().await.playback_queue_restored;
-    Ok(if v.restored || knob { Reply::Restored(body) } else { Reply::Ok(body) })
-}
-
-/// `limit` from the query: 1 to the `playback_limit_max` setting, default 5.
-async fn limit(ctx: &V2Ctx) -> Result<usize, V2Error> {
-    let (_, max) = settings(ctx).await;
-    Ok(query_limit(ctx, max)?)
+    let (v, body) = operate(ctx, c, ps, id, op, out).await?;
+    Ok(if v.restored || ps.queue_restored { Reply::Restored(body) } else { Reply::Ok(body) })
 }
 
 /// `GET /v2/playback/queues/{id}/current` → the current entity.
 pub async fn current(ctx: V2Ctx, id: ApiPath<String>) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
-        navigate(&ctx, c, id.value()?, PlaybackOp::Resume, |x, m, v| Ok(render(x, m, v, &v.session.window(1)))).await
+        let ps = settings(&ctx).await;
+        navigate(&ctx, c, &ps, id.value()?, PlaybackOp::Resume, |x, m, v| Ok(render(x, m, v, &v.session.window(1))))
+            .await
     })
     .await
 }
@@ -244,8 +241,9 @@ pub async fn current(ctx: V2Ctx, id: ApiPath<String>) -> Response {
 async fn step(ctx: V2Ctx, id: ApiPath<String>, op: PlaybackOp) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let id = id.value()?;
-        let n = limit(&ctx).await?;
-        navigate(&ctx, c, id, op, |x, m, v| Ok(render(x, m, v, &v.session.window(n)))).await
+        let ps = settings(&ctx).await;
+        let n = query_limit(&ctx, ps.max_window)?;
+        navigate(&ctx, c, &ps, id, op, |x, m, v| Ok(render(x, m, v, &v.session.window(n)))).await
     })
     .await
 }
@@ -263,7 +261,8 @@ pub async fn previous(ctx: V2Ctx, id: ApiPath<String>) -> Response {
 /// `GET /v2/playback/queues/{id}/view` → every entity in play order; `queueState.position` is the current.
 pub async fn view(ctx: V2Ctx, id: ApiPath<String>) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
-        navigate(&ctx, c, id.value()?, PlaybackOp::Resume, |x, m, v| Ok(whole_queue(x, m, v))).await
+        let ps = settings(&ctx).await;
+        navigate(&ctx, c, &ps, id.value()?, PlaybackOp::Resume, |x, m, v| Ok(whole_queue(x, m, v))).await
     })
     .await
 }
@@ -273,8 +272,9 @@ pub async fn view(ctx: V2Ctx, id: ApiPath<String>) -> Response {
 pub async fn entities(ctx: V2Ctx, path: ApiPath<(String, String)>) -> Response {
     ctx.handle(Requires::PLAYBACK, async |c| {
         let (id, entity) = path.value()?;
-        let n = limit(&ctx).await?;
-        navigate(&ctx, c, id, PlaybackOp::Resume, |x, m, v| {
+        let ps = settings(&ctx).await;
+        let n = query_limit(&ctx, ps.max_window)?;
+        navigate(&ctx, c, &ps, id, PlaybackOp::Resume, |x, m, v| {
             let at = v.session.position_of(entity).ok_or_else(|| V2Error::not_found("Queue entity", entity))?;
             Ok(render(x, m, v, &v.session.window_from(at, n)))
         })
@@ -288,8 +288,10 @@ async fn enqueue(ctx: V2Ctx, id: ApiPath<String>, body: ApiBody, next: bool) -> 
         let id = id.value()?;
         let b: EnqueueBody = parse_body(body.read()?)?;
         let tracks = enqueued_tracks(&ctx, c, &b).await?;
-        let (_, out) =
-            operate(&ctx, c, id, PlaybackOp::Enqueue { tracks, next }, |x, m, v| Ok(whole_queue(x, m, v))).await?;
+        let (_, out) = operate(&ctx, c, &settings(&ctx).await, id, PlaybackOp::Enqueue { tracks, next }, |x, m, v| {
+            Ok(whole_queue(x, m, v))
+        })
+        .await?;
         Ok(out.into())
     })
     .await
@@ -318,7 +320,7 @@ pub async fn set_loop(ctx: V2Ctx, id: ApiPath<String>, body: ApiBody) -> Respons
         let id = id.value()?;
         let b: LoopBody = parse_body(body.read()?)?;
         let op = PlaybackOp::Loop(b.loop_mode.on());
-        Ok(operate(&ctx, c, id, op, |x, m, v| Ok(whole_queue(x, m, v))).await?.1.into())
+        Ok(operate(&ctx, c, &settings(&ctx).await, id, op, |x, m, v| Ok(whole_queue(x, m, v))).await?.1.into())
     })
     .await
 }
@@ -329,7 +331,7 @@ pub async fn set_shuffle(ctx: V2Ctx, id: ApiPath<String>, body: ApiBody) -> Resp
         let id = id.value()?;
         let b: ShuffleBody = parse_body(body.read()?)?;
         let op = PlaybackOp::Shuffle(b.on());
-        Ok(operate(&ctx, c, id, op, |x, m, v| Ok(whole_queue(x, m, v))).await?.1.into())
+        Ok(operate(&ctx, c, &settings(&ctx).await, id, op, |x, m, v| Ok(whole_queue(x, m, v))).await?.1.into())
     })
     .await
 }
