@@ -129,7 +129,7 @@ pub struct ConformanceArgs {
     #[arg(default_value = "scenarios")]
     pub paths: Vec<PathBuf>,
     /// Directory holding lwa.md and music-api.md.
-    #[arg(long, default_value = "../shared/spec", value_name = "DIR")]
+    #[arg(long, default_value = "docs/spec", value_name = "DIR")]
     pub spec_dir: PathBuf,
     /// Write to this file instead of stdout (links are relative to it; without it, to docs/CONFORMANCE.md).
     #[arg(long, value_name = "FILE")]

@@ -305,7 +305,7 @@ pub fn generate(paths: &[PathBuf], spec_dir: &Path, out: &Path, command: &str) -
 }
 
 /// The command line that regenerates the committed document.
-pub const COMMAND: &str = "amazon-music-mock conformance scenarios --spec-dir ../shared/spec --out docs/CONFORMANCE.md";
+pub const COMMAND: &str = "amazon-music-mock conformance scenarios --spec-dir docs/spec --out docs/CONFORMANCE.md";
 
 #[cfg(test)]
 mod tests {
@@ -364,8 +364,8 @@ Intro MUST prose is not a bullet.
 
     #[test]
     fn the_real_specs_have_the_expected_sections() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/spec");
-        let secs = read_specs(&dir).expect("shared/spec beside the repository");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/spec");
+        let secs = read_specs(&dir).expect("docs/spec in the repository");
         assert!(secs.iter().any(|s| s.citation() == "lwa.md §13.5" && !s.musts.is_empty()));
         assert!(secs.iter().any(|s| s.citation() == "music-api.md §11.2" && !s.musts.is_empty()));
         assert!(secs.iter().any(|s| s.citation() == "music-api.md §11.3" && !s.musts.is_empty()));
@@ -381,7 +381,7 @@ Intro MUST prose is not a bullet.
         // Links are computed between absolute paths, so the document does not depend on the working directory.
         let fresh = generate(
             &[root.join("scenarios")],
-            &root.join("../shared/spec"),
+            &root.join("docs/spec"),
             &root.join("docs/CONFORMANCE.md"),
             COMMAND,
         )
