@@ -234,6 +234,11 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let path = route_by_host(host.as_deref(), path);
     let id = session_name.and_then(SessionId::parse).unwrap_or_else(SessionId::default_session);
     let prefix = session_name.map(|s| format!("/s/{s}")).unwrap_or_default();
+    // Asking for a verdict judges a session; it never creates one (a typo in a CI job's session name would
+    // otherwise judge an empty session and pass).
+    if JUDGING_PATHS.contains(&path.as_str()) && !state.store.session_exists(&id) {
+        return no_such_session(&id, &path);
+    }
     let store = state.store.session(&id);
 
     let new_uri = match req.uri().query() {
@@ -309,6 +314,27 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         store.journal_append(e).await;
     }
     resp
+}
+
+/// Admin routes that judge a session and so must not create it.
+const JUDGING_PATHS: &[&str] = &["/__admin/verdict", "/__admin/ui", "/__admin/ui/live"];
+
+/// 404 for a judging route of a session that does not exist: JSON for the API, a short page for the
+/// dashboard.
+fn no_such_session(id: &SessionId, path: &str) -> Response {
+    let message = format!(
+        "no session named {:?}: a session exists once a request was sent under /s/{}/ (check the session name)",
+        id.as_str(),
+        id.as_str()
+    );
+    if path == "/__admin/ui" {
+        let page = maud::html! {
+            (maud::DOCTYPE)
+            html lang="en" { head { meta charset="utf-8"; title { "No such session" } } body { h1 { "No such session" } p { (message) } } }
+        };
+        return (StatusCode::NOT_FOUND, axum::response::Html(page.into_string())).into_response();
+    }
+    (StatusCode::NOT_FOUND, axum::Json(json!({ "error": message }))).into_response()
 }
 
 /// A response whose body fails at once: hyper closes the connection without a complete answer, which the

@@ -66,6 +66,13 @@ pub struct VerdictArgs {
     /// Time limit of the request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout_seconds: u64,
+    /// Rules that must have been exercised: one NOT EXERCISED (or not judged by the session's plan) fails the
+    /// run. Comma-separated rule ids; repeatable.
+    #[arg(long, value_name = "RULE[,RULE…]", value_delimiter = ',')]
+    pub require: Vec<String>,
+    /// Every rule the verdict judges must have been exercised.
+    #[arg(long)]
+    pub require_all: bool,
 }
 
 /// `run` flags.

@@ -144,6 +144,62 @@ pub struct Facts {
     /// Playback events the request reported (`start`, `stop`), in order. The playback event routes fill it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub playback_events: Vec<String>,
+    /// The Music API family whose gate judged the request (set only when a family's route ran, so an
+    /// unknown path or a wrong method has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<Api>,
+    /// A leniency the request needed: what real LWA would refuse and a setting made the mock accept
+    /// (see [`Leniency`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leniency: Option<Leniency>,
+    /// The developer hint answered in `x-amm-hint` (what to send instead), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// The three Music API families (`music-api.md` §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// Web API V1 (`/v1`, and V1's paths without the prefix).
+    V1,
+    /// Web API V2 (`/v2`).
+    V2,
+    /// The Device API (`/device`, or `/` on `music-api.amazon.com`).
+    Device,
+}
+
+/// Requests real LWA refuses that a lenient setting lets through, so that a generic library gets past them;
+/// the verdict rule `lwa-no-leniency` fails the client that needed one (`docs/ROUTES.md` "Leniencies").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leniency {
+    /// A code pair request without `response_type=device_code` (`lwa.md` §5), accepted under the setting
+    /// `accept_codepair_without_response_type`.
+    CodepairWithoutResponseType,
+    /// `grant_type=urn:ietf:params:oauth:grant-type:device_code` instead of LWA's bare `device_code`
+    /// (`lwa.md` §4.4), accepted unless the setting `strict_lwa` is on.
+    DeviceCodeGrantUrn,
+}
+
+impl Leniency {
+    /// The wire name (as the journal writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leniency::CodepairWithoutResponseType => "codepair_without_response_type",
+            Leniency::DeviceCodeGrantUrn => "device_code_grant_urn",
+        }
+    }
+
+    /// What the client sent that LWA would refuse, in a line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Leniency::CodepairWithoutResponseType => "a code pair request without response_type=device_code",
+            Leniency::DeviceCodeGrantUrn => {
+                "grant_type=urn:ietf:params:oauth:grant-type:device_code, where LWA documents grant_type=device_code"
+            }
+        }
+    }
 }
 
 /// Kinds of bad material a plan can serve (a client must not use any of it).

@@ -438,9 +438,23 @@ async fn judged(
     (v, journal, plan)
 }
 
-/// `GET /__admin/verdict`: the session's client verdict.
+/// `GET /__admin/verdict`: the session's client verdict; 409 when its journal is empty (nothing to judge is
+/// no pass). The outer layer answers 404 for a session that does not exist.
 async fn verdict(session: Session) -> Response {
-    axum::Json(judged(&session).await.0).into_response()
+    let v = judged(&session).await.0;
+    if v.entries == 0 {
+        return err(StatusCode::CONFLICT, nothing_to_judge(&session));
+    }
+    axum::Json(v).into_response()
+}
+
+/// Why an empty session has no verdict.
+pub fn nothing_to_judge(session: &Session) -> String {
+    format!(
+        "session {:?} has no journal entries: nothing to judge (run the client against {}/ first)",
+        session.id.as_str(),
+        if session.prefix.is_empty() { "the server's root".to_owned() } else { session.prefix.clone() }
+    )
 }
 
 /// `GET /__admin/ui`: the live dashboard.

@@ -99,6 +99,6 @@ impl Ctx<DeviceApi> {
         if let Some(c) = &caller {
             self.answered(&mut resp, c).await;
         }
-        self.note_token(resp)
+        self.noted(crate::journal::Api::Device, resp)
     }
 }

@@ -44,6 +44,10 @@ pub async fn codepair(State(state): State<AppState>, session: Session, req: Requ
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    if params.get("response_type").ok().flatten().is_none() {
+        let accepted = resp.status().is_success();
+        super::Hint::CodepairResponseType.attach(&mut resp, accepted);
+    }
     let redacted = params.redacted();
     let client = params.get("client_id").ok().flatten().map(str::to_owned);
     note(&mut resp, |n| {
@@ -54,9 +58,12 @@ pub async fn codepair(State(state): State<AppState>, session: Session, req: Requ
 }
 
 async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Result<Response, LwaError> {
-    match params.require("response_type")? {
-        "device_code" => {}
-        _ => return Err(LwaError::unsupported_response_type()),
+    let settings = session.store.settings().await;
+    match params.get("response_type")? {
+        Some("device_code") => {}
+        None if settings.accept_codepair_without_response_type => {}
+        None => return Err(LwaError::missing("response_type")),
+        Some(_) => return Err(LwaError::unsupported_response_type()),
     }
     let client = identify_client(state, params)?.ok_or_else(|| LwaError::missing("client_id"))?;
     if !client.client.cbl_enabled {
@@ -73,7 +80,7 @@ async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Resu
             return Err(LwaError::invalid_param("scope_data"));
         }
     }
-    let interval = session.store.settings().await.device_interval_seconds;
+    let interval = settings.device_interval_seconds;
     let pair = session
         .store
         .insert_code_pair(NewCodePair {

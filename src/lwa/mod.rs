@@ -30,6 +30,58 @@ use error::{LwaError, lwa_json_headers};
 use params::LwaParams;
 use tokens::{Claims, TokenError, TokenKind};
 
+/// The header that names, beside an answer, what a developer can change (the project's `x-amm-` prefix: never
+/// inside Amazon's own strings).
+pub const HINT_HEADER: &str = "x-amm-hint";
+
+/// A leniency or a faithful refusal a generic library is likely to trip on, with the hint that goes beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint {
+    /// The code pair request lacked `response_type=device_code`.
+    CodepairResponseType,
+    /// The token request used the RFC 8628 URN as `grant_type`.
+    DeviceCodeGrantUrn,
+}
+
+impl Hint {
+    /// The text of `x-amm-hint` (ASCII, one line).
+    pub fn text(self) -> &'static str {
+        match self {
+            Hint::CodepairResponseType => {
+                "LWA requires response_type=device_code on the code pair request (lwa.md 5): add it as an extra \
+                 parameter of the device authorization request. The session setting \
+                 accept_codepair_without_response_type lets the request through; the verdict rule lwa-no-leniency \
+                 then fails the client."
+            }
+            Hint::DeviceCodeGrantUrn => {
+                "LWA documents grant_type=device_code (lwa.md 4.4); the RFC 8628 URN is accepted by this mock as an \
+                 alias only while the session setting strict_lwa is off, and the verdict rule lwa-no-leniency fails \
+                 the client that sends it."
+            }
+        }
+    }
+
+    /// The leniency it is when the request was let through.
+    pub fn leniency(self) -> crate::journal::Leniency {
+        match self {
+            Hint::CodepairResponseType => crate::journal::Leniency::CodepairWithoutResponseType,
+            Hint::DeviceCodeGrantUrn => crate::journal::Leniency::DeviceCodeGrantUrn,
+        }
+    }
+
+    /// Puts the hint beside an answer (header and journal) and, when the request was let through, notes the
+    /// leniency it needed.
+    pub fn attach(self, resp: &mut Response, accepted: bool) {
+        resp.headers_mut().insert(HINT_HEADER, axum::http::HeaderValue::from_static(self.text()));
+        crate::app::note(resp, |n| {
+            n.facts.hint = Some(self.text().to_owned());
+            if accepted {
+                n.facts.leniency = Some(self.leniency());
+            }
+        });
+    }
+}
+
 /// The LWA routes. Paths are already lower-cased by the outer layer, so `/auth/O2/…` lands here too.
 pub fn router() -> Router<AppState> {
     let post_only = || LwaError::method_not_allowed("POST");

@@ -232,6 +232,10 @@ fn parse_json(bytes: &[u8]) -> Result<Vec<(String, String)>, LwaError> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -283,5 +287,259 @@ mod tests {
         }
         h.insert(header::AUTHORIZATION, "Bearer x".parse().unwrap());
         assert_eq!(basic_auth(&h).unwrap(), None);
+    }
+
+    /// Where one generated parameter is sent.
+    #[derive(Clone, Debug)]
+    enum Place {
+        Query,
+        Body,
+        /// In the query and in the body, with the same value: not a conflict.
+        Both,
+        /// In the query with the value, in the body with this other value: `invalid_param`.
+        Conflict(String),
+    }
+
+    /// How the body is sent.
+    #[derive(Clone, Copy, Debug)]
+    enum BodyKind {
+        /// `application/x-www-form-urlencoded`, with this `Content-Type` (absent, `text/plain` or charset).
+        Form(Option<&'static str>),
+        /// A JSON object, with this `Content-Type` (absent: recognised by its `{`).
+        Json(Option<&'static str>),
+    }
+
+    const NAMES: &[&str] = &[
+        "grant_type",
+        "code",
+        "redirect_uri",
+        "refresh_token",
+        "scope",
+        "code_verifier",
+        "state",
+        "response_type",
+        "device_code",
+        "user_code",
+    ];
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[-a-zA-Z0-9_.~]{1,12}",
+            2 => "Atz[ar]\\|[A-Za-z0-9_-]{4,8}",
+            2 => "[&=+%|;:/?# a-z]{0,8}",
+            1 => "[1-9][0-9]{0,5}|true|false",
+            1 => "(music::[a-z]{3,8} ?){1,3}",
+            1 => "\\PC{0,6}",
+            1 => Just(String::new()),
+        ]
+    }
+
+    /// A parameter set of distinct names, each with where it goes.
+    fn param_set() -> impl Strategy<Value = Vec<(String, String, Place)>> {
+        let name = prop_oneof![3 => proptest::sample::select(NAMES).prop_map(str::to_owned), 1 => "[a-z_]{1,8}"];
+        let place = prop_oneof![
+            6 => Just(None),
+            6 => Just(Some(false)),
+            1 => Just(Some(true)),
+        ];
+        let entry = (name, value(), place, value()).prop_map(|(n, v, place, other)| {
+            let place = match place {
+                None => Place::Query,
+                Some(false) => Place::Body,
+                Some(true) if other != v => Place::Conflict(other),
+                Some(true) => Place::Both,
+            };
+            (n, v, place)
+        });
+        proptest::collection::vec(entry, 0..8).prop_map(|mut v| {
+            let mut seen = std::collections::HashSet::new();
+            v.retain(|(n, _, _)| seen.insert(n.clone()));
+            v
+        })
+    }
+
+    fn body_kind() -> impl Strategy<Value = BodyKind> {
+        prop_oneof![
+            3 => Just(BodyKind::Form(Some("application/x-www-form-urlencoded"))),
+            1 => Just(BodyKind::Form(Some("application/x-www-form-urlencoded;charset=UTF-8"))),
+            1 => Just(BodyKind::Form(Some("text/plain"))),
+            1 => Just(BodyKind::Form(None)),
+            3 => Just(BodyKind::Json(Some("application/json"))),
+            1 => Just(BodyKind::Json(Some("application/vnd.amazon+json; charset=utf-8"))),
+            1 => Just(BodyKind::Json(None)),
+        ]
+    }
+
+    /// How the client credentials travel: nowhere, in the body, or in HTTP Basic (the secret possibly
+    /// empty there and sent in the body instead), optionally with a `client_id` in the body too.
+    #[derive(Clone, Debug)]
+    enum Creds {
+        None,
+        Body,
+        Basic { secret_in_body: bool, body_id: Option<BodyId> },
+    }
+
+    /// A `client_id` sent in the body next to HTTP Basic.
+    #[derive(Clone, Debug)]
+    enum BodyId {
+        Same,
+        Other(String),
+    }
+
+    fn creds() -> impl Strategy<Value = Creds> {
+        let body_id = prop_oneof![
+            2 => Just(None),
+            1 => Just(Some(BodyId::Same)),
+            1 => "[a-z0-9.-]{0,12}".prop_map(|s| Some(BodyId::Other(s))),
+        ];
+        prop_oneof![
+            1 => Just(Creds::None),
+            2 => Just(Creds::Body),
+            3 => (any::<bool>(), body_id).prop_map(|(secret_in_body, body_id)| Creds::Basic { secret_in_body, body_id }),
+        ]
+    }
+
+    fn form(pairs: &[(String, String)]) -> String {
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    }
+
+    /// A JSON object written member by member, so that a repeated key stays repeated; a `scope` of
+    /// single-space-separated words is sometimes sent as an array, numbers and booleans sometimes bare.
+    fn json(pairs: &[(String, String)], bare: bool) -> String {
+        let q = |s: &str| serde_json::Value::String(s.to_owned()).to_string();
+        let members: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| {
+                let words: Vec<&str> = v.split(' ').collect();
+                let value = if bare && k == "scope" && words.iter().all(|w| !w.is_empty()) {
+                    format!("[{}]", words.iter().map(|w| q(w)).collect::<Vec<_>>().join(","))
+                } else if bare && (v == "true" || v == "false" || v.parse::<u32>().is_ok_and(|n| n.to_string() == *v)) {
+                    v.clone()
+                } else {
+                    q(v)
+                };
+                format!("{}:{value}", q(k))
+            })
+            .collect();
+        format!("{{{}}}", members.join(","))
+    }
+
+    /// The state `identify_client` needs: embedded fixtures, built once.
+    fn state() -> &'static crate::app::AppState {
+        static STATE: OnceLock<crate::app::AppState> = OnceLock::new();
+        STATE.get_or_init(|| crate::server::build_state(&crate::server::ServerConfig::default()).expect("state"))
+    }
+
+    /// A confidential client of the embedded fixtures: its id and secret.
+    fn web_client() -> (String, String) {
+        let profiles = state().fixtures.profiles();
+        let client =
+            profiles.iter().flat_map(|p| &p.clients).find(|c| c.client_secret.is_some()).expect("a web client");
+        let secret = client.client_secret.as_ref().map(|s| s.expose().to_owned()).unwrap_or_default();
+        (client.client_id.as_str().to_owned(), secret)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A parameter set split across the query, a form or JSON body and HTTP Basic is read back as that
+        /// set: the merged pairs are the query's then the body's, in order; `get` gives every value (empty
+        /// ones as absent), an equal duplicate is fine and a differing one is `invalid_param`; Basic
+        /// credentials are kept apart, and a body `client_id` that differs from Basic's is `invalid_client`.
+        ///
+        /// Why every case reaches the merge, without counting: the generated requests are all well-formed
+        /// (the set is at most 8 distinct names, each sent in the query, the body or both), so every case
+        /// parses and compares the whole set; a conflict is about 1 placement in 13 and only turns that one
+        /// name into an error. The credentials are present in 5 cases in 6, in Basic in half of them.
+        #[test]
+        fn merged_parameters_are_the_parameters_sent(set in param_set(), kind in body_kind(), bare in any::<bool>(), creds in creds()) {
+            let (client_id, secret) = web_client();
+            let (mut query, mut body) = (Vec::new(), Vec::new());
+            for (n, v, place) in &set {
+                match place {
+                    Place::Query => query.push((n.clone(), v.clone())),
+                    Place::Body => body.push((n.clone(), v.clone())),
+                    Place::Both => {
+                        query.push((n.clone(), v.clone()));
+                        body.push((n.clone(), v.clone()));
+                    }
+                    Place::Conflict(other) => {
+                        query.push((n.clone(), v.clone()));
+                        body.push((n.clone(), other.clone()));
+                    }
+                }
+            }
+            let mut basic = None;
+            match &creds {
+                Creds::None => {}
+                Creds::Body => {
+                    body.push(("client_id".into(), client_id.clone()));
+                    body.push(("client_secret".into(), secret.clone()));
+                }
+                Creds::Basic { secret_in_body, body_id } => {
+                    let basic_secret = if *secret_in_body { String::new() } else { secret.clone() };
+                    basic = Some((client_id.clone(), basic_secret));
+                    if *secret_in_body {
+                        body.push(("client_secret".into(), secret.clone()));
+                    }
+                    match body_id {
+                        None => {}
+                        Some(BodyId::Same) => body.push(("client_id".into(), client_id.clone())),
+                        Some(BodyId::Other(o)) => body.push(("client_id".into(), o.clone())),
+                    }
+                }
+            }
+
+            let uri = if query.is_empty() { "/auth/o2/token".to_owned() } else { format!("/auth/o2/token?{}", form(&query)) };
+            let mut req = Request::builder().method("POST").uri(uri);
+            let bytes = match kind {
+                _ if body.is_empty() => String::new(),
+                BodyKind::Form(ct) => {
+                    if let Some(ct) = ct {
+                        req = req.header(header::CONTENT_TYPE, ct);
+                    }
+                    form(&body)
+                }
+                BodyKind::Json(ct) => {
+                    if let Some(ct) = ct {
+                        req = req.header(header::CONTENT_TYPE, ct);
+                    }
+                    json(&body, bare)
+                }
+            };
+            if let Some((id, s)) = &basic {
+                let enc = |x: &str| form_urlencoded::byte_serialize(x.as_bytes()).collect::<String>();
+                let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", enc(id), enc(s)));
+                req = req.header(header::AUTHORIZATION, format!("Basic {b64}"));
+            }
+            let req = req.body(Body::from(bytes.clone())).expect("request");
+            let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+            let p = rt.block_on(LwaParams::from_request(req, 1 << 20)).expect("well-formed requests parse");
+
+            // The merged view: the query's pairs, then the body's.
+            let merged: Vec<(String, String)> = query.iter().chain(&body).cloned().collect();
+            prop_assert_eq!(&p.pairs, &merged, "body {:?}", bytes);
+            prop_assert_eq!(p.basic.clone(), basic.map(|(client_id, client_secret)| BasicAuth { client_id, client_secret }));
+            for (n, v, place) in &set {
+                let want = match place {
+                    Place::Conflict(_) => Err(LwaError::invalid_param(n)),
+                    _ => Ok(Some(v.as_str()).filter(|v| !v.is_empty())),
+                };
+                prop_assert_eq!(p.get(n), want, "{}", n);
+            }
+
+            // The credentials, wherever they came from; a differing body client_id next to Basic is refused.
+            // (A generated parameter named client_id or client_secret would collide: the names above differ.)
+            let got = crate::lwa::identify_client(state(), &p).map(|c| c.map(|c| (c.client.client_id.as_str().to_owned(), c.with_secret)));
+            let want = match &creds {
+                Creds::None => Ok(None),
+                // An empty body client_id counts as absent (`get`), so it cannot conflict.
+                Creds::Basic { body_id: Some(BodyId::Other(o)), .. } if !o.is_empty() && *o != client_id => {
+                    Err(LwaError::invalid_client())
+                }
+                _ => Ok(Some((client_id.clone(), true))),
+            };
+            prop_assert_eq!(got, want);
+        }
     }
 }

@@ -41,7 +41,7 @@ impl GrantType {
             "refresh_token" => Some(Self::RefreshToken),
             "client_credentials" => Some(Self::ClientCredentials),
             "device_code" => Some(Self::DeviceCode),
-            "urn:ietf:params:oauth:grant-type:device_code" if !strict => Some(Self::DeviceCode),
+            DEVICE_CODE_URN if !strict => Some(Self::DeviceCode),
             _ => None,
         }
     }
@@ -74,10 +74,17 @@ pub async fn token(State(state): State<AppState>, session: Session, req: Request
             r
         }
     };
+    if params.get("grant_type").ok().flatten() == Some(DEVICE_CODE_URN) {
+        let accepted = !session.store.settings().await.strict_lwa;
+        super::Hint::DeviceCodeGrantUrn.attach(&mut resp, accepted);
+    }
     let redacted = params.redacted();
     note(&mut resp, |n| n.params = redacted);
     resp
 }
+
+/// RFC 8628's grant type, which LWA does not document (`lwa.md` §4.4): a leniency (see [`super::Hint`]).
+pub const DEVICE_CODE_URN: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 /// For a refused refresh: the customer of the refresh token (when it is ours) and why it was refused, so
 /// that verdicts can tell a revoked grant from other failures.

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::auth::{ApiKey, AuthError, Caller, Requires, authenticate};
 use crate::app::{AppState, CanonicalPath, Session, note};
-use crate::journal::{JournalNote, fingerprint};
+use crate::journal::{Api, JournalNote, fingerprint};
 use crate::store::music::Fault;
 
 /// A Music API request as every family's handler starts from it.
@@ -205,8 +205,10 @@ impl ApiRequest {
         });
     }
 
-    /// Notes the bearer token's fingerprint in the response's journal entry.
-    pub fn note_token(&self, mut resp: Response) -> Response {
+    /// Notes in the response's journal entry the family whose gate judged the request (the verdict's
+    /// per-family rules judge only these entries) and the bearer token's fingerprint.
+    pub fn noted(&self, api: Api, mut resp: Response) -> Response {
+        note(&mut resp, |n| n.facts.api = Some(api));
         let token = self
             .headers
             .get(header::AUTHORIZATION)

@@ -151,7 +151,7 @@ impl Ctx<V1Api> {
             }
             Err(refusal) => self.respond(Err(refusal_error(refusal))),
         };
-        self.note_token(result)
+        self.noted(crate::journal::Api::V1, result)
     }
 
     fn respond(&self, out: Result<Value, MusicError>) -> Response {

@@ -81,6 +81,10 @@ impl Store for MemoryStore {
             .clone()
     }
 
+    fn session_exists(&self, id: &SessionId) -> bool {
+        *id == SessionId::default_session() || self.sessions.contains_key(id)
+    }
+
     fn session_ids(&self) -> Vec<SessionId> {
         let mut ids: Vec<_> = self.sessions.iter().map(|e| e.key().clone()).collect();
         ids.sort();

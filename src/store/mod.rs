@@ -154,6 +154,10 @@ pub struct Settings {
     /// "Queue was restored before returning", as if the service had restored the queue (`music-api.md` §5.3,
     /// §11.3: the test knob). Without it, 206 comes only when the queue had given its slot up.
     pub playback_queue_restored: bool,
+    /// Leniency: a code pair request without `response_type` (which LWA requires, `lwa.md` §5, and generic
+    /// RFC 8628 libraries do not send) is answered as if it said `device_code`. The verdict rule
+    /// `lwa-no-leniency` fails the client that needed it.
+    pub accept_codepair_without_response_type: bool,
 }
 
 impl Default for Settings {
@@ -177,6 +181,7 @@ impl Default for Settings {
             consent_decision: ConsentDecision::Allow,
             stream_url_ttl_seconds: 0,
             playback_queue_restored: false,
+            accept_codepair_without_response_type: false,
         }
     }
 }
@@ -239,6 +244,9 @@ pub struct SettingsPatch {
     /// See [`Settings::playback_queue_restored`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_queue_restored: Option<bool>,
+    /// See [`Settings::accept_codepair_without_response_type`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accept_codepair_without_response_type: Option<bool>,
 }
 
 /// Upper bounds of the numeric settings: larger values would overflow the token and poll arithmetic
@@ -319,7 +327,8 @@ impl Settings {
             device_decision_after_polls,
             consent_decision,
             stream_url_ttl_seconds,
-            playback_queue_restored
+            playback_queue_restored,
+            accept_codepair_without_response_type
         );
     }
 }
@@ -500,6 +509,8 @@ pub trait Store: Send + Sync + 'static {
     fn session(&self, id: &SessionId) -> Arc<dyn SessionStore>;
     /// The ids of every session that exists.
     fn session_ids(&self) -> Vec<SessionId>;
+    /// Whether a session exists (the default one always does), without creating it.
+    fn session_exists(&self, id: &SessionId) -> bool;
 }
 
 /// One isolated session's state: its own clock, settings, grants, codes and journal.

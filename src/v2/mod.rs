@@ -212,7 +212,7 @@ impl Ctx<V2Api> {
         if let Some(c) = &caller {
             self.answered(&mut resp, c).await;
         }
-        self.note_token(resp)
+        self.noted(crate::journal::Api::V2, resp)
     }
 
     /// Everything before the route: the device id, the gate, the query string and its fieldsets.

@@ -35,15 +35,53 @@ pub fn evidence_text(r: &RuleResult) -> String {
     s
 }
 
-/// A verdict as a run report: one result per judged rule (PASS passed, FAIL failed, NOT EXERCISED skipped),
-/// with the baseline applied; every rule the server knows counts as loaded for stale entries.
-pub fn to_report(verdict: &Verdict, target: &str, baseline: Option<&Baseline>, duration_ms: u64) -> RunReport {
+/// Which rules must have been exercised (`--require`, `--require-all`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Required {
+    /// None: a NOT EXERCISED rule is a skipped test case.
+    #[default]
+    None,
+    /// These rule ids.
+    Rules(Vec<String>),
+    /// Every rule the verdict judges.
+    All,
+}
+
+impl Required {
+    fn includes(&self, id: &str) -> bool {
+        match self {
+            Required::None => false,
+            Required::Rules(ids) => ids.iter().any(|r| r == id),
+            Required::All => true,
+        }
+    }
+}
+
+/// A verdict as a run report: one result per judged rule (PASS passed, FAIL failed, NOT EXERCISED skipped,
+/// or failed when the rule is required), with the baseline applied; every rule the server knows counts as
+/// loaded for stale entries. A required rule the verdict does not judge (the session's plan leaves it out)
+/// is a failed case of its own.
+pub fn to_report(
+    verdict: &Verdict,
+    target: &str,
+    baseline: Option<&Baseline>,
+    required: &Required,
+    duration_ms: u64,
+) -> RunReport {
     let mut scenarios: Vec<ScenarioResult> = verdict
         .rules
         .iter()
         .map(|r| {
             let (outcome, skip_reason, failure) = match r.status {
                 Status::Pass => (Outcome::Passed, None, None),
+                Status::NotExercised if required.includes(&r.id) => (
+                    Outcome::Failed,
+                    None,
+                    Some(Failure::assertion(format!(
+                        "{}: required, but not exercised: {}",
+                        r.title, r.message
+                    ))),
+                ),
                 Status::NotExercised => (Outcome::Skipped, Some(format!("not exercised: {}", r.message)), None),
                 Status::Fail => (
                     Outcome::Failed,
@@ -70,6 +108,28 @@ pub fn to_report(verdict: &Verdict, target: &str, baseline: Option<&Baseline>, d
             }
         })
         .collect();
+    if let Required::Rules(ids) = required {
+        for id in ids.iter().filter(|id| !verdict.rules.iter().any(|r| &r.id == *id)) {
+            let rule = super::rule(id);
+            scenarios.push(ScenarioResult {
+                name: id.clone(),
+                file: format!("verdict/{}/{id}", rule.map_or("unknown", |r| r.group)),
+                tags: Vec::new(),
+                checks: Vec::new(),
+                outcome: Outcome::Failed,
+                skip_reason: None,
+                failure: Some(Failure::assertion(format!(
+                    "{}: required, but the session's plan does not judge it",
+                    rule.map_or(id.as_str(), |r| r.title)
+                ))),
+                baseline_reason: None,
+                session: Some(verdict.session.clone()),
+                steps_run: 0,
+                steps_total: 0,
+                duration_ms: 0,
+            });
+        }
+    }
     let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
     let stale_baseline = baseline.map(|b| b.apply(&mut scenarios, &known)).unwrap_or_default();
     let mut report = RunReport {
@@ -158,6 +218,18 @@ pub async fn verdict_command(args: VerdictArgs) -> ExitCode {
             return usage_error(format!("--session {s:?}: use 1-64 characters of A-Z a-z 0-9 . _ -"));
         }
     }
+    let required = if args.require_all {
+        Required::All
+    } else if args.require.is_empty() {
+        Required::None
+    } else {
+        let ids: Vec<String> = args.require.iter().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
+        if let Some(unknown) = ids.iter().find(|id| super::rule(id).is_none()) {
+            let known: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+            return usage_error(format!("--require {unknown:?}: no such rule; the rules are {}", known.join(", ")));
+        }
+        Required::Rules(ids)
+    };
     let baseline = match &args.baseline {
         Some(p) => match Baseline::load(p) {
             Ok(b) => Some(b),
@@ -181,13 +253,24 @@ pub async fn verdict_command(args: VerdictArgs) -> ExitCode {
         Err(e) => return usage_error(format!("GET {url}: {e}")),
     };
     if !status.is_success() {
-        return usage_error(format!("GET {url} answered {status}: {}", text.chars().take(300).collect::<String>()));
+        // The mock's refusals (no such session, nothing to judge) are `{"error": …}`: say just that.
+        let said = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+        return match said {
+            Some(message) => usage_error(message),
+            None => usage_error(format!("GET {url} answered {status}: {}", text.chars().take(300).collect::<String>())),
+        };
     }
     let verdict: Verdict = match serde_json::from_str(&text) {
         Ok(v) => v,
         Err(e) => return usage_error(format!("GET {url} did not answer a verdict ({e}): is the target a mock?")),
     };
-    let report = to_report(&verdict, &args.target, baseline.as_ref(), started.elapsed().as_millis() as u64);
+    if verdict.entries == 0 {
+        return usage_error(format!("session {:?} has no journal entries: nothing to judge", verdict.session));
+    }
+    let report =
+        to_report(&verdict, &args.target, baseline.as_ref(), &required, started.elapsed().as_millis() as u64);
     print(&verdict, &report);
     for spec in &args.report {
         if let Err(e) = write_text(&render(&verdict, &report, spec.format), spec) {
@@ -212,6 +295,9 @@ fn print(verdict: &Verdict, report: &RunReport) {
         };
         let _ = writeln!(out, "{label:<13} {:<24} {}", r.id, r.title);
         match s.outcome {
+            Outcome::Failed if r.status == Status::NotExercised => {
+                let _ = writeln!(out, "    required, but not exercised: {}", r.message);
+            }
             Outcome::Failed => {
                 let _ = writeln!(out, "    {} ({})", r.message, r.sources.join(", "));
                 for line in evidence_text(r).lines() {
@@ -228,6 +314,9 @@ fn print(verdict: &Verdict, report: &RunReport) {
             }
             Outcome::Passed | Outcome::Skipped => {}
         }
+    }
+    for s in &report.scenarios[verdict.rules.len().min(report.scenarios.len())..] {
+        let _ = writeln!(out, "{:<13} {:<24} {}", "FAIL", s.name, s.failure.as_ref().map_or("", |f| f.message.as_str()));
     }
     for e in &report.stale_baseline {
         let _ = writeln!(out, "STALE {}", e.message);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::journal::JournalEntry;
+use crate::journal::{Api, JournalEntry};
 
 /// Which API a path belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl<'a> Index<'a> {
             .as_deref()
             .or_else(|| presented_token(e).and_then(|t| self.tokens.get(t)).and_then(|i| i.client))
             .or_else(|| {
-                is_device_poll(e)
+                is_device_grant(e)
                     .then(|| param(e, "device_code"))
                     .flatten()
                     .and_then(|d| self.device_clients.get(d).copied())
@@ -137,9 +137,27 @@ pub fn grant_type(e: &JournalEntry) -> Option<&str> {
     is_token_request(e).then(|| param(e, "grant_type")).flatten()
 }
 
-/// Whether the entry polls a device code (`grant_type=device_code` or its RFC 8628 URN).
-pub fn is_device_poll(e: &JournalEntry) -> bool {
+/// Whether the entry asks for a device code's tokens (`grant_type=device_code` or its RFC 8628 URN),
+/// whatever the answer.
+pub fn is_device_grant(e: &JournalEntry) -> bool {
     matches!(grant_type(e), Some("device_code" | "urn:ietf:params:oauth:grant-type:device_code"))
+}
+
+/// The answers that end or continue a device code's polling (RFC 8628 §3.5, `lwa.md` §5).
+const POLL_ANSWERS: &[&str] =
+    &["authorization_pending", "slow_down", "access_denied", "expired_token", "invalid_code_pair", "invalid_grant"];
+
+/// Whether the entry is a poll of a device code: a device-code token request that LWA answered as a poll
+/// (tokens, or one of the device flow's answers). A request refused for what it is (`invalid_client`,
+/// `invalid_request`, `unsupported_grant_type`) or failed by a fault (429, 5xx, a dropped connection) polled
+/// nothing: the back-off rules judge the latter.
+pub fn is_device_poll(e: &JournalEntry) -> bool {
+    is_device_grant(e) && (ok(e.status) || e.error.as_deref().is_some_and(|c| POLL_ANSWERS.contains(&c)))
+}
+
+/// The Music API family whose route judged the entry (none for an unknown path or a wrong method).
+pub fn api(e: &JournalEntry) -> Option<Api> {
+    e.facts.api
 }
 
 /// The fingerprint of the bearer token an entry presented (noted by the handler, or read from the

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::index::{
-    Index, Service, grant_type, header, is_device_poll, is_token_request, ok, param, presented_token, query,
+    Index, Service, api, grant_type, header, is_device_poll, is_token_request, ok, param, presented_token, query,
     retryable_failure, service,
 };
 use super::{Evidence, Judgement, Rule, Status, secs};
-use crate::journal::{BadMaterial, JournalEntry};
+use crate::journal::{Api, BadMaterial, JournalEntry};
 use crate::scope::Scope;
 
 /// RFC 8628 §3.2: a client that got no `interval` uses 5 seconds.
@@ -27,7 +27,7 @@ pub(super) static RULES: &[Rule] = &[
         group: "device",
         title: "Polls a device code no faster than the code pair's interval",
         sources: &["RFC 8628 §3.5", "lwa.md §5"],
-        judged: "Polls of one device code (token requests with its `device_code`) must arrive at least `interval` seconds apart on the virtual clock (the code pair's `interval`, or 5 s when the journal has no code pair).",
+        judged: "Polls of one device code (token requests with its `device_code` that LWA answered as polls: tokens, `authorization_pending`, `slow_down` or a final answer; requests refused as `invalid_client` or `invalid_request`, and faults, are not polls) must arrive at least `interval` seconds apart on the virtual clock (the code pair's `interval`, or 5 s when the journal has no code pair).",
         judge: device_poll_interval,
     },
     Rule {
@@ -67,7 +67,7 @@ pub(super) static RULES: &[Rule] = &[
         group: "tokens",
         title: "Does not refresh while its access token is still fresh",
         sources: &["RFC 6749 §6", "lwa.md §10"],
-        judged: "A refresh is a storm when it comes less than half the previous access token's lifetime after that token was issued, while the token was neither refused by the Music API nor bad material; retries after a failed refresh are left to the back-off rule.",
+        judged: "Only refreshes LWA answered with tokens count (a refused refresh replaced nothing; its retries are the back-off rules'). Such a refresh is a storm when it comes less than half the previous access token's lifetime after that token was issued, while the token was neither refused by the Music API nor bad material.",
         judge: token_no_refresh_storm,
     },
     Rule {
@@ -89,10 +89,34 @@ pub(super) static RULES: &[Rule] = &[
     Rule {
         id: "api-key-is-profile-id",
         group: "api-key",
-        title: "Sends the security profile id as x-api-key on every Music API call",
+        title: "Sends the security profile id as x-api-key on every Web API V1 call",
         sources: &["music-api.md §2.1", "music-api.md §11.2"],
-        judged: "Every Music API request carries `x-api-key` holding a security profile id (`amzn1.application.…`), never a client id (`amzn1.application-oa2-client.…`) and never nothing.",
+        judged: "Every request a Web API V1 route judged (`/v1/…` or V1's unprefixed paths; unknown paths, wrong methods, V2 and the Device API are not judged) carries `x-api-key` holding a security profile id (`amzn1.application.…`), never a client id (`amzn1.application-oa2-client.…`) and never nothing.",
         judge: api_key_is_profile_id,
+    },
+    Rule {
+        id: "v2-device-id",
+        group: "headers",
+        title: "Sends X-Amzn-Device-Id on every Web API V2 call",
+        sources: &["music-api.md §2.2", "music-api.md §11.3"],
+        judged: "Every request a Web API V2 route judged (`/v2/…`; unknown paths and wrong methods are not judged) carries a non-empty `X-Amzn-Device-Id`. V2 ignores `x-api-key`.",
+        judge: v2_device_id,
+    },
+    Rule {
+        id: "device-api-json",
+        group: "headers",
+        title: "Posts JSON to the Device API with Content-Type: application/json",
+        sources: &["music-api.md §7"],
+        judged: "Every `POST` a Device API route judged (event reports, ratings) says `Content-Type: application/json`.",
+        judge: device_api_json,
+    },
+    Rule {
+        id: "lwa-no-leniency",
+        group: "lwa",
+        title: "Asks LWA as LWA documents, needing none of the mock's leniencies",
+        sources: &["lwa.md §4.4", "lwa.md §5", "docs/ROUTES.md Leniencies"],
+        judged: "No request was accepted only through a leniency (a code pair without `response_type=device_code`, the RFC 8628 URN as `grant_type`): each would be refused by LWA. Exercised by every token and code-pair request.",
+        judge: lwa_no_leniency,
     },
     Rule {
         id: "scope-no-redundant-read",
@@ -435,17 +459,20 @@ struct Issue<'a> {
 
 fn token_no_refresh_storm(ix: &Index<'_>) -> Judgement {
     let (mut exercised, mut failures) = (Vec::new(), Vec::new());
-    // Issuances of each refresh token: the grant's first answer and every successful refresh.
+    // Issuances of each refresh token: the grant's first answer and every successful refresh. Only a refresh
+    // LWA answered with tokens replaced anything: a refused one (`invalid_client`, `invalid_grant`, a fault)
+    // is no refresh, and its retries are the back-off rules'.
     let mut last_issue: HashMap<&str, Issue<'_>> = HashMap::new();
-    let mut last_refresh_failed: HashMap<&str, bool> = HashMap::new();
     let refused: HashSet<&str> =
         ix.of(Service::Music).filter(|e| e.status == 401).filter_map(presented_token).collect();
     for e in &ix.entries {
         let Some(g) = grant_type(e) else { continue };
+        if !ok(e.status) {
+            continue;
+        }
         if g == "refresh_token" {
             let Some(r) = param(e, "refresh_token") else { continue };
-            let retry = last_refresh_failed.get(r).copied().unwrap_or(false);
-            if let (Some(prev), false) = (last_issue.get(r), retry) {
+            if let Some(prev) = last_issue.get(r) {
                 let age = e.at_ms - prev.entry.at_ms;
                 let token = prev.entry.token.as_deref();
                 let refused_before = token.is_some_and(|t| {
@@ -473,14 +500,9 @@ fn token_no_refresh_storm(ix: &Index<'_>) -> Judgement {
                     )),
                 }
             }
-            last_refresh_failed.insert(r, !ok(e.status));
-            if ok(e.status) {
-                last_issue.insert(r, Issue { entry: e, lifetime_s: e.facts.expires_in });
-            }
-        } else if ok(e.status) {
-            if let Some(r) = e.facts.refresh_token.as_deref() {
-                last_issue.insert(r, Issue { entry: e, lifetime_s: e.facts.expires_in });
-            }
+            last_issue.insert(r, Issue { entry: e, lifetime_s: e.facts.expires_in });
+        } else if let Some(r) = e.facts.refresh_token.as_deref() {
+            last_issue.insert(r, Issue { entry: e, lifetime_s: e.facts.expires_in });
         }
     }
     verdict(
@@ -546,10 +568,46 @@ fn token_not_in_query(ix: &Index<'_>) -> Judgement {
     )
 }
 
-fn api_key_is_profile_id(ix: &Index<'_>) -> Judgement {
+/// A header rule over the entries one family's routes judged: each entry's problem (or none); the first
+/// pass and every failure are the evidence. The messages get the count (`3 Web API V1 requests`).
+fn header_rule(
+    ix: &Index<'_>,
+    family: Api,
+    check: impl Fn(&JournalEntry) -> Option<String>,
+    kept: &str,
+    pass: impl FnOnce(String) -> String,
+    fail: impl FnOnce(String) -> String,
+) -> Judgement {
+    let what = match family {
+        Api::V1 => "Web API V1",
+        Api::V2 => "Web API V2",
+        Api::Device => "Device API",
+    };
+    let count = |n: usize| plural(n, &format!("{what} request"), &format!("{what} requests"));
     let (mut exercised, mut failures) = (Vec::new(), Vec::new());
-    for e in ix.of(Service::Music) {
-        let problem = match header(e, "x-api-key").map(str::trim) {
+    let judged: Vec<&JournalEntry> = ix.entries.iter().copied().filter(|e| api(e) == Some(family)).collect();
+    for e in &judged {
+        match check(e) {
+            Some(p) => failures.push(Evidence::of(e, p)),
+            None if exercised.is_empty() => exercised.push(Evidence::of(e, kept)),
+            None => {}
+        }
+    }
+    let total = judged.len();
+    verdict(
+        exercised,
+        failures,
+        &format!("No request reached a {what} route."),
+        |_| pass(count(total)),
+        |n| fail(count(n)),
+    )
+}
+
+fn api_key_is_profile_id(ix: &Index<'_>) -> Judgement {
+    header_rule(
+        ix,
+        Api::V1,
+        |e| match header(e, "x-api-key").map(str::trim) {
             None | Some("") => Some("no x-api-key header".to_owned()),
             Some(k) if k.starts_with("amzn1.application-oa2-client.") => {
                 Some(format!("x-api-key holds the client id {k}, not the security profile id"))
@@ -558,30 +616,71 @@ fn api_key_is_profile_id(ix: &Index<'_>) -> Judgement {
                 Some(format!("x-api-key {k:?} is not a security profile id (amzn1.application.…)"))
             }
             Some(_) => None,
-        };
-        match problem {
-            Some(p) => failures.push(Evidence::of(e, p)),
-            None if exercised.is_empty() => exercised.push(Evidence::of(e, "x-api-key is a security profile id")),
-            None => {}
+        },
+        "x-api-key is a security profile id",
+        |n| format!("The security profile id was the x-api-key of {n}."),
+        |n| format!("{n} sent no security profile id as x-api-key."),
+    )
+}
+
+fn v2_device_id(ix: &Index<'_>) -> Judgement {
+    header_rule(
+        ix,
+        Api::V2,
+        |e| match header(e, "x-amzn-device-id").map(str::trim) {
+            None | Some("") => Some("no X-Amzn-Device-Id header".to_owned()),
+            Some(_) => None,
+        },
+        "X-Amzn-Device-Id was sent",
+        |n| format!("X-Amzn-Device-Id was sent with {n}."),
+        |n| format!("{n} sent no X-Amzn-Device-Id."),
+    )
+}
+
+fn device_api_json(ix: &Index<'_>) -> Judgement {
+    let (mut exercised, mut failures) = (Vec::new(), Vec::new());
+    for e in ix.entries.iter().copied().filter(|e| api(e) == Some(Api::Device) && e.method == "POST") {
+        let ct = header(e, "content-type").unwrap_or("");
+        let json = ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if json {
+            exercised.push(Evidence::of(e, "Content-Type: application/json"));
+        } else if ct.is_empty() {
+            failures.push(Evidence::of(e, "posted JSON with no Content-Type"));
+        } else {
+            failures.push(Evidence::of(e, format!("posted with Content-Type: {ct}")));
         }
     }
-    let total = ix.of(Service::Music).count();
     verdict(
         exercised,
         failures,
-        "No Music API request was made.",
-        |_| {
-            format!(
-                "The security profile id was the x-api-key of {}.",
-                plural(total, "Music API request", "Music API requests")
-            )
-        },
-        |n| {
-            format!(
-                "{} sent no security profile id as x-api-key.",
-                plural(n, "Music API request", "Music API requests")
-            )
-        },
+        "No report or rating was posted to the Device API.",
+        |n| format!("{} said Content-Type: application/json.", plural(n, "Device API post", "Device API posts")),
+        |n| format!("{} lacked Content-Type: application/json.", plural(n, "Device API post", "Device API posts")),
+    )
+}
+
+// --- LWA ------------------------------------------------------------------------------------------------
+
+fn lwa_no_leniency(ix: &Index<'_>) -> Judgement {
+    let (mut exercised, mut failures) = (Vec::new(), Vec::new());
+    for e in &ix.entries {
+        match e.facts.leniency {
+            Some(l) => failures.push(Evidence::of(
+                e,
+                format!("sent {}: accepted only by the mock's lenient setting, refused by LWA", l.describe()),
+            )),
+            None if is_token_request(e) || e.path == "/auth/o2/create/codepair" => {
+                exercised.push(Evidence::of(e, "asked LWA as LWA documents"))
+            }
+            None => {}
+        }
+    }
+    verdict(
+        exercised,
+        failures,
+        "No request reached the token or code-pair endpoint.",
+        |n| format!("{} asked as LWA documents.", plural(n, "LWA request", "LWA requests")),
+        |n| format!("{} passed only through a leniency of the mock.", plural(n, "LWA request", "LWA requests")),
     )
 }
 

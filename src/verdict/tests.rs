@@ -3,7 +3,7 @@
 //! (`tests/it/client_conformance.rs`; the playback rules with `scenarios/clients/playback.yaml`).
 
 use super::{RuleResult, Status, judge};
-use crate::journal::{BadMaterial, BadMaterialFact, Facts, JournalEntry};
+use crate::journal::{Api, BadMaterial, BadMaterialFact, Facts, JournalEntry, Leniency};
 
 const PROFILE: &str = "amzn1.application.30877432d1026706d7e805da846a32c3";
 const DEVICE: &str = "amzn1.application-oa2-client.d58e72e310275dff6c15c0c8e9df4696";
@@ -93,6 +93,8 @@ impl J {
         e.headers.push(("authorization".into(), format!("Bearer {}", fp(token))));
         e.headers.push(("x-api-key".into(), PROFILE.into()));
         e.token = Some(fp(token));
+        // The V1 gate notes its family on every answer of a V1 route.
+        e.facts.api = Some(Api::V1);
         e.error = match status {
             401 => Some("INVALID_ACCESS_TOKEN".into()),
             403 => Some("ACCESS_DENIED".into()),
@@ -266,7 +268,8 @@ fn a_refresh_after_bad_material_or_a_failed_refresh_is_no_storm() {
     j.push(2.0, "POST", "/auth/o2/token", 500).params =
         vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), fp("r1"))];
     j.issue(4.0, "refresh_token", "a3", "r1", 3600);
-    assert_status(&j.judge("token-no-refresh-storm"), Status::Pass, &[2]);
+    // The refused refresh (#2) replaced nothing and is not judged; the one that succeeded followed bad material.
+    assert_status(&j.judge("token-no-refresh-storm"), Status::Pass, &[3]);
 }
 
 #[test]
@@ -527,4 +530,149 @@ fn a_plan_judges_only_its_rules_and_the_verdict_counts() {
     assert!(v.passed());
     let all = judge("s", &j.0, None, T0);
     assert_eq!(all.rules.len(), super::RULES.len());
+}
+
+// --- scopes of the rules: what each rule does not judge never fails it ---
+
+/// Every rule's status on a journal, by id.
+fn statuses(j: &J) -> Vec<(String, Status, String)> {
+    judge("t", &j.0, None, T0).rules.into_iter().map(|r| (r.id, r.status, r.message)).collect()
+}
+
+fn assert_nothing_fails(j: &J) {
+    for (id, status, message) in statuses(j) {
+        assert_ne!(status, Status::Fail, "{id} failed: {message}");
+    }
+}
+
+/// A V2-only client: device flow, then V2 calls with `X-Amzn-Device-Id` and no `x-api-key`.
+fn v2_session() -> J {
+    let mut j = J::default();
+    j.codepair(0.0, "d1", 5);
+    j.poll(5.0, "d1", Some("authorization_pending"));
+    j.poll(10.0, "d1", None);
+    for (i, path) in ["/v2/albums/top", "/v2/me/library/tracks", "/v2/search"].iter().enumerate() {
+        let e = j.push(11.0 + i as f64, "GET", path, 200);
+        e.headers.push(("authorization".into(), format!("Bearer {}", fp("a1"))));
+        e.headers.push(("x-amzn-device-id".into(), "speaker-1".into()));
+        e.token = Some(fp("a1"));
+        e.client_id = Some(DEVICE.into());
+        e.facts.api = Some(Api::V2);
+        e.facts.scope_used = Some("music::catalog".into());
+    }
+    j
+}
+
+#[test]
+fn a_v2_only_session_fails_no_rule_and_the_v2_header_rule_judges_it() {
+    let j = v2_session();
+    assert_nothing_fails(&j);
+    assert_status(&j.judge("api-key-is-profile-id"), Status::NotExercised, &[]);
+    assert_eq!(j.judge("api-key-is-profile-id").message, "No request reached a Web API V1 route.");
+    let r = j.judge("v2-device-id");
+    assert_status(&r, Status::Pass, &[4]);
+    assert_eq!(r.message, "X-Amzn-Device-Id was sent with 3 Web API V2 requests.");
+    // The same V2 call without the device id fails the V2 rule, and only it.
+    let mut j = v2_session();
+    let e = j.push(20.0, "GET", "/v2/albums/top", 401);
+    e.facts.api = Some(Api::V2);
+    e.error = Some("MISSING_DEVICE_ID".into());
+    let r = j.judge("v2-device-id");
+    assert_status(&r, Status::Fail, &[7]);
+    assert_eq!(r.message, "1 Web API V2 request sent no X-Amzn-Device-Id.");
+    assert_eq!(r.evidence[0].note, "no X-Amzn-Device-Id header");
+    assert_status(&j.judge("api-key-is-profile-id"), Status::NotExercised, &[]);
+}
+
+#[test]
+fn an_unknown_route_answered_404_fails_no_rule() {
+    let mut j = J::default();
+    j.issue(0.0, "authorization_code", "a1", "r1", 3600);
+    // No route judged these: no family noted, whatever headers they lack.
+    for (i, path) in ["/v1/nosuch", "/v2/nosuch", "/device/nosuch", "/nosuch"].iter().enumerate() {
+        let e = j.push(1.0 + i as f64, "GET", path, 404);
+        e.headers.push(("authorization".into(), format!("Bearer {}", fp("a1"))));
+    }
+    assert_nothing_fails(&j);
+    assert_status(&j.judge("api-key-is-profile-id"), Status::NotExercised, &[]);
+    assert_status(&j.judge("v2-device-id"), Status::NotExercised, &[]);
+    // A wrong method on a V1 path is not judged either (405, no gate ran).
+    let e = j.push(9.0, "DELETE", "/v1/me", 405);
+    e.headers.push(("authorization".into(), format!("Bearer {}", fp("a1"))));
+    assert_nothing_fails(&j);
+}
+
+#[test]
+fn a_refused_refresh_is_no_refresh_and_no_poll() {
+    let mut j = J::default();
+    j.issue(0.0, "authorization_code", "a1", "r1", 3600);
+    // Refused for the client's credentials, a second after the token was issued: no refresh happened.
+    let e = j.push(1.0, "POST", "/auth/o2/token", 401);
+    e.params = vec![("grant_type".into(), "refresh_token".into()), ("refresh_token".into(), fp("r1"))];
+    e.client_id = Some(WEB.into());
+    e.error = Some("invalid_client".into());
+    assert_nothing_fails(&j);
+    assert_status(&j.judge("token-no-refresh-storm"), Status::NotExercised, &[]);
+    // Device-code requests refused for what they are are no polls: a second one a second later is no fast poll.
+    let mut j = J::default();
+    j.codepair(0.0, "d1", 30);
+    for at in [1.0, 2.0] {
+        let e = j.poll(at, "d1", Some("invalid_client"));
+        e.status = 401;
+    }
+    j.poll(3.0, "d1", Some("invalid_request"));
+    assert_nothing_fails(&j);
+    assert_status(&j.judge("device-poll-interval"), Status::NotExercised, &[]);
+    // A fault between two polls is the back-off rules': the polls around it are judged by their own gap.
+    let mut j = J::default();
+    j.codepair(0.0, "d1", 30);
+    j.poll(30.0, "d1", Some("authorization_pending"));
+    j.poll(60.0, "d1", None).status = 500;
+    j.poll(62.0, "d1", Some("authorization_pending"));
+    assert_status(&j.judge("device-poll-interval"), Status::Pass, &[4]);
+}
+
+#[test]
+fn device_api_posts_need_json() {
+    let mut j = J::default();
+    let e = j.push(1.0, "POST", "/device/events/B0", 200);
+    e.headers.push(("content-type".into(), "application/json; charset=utf-8".into()));
+    e.facts.api = Some(Api::Device);
+    let e = j.push(2.0, "GET", "/device", 200);
+    e.facts.api = Some(Api::Device);
+    assert_status(&j.judge("device-api-json"), Status::Pass, &[1]);
+    let e = j.push(3.0, "POST", "/device/events/B0", 200);
+    e.headers.push(("content-type".into(), "text/plain".into()));
+    e.facts.api = Some(Api::Device);
+    j.push(4.0, "POST", "/device/events/B0", 200).facts.api = Some(Api::Device);
+    let r = j.judge("device-api-json");
+    assert_status(&r, Status::Fail, &[3, 4]);
+    assert_eq!(r.evidence[0].note, "posted with Content-Type: text/plain");
+    assert_eq!(r.evidence[1].note, "posted JSON with no Content-Type");
+}
+
+#[test]
+fn a_request_that_needed_a_leniency_fails_lwa_no_leniency() {
+    let mut j = J::default();
+    j.codepair(0.0, "d1", 5);
+    j.poll(5.0, "d1", None);
+    assert_status(&j.judge("lwa-no-leniency"), Status::Pass, &[1, 2]);
+    j.codepair(6.0, "d2", 5);
+    j.0.last_mut().unwrap().facts.leniency = Some(Leniency::CodepairWithoutResponseType);
+    j.poll(11.0, "d2", None).facts.leniency = Some(Leniency::DeviceCodeGrantUrn);
+    let r = j.judge("lwa-no-leniency");
+    assert_status(&r, Status::Fail, &[3, 4]);
+    assert_eq!(
+        r.evidence[0].note,
+        "sent a code pair request without response_type=device_code: accepted only by the mock's lenient setting, refused by LWA"
+    );
+    assert_eq!(r.message, "2 LWA requests passed only through a leniency of the mock.");
+    // Nothing at LWA's token or code-pair endpoints: not exercised.
+    assert_status(&v2_only_calls().judge("lwa-no-leniency"), Status::NotExercised, &[]);
+}
+
+fn v2_only_calls() -> J {
+    let mut j = v2_session();
+    j.0.retain(|e| e.facts.api.is_some());
+    j
 }

@@ -71,6 +71,9 @@ pub fn live(verdict: &Verdict, journal: &[JournalEntry], plan: Option<&Plan>) ->
         }
         section.verdict {
             h2 { "Verdict" }
+            @if verdict.entries == 0 {
+                p.summary { "Nothing judged yet: this session has no journal entries. Run the client against it; this page updates." }
+            } @else {
             p.summary {
                 span.pass { (s.pass) " passed" } ", " span.fail { (s.fail) " failed" } ", "
                 span.not_exercised { (s.not_exercised) " not exercised" }
@@ -102,6 +105,7 @@ pub fn live(verdict: &Verdict, journal: &[JournalEntry], plan: Option<&Plan>) ->
                         }
                     }
                 }
+            }
             }
         }
         section.timelines {
