@@ -90,6 +90,12 @@ pub struct Misbehaviours {
     pub second_stream: bool,
     /// Uses tokens from bad responses and codes from redirects with a wrong state (`bad-material-unused`).
     pub use_bad_material: bool,
+    /// Calls Web API V2 without `X-Amzn-Device-Id` (`v2-device-id`).
+    pub no_device_id: bool,
+    /// Posts its Device API rating as `text/plain` (`device-api-json`).
+    pub device_post_not_json: bool,
+    /// Polls with RFC 8628's URN as `grant_type`, which only the mock's leniency accepts (`lwa-no-leniency`).
+    pub grant_urn: bool,
 }
 
 impl Misbehaviours {
@@ -119,6 +125,9 @@ impl Misbehaviours {
             retry_dead_url: true,
             second_stream: true,
             use_bad_material: true,
+            no_device_id: true,
+            device_post_not_json: true,
+            grant_urn: true,
         }
     }
 
@@ -144,6 +153,9 @@ impl Misbehaviours {
             "playback-fresh-url" => &mut m.retry_dead_url,
             "playback-one-stream" => &mut m.second_stream,
             "bad-material-unused" => &mut m.use_bad_material,
+            "v2-device-id" => &mut m.no_device_id,
+            "device-api-json" => &mut m.device_post_not_json,
+            "lwa-no-leniency" => &mut m.grant_urn,
             _ => return None,
         };
         *flag = true;
@@ -305,13 +317,18 @@ impl Client {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
-        self.send_from(req, USER_AGENT, "refclient-device-1").await
+        self.send_from(req, USER_AGENT, Some("refclient-device-1")).await
     }
 
     /// Sends with this `User-Agent` and device id; a transport error or a body that breaks off is a
     /// dropped connection.
-    async fn send_from(&self, req: reqwest::RequestBuilder, agent: &str, device: &str) -> Answer {
-        let Ok(r) = req.header("user-agent", agent).header("x-amzn-device-id", device).send().await else {
+    async fn send_from(&self, req: reqwest::RequestBuilder, agent: &str, device: Option<&str>) -> Answer {
+        let req = req.header("user-agent", agent);
+        let req = match device {
+            Some(d) => req.header("x-amzn-device-id", d),
+            None => req,
+        };
+        let Ok(r) = req.send().await else {
             return DROPPED;
         };
         let status = r.status().as_u16();
@@ -336,6 +353,7 @@ impl Client {
             return Ok(Ending::NotLinked(reason));
         }
         let ids = self.library_and_catalog().await?;
+        self.other_families(&ids).await?;
         self.favorites().await?;
         if self.cfg.playback {
             self.play(&ids).await?;
@@ -344,7 +362,7 @@ impl Client {
     }
 
     fn scope(&self) -> String {
-        let mut s = vec!["music::catalog"];
+        let mut s = vec!["music::catalog", "amazon_music:access"];
         if self.cfg.bad.redundant_read {
             s.extend(["music::library", "music::library:read"]);
         } else {
@@ -379,9 +397,9 @@ impl Client {
             self.wait(pause).await?;
             polls += 1;
             let agent = if self.cfg.bad.second_poller && polls == 2 { "refclient-background/1.0" } else { USER_AGENT };
-            let form = [("grant_type", "device_code"), ("device_code", &device_code), ("user_code", &user_code)];
+            let form = [("grant_type", self.grant_type()), ("device_code", &device_code), ("user_code", &user_code)];
             let a = self
-                .send_from(self.http.post(self.url("/auth/o2/token")).form(&form), agent, "refclient-device-1")
+                .send_from(self.http.post(self.url("/auth/o2/token")).form(&form), agent, Some("refclient-device-1"))
                 .await;
             match (a.status, a.error_code()) {
                 (200, _) => {
@@ -415,6 +433,11 @@ impl Client {
         }
     }
 
+    /// LWA's bare `device_code`, or RFC 8628's URN when misbehaving.
+    fn grant_type(&self) -> &'static str {
+        if self.cfg.bad.grant_urn { "urn:ietf:params:oauth:grant-type:device_code" } else { "device_code" }
+    }
+
     async fn poll_again_if_misbehaving(
         &mut self,
         interval: u64,
@@ -425,7 +448,7 @@ impl Client {
             return Ok(());
         }
         self.wait(interval + 5).await?;
-        let form = [("grant_type", "device_code"), ("device_code", device_code), ("user_code", user_code)];
+        let form = [("grant_type", self.grant_type()), ("device_code", device_code), ("user_code", user_code)];
         let a = self.send(self.http.post(self.url("/auth/o2/token")).form(&form)).await;
         self.note(format!("polled again after the final answer: {}", a.status));
         Ok(())
@@ -666,6 +689,28 @@ impl Client {
         Ok(ids)
     }
 
+    /// One Web API V2 call (top albums, with the device id V2 requires) and one Device API post (a thumbs-up
+    /// for the first library track, as JSON).
+    async fn other_families(&mut self, ids: &[String]) -> Result<(), Stop> {
+        self.ensure_fresh().await?;
+        let token = self.tokens.as_ref().map(|t| t.access.clone()).ok_or(Stop::Revoked)?;
+        let req = self.http.get(self.url("/v2/albums/top?first=1")).bearer_auth(&token);
+        let device = if self.cfg.bad.no_device_id { None } else { Some("refclient-device-1") };
+        let a = self.send_from(req, USER_AGENT, device).await;
+        self.note(format!("V2 top albums: {}", a.status));
+        let track = ids.first().map_or("B000000001", String::as_str);
+        let content_type = if self.cfg.bad.device_post_not_json { "text/plain" } else { "application/json" };
+        let req = self
+            .http
+            .post(self.url(&format!("/device/rating/{track}")))
+            .bearer_auth(&token)
+            .header("content-type", content_type)
+            .body(r#"{"thumbRating":"UP"}"#);
+        let a = self.send(req).await;
+        self.note(format!("Device API rating of {track}: {}", a.status));
+        Ok(())
+    }
+
     /// Followed artists need `music::favorites:read`, which the client did not ask for: a well-behaved client
     /// takes the 403 as "ask the customer to consent again" and stops; a misbehaving one loops.
     async fn favorites(&mut self) -> Result<(), Stop> {
@@ -737,7 +782,7 @@ impl Client {
             .header("x-api-key", PROFILE_ID)
             .header("x-amzn-audio-device-capability", "STD_RES")
             .json(&body);
-        let a = self.send_from(req, USER_AGENT, device).await;
+        let a = self.send_from(req, USER_AGENT, Some(device)).await;
         self.note(format!("playback session on {device}: {} {}", a.status, a.error_code().unwrap_or("")));
         if a.status != 200 && a.status != 201 {
             return Ok(None);

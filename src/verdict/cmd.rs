@@ -77,10 +77,7 @@ pub fn to_report(
                 Status::NotExercised if required.includes(&r.id) => (
                     Outcome::Failed,
                     None,
-                    Some(Failure::assertion(format!(
-                        "{}: required, but not exercised: {}",
-                        r.title, r.message
-                    ))),
+                    Some(Failure::assertion(format!("{}: required, but not exercised: {}", r.title, r.message))),
                 ),
                 Status::NotExercised => (Outcome::Skipped, Some(format!("not exercised: {}", r.message)), None),
                 Status::Fail => (
@@ -269,8 +266,7 @@ pub async fn verdict_command(args: VerdictArgs) -> ExitCode {
     if verdict.entries == 0 {
         return usage_error(format!("session {:?} has no journal entries: nothing to judge", verdict.session));
     }
-    let report =
-        to_report(&verdict, &args.target, baseline.as_ref(), &required, started.elapsed().as_millis() as u64);
+    let report = to_report(&verdict, &args.target, baseline.as_ref(), &required, started.elapsed().as_millis() as u64);
     print(&verdict, &report);
     for spec in &args.report {
         if let Err(e) = write_text(&render(&verdict, &report, spec.format), spec) {
@@ -316,7 +312,8 @@ fn print(verdict: &Verdict, report: &RunReport) {
         }
     }
     for s in &report.scenarios[verdict.rules.len().min(report.scenarios.len())..] {
-        let _ = writeln!(out, "{:<13} {:<24} {}", "FAIL", s.name, s.failure.as_ref().map_or("", |f| f.message.as_str()));
+        let _ =
+            writeln!(out, "{:<13} {:<24} {}", "FAIL", s.name, s.failure.as_ref().map_or("", |f| f.message.as_str()));
     }
     for e in &report.stale_baseline {
         let _ = writeln!(out, "STALE {}", e.message);

@@ -98,6 +98,60 @@ async fn the_rfc_8628_urn_grant_type_is_an_alias() {
         .await;
     let v = assert_user_token_response(&r);
     assert_eq!(app.profile(s(&v, "access_token")).await.json()["user_id"], USER_PRIME);
+    // Accepted as a leniency: the hint names the documented value, and the journal notes what was needed.
+    assert_eq!(r.header("x-amm-hint"), Some(URN_HINT));
+    let journal = app.admin("GET", "/__admin/requests", json!({})).await;
+    let poll = journal.as_array().unwrap().iter().rev().find(|e| e["path"] == "/auth/o2/token").unwrap().clone();
+    assert_eq!(poll["leniency"], "device_code_grant_urn");
+    assert_eq!(poll["hint"], URN_HINT);
+    let verdict = app.admin("GET", "/__admin/verdict", json!({})).await;
+    let rule = verdict["rules"].as_array().unwrap().iter().find(|r| r["id"] == "lwa-no-leniency").unwrap().clone();
+    assert_eq!(rule["status"], "fail");
+    assert_eq!(rule["message"], "1 LWA request passed only through a leniency of the mock.");
+}
+
+const URN_HINT: &str = "LWA documents grant_type=device_code (lwa.md 4.4); the RFC 8628 URN is accepted by this mock \
+     as an alias only while the session setting strict_lwa is off, and the verdict rule lwa-no-leniency fails the \
+     client that sends it.";
+
+const CODEPAIR_HINT: &str = "LWA requires response_type=device_code on the code pair request (lwa.md 5): add it as an \
+     extra parameter of the device authorization request. The session setting accept_codepair_without_response_type \
+     lets the request through; the verdict rule lwa-no-leniency then fails the client.";
+
+#[tokio::test]
+async fn a_code_pair_without_response_type_is_refused_as_lwa_does_with_the_fix_beside_it() {
+    let app = TestApp::spawn().await;
+    let form = [("client_id", DEVICE_CLIENT), ("scope", "profile")];
+    let r = app.post_form(CODEPAIR, &form).await;
+    // LWA's exact body; the hint only in the project's own header.
+    assert_lwa_error(&r, 400, "invalid_request", "The request is missing a required parameter : response_type");
+    assert_eq!(
+        r.text,
+        r#"{"error_description":"The request is missing a required parameter : response_type","error":"invalid_request"}"#
+    );
+    assert_eq!(r.header("x-amm-hint"), Some(CODEPAIR_HINT));
+    let journal = app.admin("GET", "/__admin/requests", json!({})).await;
+    let e = journal.as_array().unwrap().last().unwrap().clone();
+    assert_eq!((e["status"].clone(), e["hint"].clone(), e.get("leniency")), (json!(400), json!(CODEPAIR_HINT), None));
+    // With the setting the request passes, and the verdict fails the client for needing it.
+    app.settings("", json!({"accept_codepair_without_response_type": true})).await;
+    let r = app.post_form(CODEPAIR, &form).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(keys(&r.json()), ["user_code", "device_code", "interval", "verification_uri", "expires_in"]);
+    assert_eq!(r.header("x-amm-hint"), Some(CODEPAIR_HINT));
+    let verdict = app.admin("GET", "/__admin/verdict", json!({})).await;
+    let rule = verdict["rules"].as_array().unwrap().iter().find(|r| r["id"] == "lwa-no-leniency").unwrap().clone();
+    assert_eq!(rule["status"], "fail");
+    assert_eq!(rule["evidence"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        rule["evidence"][0]["note"],
+        "sent a code pair request without response_type=device_code: accepted only by the mock's lenient setting, refused by LWA"
+    );
+    // A request that sends it gets no hint.
+    let r = app
+        .post_form(CODEPAIR, &[("response_type", "device_code"), ("client_id", DEVICE_CLIENT), ("scope", "profile")])
+        .await;
+    assert_eq!((r.status, r.header("x-amm-hint")), (200, None));
 }
 
 #[tokio::test]
@@ -113,6 +167,7 @@ async fn the_urn_grant_type_is_refused_with_strict_lwa() {
         "unsupported_grant_type",
         "The authorization grant type is not supported by the authorization server",
     );
+    assert_eq!(r.header("x-amm-hint"), Some(URN_HINT));
     // The bare grant still works, and the pair was not used up by the refused request.
     assert_user_token_response(&app.poll(&pair).await);
 }

@@ -61,10 +61,10 @@ async fn the_verdict_names_each_rule_with_evidence_on_the_virtual_clock() {
             {
                 "id": "api-key-is-profile-id",
                 "group": "api-key",
-                "title": "Sends the security profile id as x-api-key on every Music API call",
+                "title": "Sends the security profile id as x-api-key on every Web API V1 call",
                 "sources": ["music-api.md §2.1", "music-api.md §11.2"],
                 "status": "fail",
-                "message": "1 Music API request sent no security profile id as x-api-key.",
+                "message": "1 Web API V1 request sent no security profile id as x-api-key.",
                 "evidence": [{"seq": 3, "at_ms": 1_800_000_000_000i64, "at": at, "request": "GET /v1/tracks/B0SMBL94TD",
                               "status": 403,
                               "note": format!("x-api-key holds the client id {WEB_CLIENT}, not the security profile id")}],
@@ -73,10 +73,19 @@ async fn the_verdict_names_each_rule_with_evidence_on_the_virtual_clock() {
         ]
     });
     assert_eq!(v, expected);
+    // Nothing to judge is no pass: the default session has no journal entries yet.
+    let r = app.get("/__admin/verdict").await;
+    assert_eq!(r.status, 409);
+    assert_eq!(
+        r.json(),
+        json!({"error": "session \"default\" has no journal entries: nothing to judge (run the client against the server's root/ first)"})
+    );
     // Without a plan, every rule is judged: a running lint of any session's traffic.
+    assert_eq!(app.get("/user/profile").await.status, 400);
     let all = app.admin("GET", "/__admin/verdict", json!({})).await;
-    assert_eq!(all["rules"].as_array().unwrap().len(), amazon_music_mock::verdict::RULES.len());
-    assert_eq!(all["summary"], json!({"pass": 0, "fail": 0, "not_exercised": 18}));
+    let rules = amazon_music_mock::verdict::RULES.len();
+    assert_eq!(all["rules"].as_array().unwrap().len(), rules);
+    assert_eq!(all["summary"], json!({"pass": 0, "fail": 0, "not_exercised": rules}));
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -124,7 +133,7 @@ async fn the_verdict_command_exits_by_the_verdict_and_writes_reports_naming_each
     assert!(
         cases[1]
             .message
-            .starts_with("Sends the security profile id as x-api-key on every Music API call: 1 Music API request"),
+            .starts_with("Sends the security profile id as x-api-key on every Web API V1 call: 1 Web API V1 request"),
         "{}",
         cases[1].message
     );
@@ -175,6 +184,152 @@ async fn the_verdict_command_exits_by_the_verdict_and_writes_reports_naming_each
     std::fs::write(&baseline, "expected_failures:\n  - name: api-key-is-profile-id\n  - name: device-slow-down\n")
         .unwrap();
     assert_eq!(bin(base_args(&[])).await.status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_empty_session_is_a_usage_error_and_asking_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let sessions = || async { app.admin("GET", "/__admin/sessions", json!({})).await };
+    let before = sessions().await;
+    // Over HTTP: 404 for the verdict and the dashboard's parts; the session is not created.
+    let r = app.get("/s/nosuchsession/__admin/verdict").await;
+    assert_eq!(r.status, 404);
+    let missing = "no session named \"nosuchsession\": a session exists once a request was sent under /s/nosuchsession/ (check the session name)";
+    assert_eq!(r.json(), json!({ "error": missing }));
+    assert_eq!(app.get("/s/nosuchsession/__admin/ui/live").await.status, 404);
+    let page = app.get("/s/nosuchsession/__admin/ui").await;
+    assert_eq!((page.status, page.header("content-type")), (404, Some("text/html; charset=utf-8")));
+    assert!(page.text.contains(missing.split('"').next().unwrap()), "{}", page.text);
+    assert_eq!(sessions().await, before, "asking created no session");
+    // The command: exit 2 and one line.
+    let out = bin(args(&["verdict", "--target", &app.mock.uri(), "--session", "nosuchsession"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), format!("error: {missing}\n"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert_eq!(sessions().await, before, "asking created no session");
+    // A session that exists but has no journal entries (admin calls are not journaled): exit 2 too.
+    app.admin("PUT", "/s/empty/__admin/settings", json!({})).await;
+    let out = bin(args(&["verdict", "--target", &app.mock.uri(), "--session", "empty"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: session \"empty\" has no journal entries: nothing to judge (run the client against /s/empty/ first)\n"
+    );
+    // The dashboard of an empty session shows no pass.
+    let live = app.admin("GET", "/s/empty/__admin/ui/live", json!({})).await;
+    let html = live["html"].as_str().unwrap();
+    assert!(html.contains("Nothing judged yet: this session has no journal entries."), "{html}");
+    assert!(!html.contains(" passed"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_fails_on_a_rule_that_was_not_exercised() {
+    let app = TestApp::spawn().await;
+    misbehaving_session(&app).await;
+    let dir = scratch("verdict-require");
+    let junit = dir.join("r.xml");
+    // Drop the failing rule from the picture with a baseline, so that only --require decides.
+    let baseline = dir.join("r.baseline.yaml");
+    std::fs::write(&baseline, "expected_failures:\n  - name: api-key-is-profile-id\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = args(&["verdict", "--target", &app.mock.uri(), "--session", "v", "--baseline"]);
+        a.push(baseline.display().to_string());
+        a.extend(extra.iter().map(|x| (*x).to_owned()));
+        bin(a)
+    };
+    assert_eq!(run(&[]).await.status.code(), Some(0));
+    assert_eq!(run(&["--require", "token-not-in-query"]).await.status.code(), Some(0));
+    // The plan judges only two rules: a required rule it leaves out fails, in the text and in JUnit.
+    let out =
+        run(&["--require", "token-not-in-query,device-slow-down", "--report", &format!("junit:{}", junit.display())])
+            .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL          device-slow-down         Adds 5 seconds to the polling interval after each slow_down: required, but the session's plan does not judge it"),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let cases = junit_cases(&xml);
+    let last = cases.last().unwrap();
+    assert_eq!(
+        (last.name.as_str(), last.classname.as_str(), last.result.as_deref()),
+        ("device-slow-down", "verdict.device.device-slow-down", Some("failure"))
+    );
+    // Without a plan: a rule the journal did not exercise fails when required, and --require-all requires every one.
+    let t = app.web_tokens_in("/s/np", "music::catalog").await;
+    let r = app
+        .send(
+            app.http
+                .get(app.url("/s/np/v1/tracks/B0SMBL94TD"))
+                .bearer_auth(s(&t, "access_token"))
+                .header("x-api-key", MUSIC_PROFILE),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let np = |extra: &[&str]| {
+        let mut a = args(&["verdict", "--target", &app.mock.uri(), "--session", "np"]);
+        a.extend(extra.iter().map(|x| (*x).to_owned()));
+        bin(a)
+    };
+    assert_eq!(np(&["--require", "api-key-is-profile-id"]).await.status.code(), Some(0));
+    let out = np(&["--require", "device-slow-down", "--report", &format!("junit:{}", junit.display())]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAIL          device-slow-down         Adds 5 seconds"), "{stdout}");
+    assert!(stdout.contains("    required, but not exercised: No poll followed a slow_down answer."), "{stdout}");
+    let cases = junit_cases(&std::fs::read_to_string(&junit).unwrap());
+    let c = cases.iter().find(|c| c.name == "device-slow-down").unwrap();
+    assert_eq!(c.result.as_deref(), Some("failure"));
+    assert_eq!(
+        c.message,
+        "Adds 5 seconds to the polling interval after each slow_down: required, but not exercised: No poll followed a slow_down answer."
+    );
+    assert_eq!(np(&["--require-all"]).await.status.code(), Some(1));
+    // An unknown rule is a usage error.
+    let out = run(&["--require", "no-such-rule"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .starts_with("error: --require \"no-such-rule\": no such rule; the rules are device-poll-interval, ")
+    );
+}
+
+#[tokio::test]
+async fn a_v2_only_session_an_unknown_route_and_a_refused_refresh_fail_no_rule_over_the_wire() {
+    let app = TestApp::spawn().await;
+    // V2 only, as the README shows it: X-Amzn-Device-Id and no x-api-key.
+    let t = app.web_tokens_in("/s/v2", "music::catalog").await;
+    let token = s(&t, "access_token");
+    let r = app
+        .send(
+            app.http.get(app.url("/s/v2/v2/albums/top?first=1")).bearer_auth(token).header("x-amzn-device-id", "dev-1"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // An unknown V1 path without x-api-key: 404, and no route judged it.
+    let r = app.send(app.http.get(app.url("/s/v2/v1/no/such/route")).bearer_auth(token)).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    // A refresh refused for its client authentication a second after the tokens: no refresh happened.
+    let r = app
+        .post_form(
+            "/s/v2/auth/o2/token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", s(&t, "refresh_token")),
+                ("client_id", WEB_CLIENT),
+                ("client_secret", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let v = app.admin("GET", "/s/v2/__admin/verdict", json!({})).await;
+    let failed: Vec<&Value> = v["rules"].as_array().unwrap().iter().filter(|r| r["status"] == "fail").collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    let status = |id: &str| v["rules"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap()["status"].clone();
+    assert_eq!(status("api-key-is-profile-id"), "not_exercised");
+    assert_eq!(status("v2-device-id"), "pass");
+    assert_eq!(status("token-no-refresh-storm"), "not_exercised");
 }
 
 #[tokio::test]
@@ -228,6 +383,8 @@ async fn serve_with_a_plan_then_each_reference_client_then_verdict() {
 #[tokio::test]
 async fn the_dashboards_live_part_changes_with_the_journal() {
     let app = TestApp::spawn().await;
+    // The session exists once anything was sent to it (here, an admin call, which is not journaled).
+    app.admin("PUT", "/s/live/__admin/settings", json!({})).await;
     let live = || async { app.admin("GET", "/s/live/__admin/ui/live", json!({})).await };
     let before = live().await;
     assert_eq!(before.as_object().unwrap().keys().collect::<Vec<_>>(), ["version", "html"]);
