@@ -109,18 +109,36 @@ pub struct ProbedStream {
     pub duration_s: f64,
 }
 
-/// Runs `ffprobe` on a file or URL and returns its audio streams, or `None` (with a printed reason) when
-/// ffprobe is not installed.
+/// Whether a test must skip because `tool` (a command on `PATH`, or an absolute path) is missing: it prints
+/// the one line `skipped: TOOL is not installed (INSTALL)` and answers true. With `AMM_REQUIRE_TOOLS=1` (CI
+/// sets it) a missing tool fails the test instead, so that nothing passes by skipping.
+pub fn skip_without(tool: &str, install: &str) -> bool {
+    let found = if tool.starts_with('/') {
+        std::path::Path::new(tool).is_file()
+    } else {
+        std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    };
+    if found {
+        return false;
+    }
+    let line = format!("skipped: {tool} is not installed ({install})");
+    assert!(std::env::var("AMM_REQUIRE_TOOLS").as_deref() != Ok("1"), "{line}, and AMM_REQUIRE_TOOLS=1 requires it");
+    println!("{line}");
+    true
+}
+
+/// Runs `ffprobe` on a file or URL and returns its audio streams, or `None` (after [`skip_without`]'s line)
+/// when ffprobe is not installed.
 pub fn ffprobe(target: &str) -> Option<Vec<ProbedStream>> {
+    if skip_without("ffprobe", "apt-get install -y ffmpeg") {
+        return None;
+    }
     let out = match std::process::Command::new("ffprobe")
         .args(["-v", "error", "-show_format", "-show_streams", "-of", "json", target])
         .output()
     {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!("skipped: ffprobe not available ({e}); install Debian's ffmpeg to run this check");
-            return None;
-        }
+        Err(e) => panic!("ffprobe is installed but did not run: {e}"),
     };
     assert!(out.status.success(), "ffprobe failed on {target}: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe JSON");

@@ -695,9 +695,7 @@ async fn the_page_answers_on_any_host_and_path_case() {
 /// installed, and keeps screenshots under the target's tmp directory for a person to look at.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consent_page_renders_in_headless_chromium() {
-    let chromium = std::path::Path::new("/usr/bin/chromium");
-    if !chromium.exists() {
-        println!("skipped: /usr/bin/chromium is not installed (apt-get install -y chromium)");
+    if crate::testkit::skip_without("/usr/bin/chromium", "apt-get install -y chromium") {
         return;
     }
     let app = TestApp::spawn().await;

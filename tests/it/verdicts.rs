@@ -405,8 +405,7 @@ async fn the_dashboards_live_part_changes_with_the_journal() {
 /// misbehaving client did (screenshots under the target's tmp directory, for a person to look at).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_renders_the_timeline_in_headless_chromium() {
-    if !std::path::Path::new("/usr/bin/chromium").exists() {
-        println!("skipped: /usr/bin/chromium is not installed (apt-get install -y chromium)");
+    if crate::testkit::skip_without("/usr/bin/chromium", "apt-get install -y chromium") {
         return;
     }
     let app = TestApp::spawn().await;
