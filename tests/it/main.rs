@@ -35,6 +35,7 @@ mod music_v2;
 mod music_v2_playback;
 mod music_views;
 mod oauth2_client;
+mod readme;
 mod scenario_check;
 mod scenario_run;
 mod scenario_stream;
