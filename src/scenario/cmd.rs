@@ -197,7 +197,14 @@ pub fn check_command(args: CheckArgs) -> ExitCode {
         let n = plan_errors.len();
         return usage_error(plan_errors.iter().map(ToString::to_string).chain([format!("{n} problem(s) found")]));
     }
+    let warnings: Vec<&super::LoadError> = loaded.iter().flat_map(|s| &s.warnings).collect();
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     println!("{} scenarios in {} files: ok", loaded.len(), files.len());
+    if !warnings.is_empty() {
+        println!("{} warning{}", warnings.len(), if warnings.len() == 1 { "" } else { "s" });
+    }
     if !plans.is_empty() {
         println!("{} client plans: ok", plans.len());
     }

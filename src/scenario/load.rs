@@ -33,6 +33,8 @@ pub struct LoadedScenario {
     pub found_as: String,
     /// Its contents.
     pub scenario: Scenario,
+    /// What `check` warns about (the scenario runs, but may pass more than it should).
+    pub warnings: Vec<LoadError>,
 }
 
 impl LoadedScenario {
@@ -123,8 +125,8 @@ pub fn load_paths(paths: &[PathBuf]) -> (Vec<LoadedScenario>, Vec<LoadError>) {
         };
         let shown = f.to_string_lossy().replace('\\', "/");
         match std::fs::read_to_string(&f) {
-            Ok(text) => match load_str(&shown, &text) {
-                Ok(s) => loaded.push(LoadedScenario { file: f, found_as, scenario: s }),
+            Ok(text) => match load_str_with_warnings(&shown, &text) {
+                Ok((s, warnings)) => loaded.push(LoadedScenario { file: f, found_as, scenario: s, warnings }),
                 Err(es) => errors.extend(es),
             },
             Err(e) => errors.push(LoadError { file: shown, line: None, column: None, message: e.to_string() }),
@@ -201,11 +203,19 @@ fn check_names(loaded: &[LoadedScenario]) -> Vec<LoadError> {
 /// # Errors
 /// Every problem found, each with the file and, where known, line and column.
 pub fn load_str(file: &str, text: &str) -> Result<Scenario, Vec<LoadError>> {
+    load_str_with_warnings(file, text).map(|(s, _)| s)
+}
+
+/// [`load_str`], with the warnings of a scenario that loads.
+///
+/// # Errors
+/// As [`load_str`].
+pub fn load_str_with_warnings(file: &str, text: &str) -> Result<(Scenario, Vec<LoadError>), Vec<LoadError>> {
     // serde-saphyr's message repeats the position and quotes the source; `yaml` keeps its first line.
     let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| vec![LoadError::yaml(file, &e)])?;
-    let mut c = Checker { file, text, errors: Vec::new() };
+    let mut c = Checker { file, text, errors: Vec::new(), warnings: Vec::new() };
     c.scenario(&scenario);
-    if c.errors.is_empty() { Ok(scenario) } else { Err(c.errors) }
+    if c.errors.is_empty() { Ok((scenario, c.warnings)) } else { Err(c.errors) }
 }
 
 /// serde-saphyr starts some messages with "error: line L column C: " and ends others with " at line L column
@@ -249,6 +259,7 @@ struct Checker<'a> {
     file: &'a str,
     text: &'a str,
     errors: Vec<LoadError>,
+    warnings: Vec<LoadError>,
 }
 
 /// Where a problem is: a step's position, refined by searching the text from there.
@@ -263,6 +274,15 @@ fn check_id_re() -> Regex {
 }
 
 impl Checker<'_> {
+    fn warn(&mut self, at: Option<At>, message: impl Into<String>) {
+        self.warnings.push(LoadError {
+            file: self.file.to_owned(),
+            line: at.map(|a| a.line),
+            column: at.map(|a| a.column),
+            message: message.into(),
+        });
+    }
+
     fn error(&mut self, at: Option<At>, message: impl Into<String>) {
         self.errors.push(LoadError {
             file: self.file.to_owned(),
@@ -378,6 +398,27 @@ impl Checker<'_> {
             0 => self.error(at, format!("step {n}: expected one of `request`, `poll` or `control`")),
             1 => {}
             _ => self.error(at, format!("step {n}: has more than one of `request`, `poll`, `control`: expected one")),
+        }
+        if step.request.is_some() && step.expect.is_none() {
+            self.error(
+                at,
+                format!(
+                    "step {n}: a request step without `expect` passes on any answer, a 500 included: expected an \
+                     `expect` block (at least `status`)"
+                ),
+            );
+        }
+        if let (Some(_), Some(e)) = (&step.request, &step.expect) {
+            if checks_only_an_error_status(e) {
+                let at = at.map(|a| self.near(a, r"status\s*:"));
+                self.warn(
+                    at,
+                    format!(
+                        "step {n}: checks only the status of an error answer: also check its body (the error code, \
+                         e.g. `json: {{error: invalid_grant}}`), so that another error with the same status fails"
+                    ),
+                );
+            }
         }
         if step.control.is_some() && step.expect.is_some() {
             let at = at.map(|a| self.near(a, r"expect\s*:"));
@@ -759,6 +800,25 @@ fn matcher_strings<'a>(m: &'a Matcher, out: &mut Vec<&'a str>) {
             }
         }
     }
+}
+
+/// Whether an `expect` block checks an error status (4xx or 5xx, every one listed) and nothing else.
+fn checks_only_an_error_status(e: &Expect) -> bool {
+    let codes: Vec<u16> = match &e.status {
+        Some(Status::One(c)) => vec![*c],
+        Some(Status::Any(cs)) => cs.clone(),
+        None => return false,
+    };
+    !codes.is_empty()
+        && codes.iter().all(|c| *c >= 400)
+        && e.headers.is_empty()
+        && e.json.is_none()
+        && e.pointers.is_empty()
+        && e.text.is_none()
+        && e.redirect.is_none()
+        && e.audio.is_none()
+        && e.dash.is_none()
+        && e.range.is_none()
 }
 
 /// Every string of an `expect` block that may hold references.

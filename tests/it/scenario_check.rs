@@ -9,7 +9,10 @@ const BROKEN: &str =
 #[tokio::test]
 async fn check_names_file_line_and_column_of_a_broken_file_and_exits_2() {
     let dir = scratch("check-broken");
-    write_files(&dir, &[("ok.yaml", "name: ok\nsteps:\n  - request: {path: /}\n"), ("bad.yaml", BROKEN)]);
+    write_files(
+        &dir,
+        &[("ok.yaml", "name: ok\nsteps:\n  - request: {path: /}\n    expect: {status: 404}\n"), ("bad.yaml", BROKEN)],
+    );
     let bad = dir.join("bad.yaml");
 
     let out = bin(vec!["check".into(), dir.to_string_lossy().into_owned()]).await;
@@ -87,4 +90,39 @@ async fn an_unreachable_target_is_a_usage_error_not_a_failure() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[tokio::test]
+async fn a_request_step_without_expect_is_an_error_and_an_error_status_alone_a_warning() {
+    let dir = scratch("check-expect");
+    let file = |name: &str| dir.join(name).display().to_string();
+    write_files(&dir, &[("loose.yaml", "name: loose\nsteps:\n  - request: {path: /auth/o2/token, method: POST}\n")]);
+    let out = bin(vec!["check".into(), file("loose.yaml")]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: {}:3:5: step 1: a request step without `expect` passes on any answer, a 500 included: expected an \
+             `expect` block (at least `status`)\nerror: 1 problem(s) found\n",
+            file("loose.yaml")
+        )
+    );
+    write_files(
+        &dir,
+        &[(
+            "status-only.yaml",
+            "name: status only\nsteps:\n  - request: {path: /auth/o2/token, method: POST}\n    expect:\n      status: 400\n  - request: {path: /auth/o2/token, method: POST}\n    expect:\n      status: 400\n      json: {error: invalid_request}\n",
+        )],
+    );
+    let out = bin(vec!["check".into(), file("status-only.yaml")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "warning: {}:5:7: step 1: checks only the status of an error answer: also check its body (the error \
+             code, e.g. `json: {{error: invalid_grant}}`), so that another error with the same status fails\n",
+            file("status-only.yaml")
+        )
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1 scenarios in 1 files: ok\n1 warning\n");
 }

@@ -59,11 +59,13 @@ steps:
   - request:
       path: /ap/oa
       query: {client_id: "{{fixture.client.web.id}}", scope: music::profile, response_type: code, redirect_uri: "{{redirect_uri}}"}
+    expect: {status: 302}
     capture: {code: {query: code}}
   - request:
       method: POST
       path: /auth/o2/token
       form: {grant_type: authorization_code, code: "{{code}}", client_id: "{{fixture.client.web.id}}", client_secret: "{{fixture.client.web.secret}}"}
+    expect: {status: 200}
     capture: {token: {pointer: /access_token}}
   - control: {fault: {route: "GET /v1/me", error: THROTTLED, retry_after: 5, count: 1}}
   - request: {path: /v1/me, bearer: "{{token}}", headers: {x-api-key: "{{fixture.profile.music.id}}"}}

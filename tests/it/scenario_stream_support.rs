@@ -267,6 +267,7 @@ pub const GOOD: &[(&str, &str)] = &[
 steps:
   - name: the track
     request: {path: /track.json}
+    expect: {status: 200}
     capture: {tone: {pointer: /tone_hz}, seconds: {pointer: /duration}}
   - name: SD
     request: {path: /ok/sd.mp3}
@@ -327,6 +328,7 @@ steps:
         r#"name: the DASH manifest lists every quality and each one plays
 steps:
   - request: {path: /track.json}
+    expect: {status: 200}
     capture: {tone: {pointer: /tone_hz}, manifest: {pointer: /dash/ok}}
   - name: manifest
     request: {path: "{{manifest}}"}
@@ -357,6 +359,7 @@ steps:
         r#"name: bare segment URLs carry the manifest's query when asked
 steps:
   - request: {path: /track.json}
+    expect: {status: 200}
     capture: {manifest: {pointer: /dash/bare}}
   - request: {path: "{{manifest}}"}
     expect:
@@ -374,6 +377,7 @@ pub const WRONG: &[(&str, &str)] = &[
         r#"name: wrong frequency
 steps:
   - request: {path: /track.json}
+    expect: {status: 200}
     capture: {tone: {pointer: /tone_hz}}
   - name: the file
     request: {path: /wrong/tone.flac}
@@ -412,6 +416,7 @@ steps:
         r#"name: a representation is missing
 steps:
   - request: {path: /track.json}
+    expect: {status: 200}
     capture: {manifest: {pointer: /dash/missing}}
   - name: manifest
     request: {path: "{{manifest}}"}
@@ -425,6 +430,7 @@ steps:
         r#"name: a segment is missing
 steps:
   - request: {path: /track.json}
+    expect: {status: 200}
     capture: {manifest: {pointer: /dash/broken}}
   - name: manifest
     request: {path: "{{manifest}}"}
@@ -438,6 +444,7 @@ steps:
         r#"name: bare segment URLs without the manifest's query
 steps:
   - request: {path: /track.json}
+    expect: {status: 200}
     capture: {manifest: {pointer: /dash/bare}}
   - name: manifest
     request: {path: "{{manifest}}"}

@@ -18,6 +18,7 @@ steps:
       method: POST
       path: /auth/o2/token
       form: {client_id: \"{{cid}}\"}
+    expect: {status: 200}
     capture:
       token: {pointer: /access_token}
   - control: {expire_token: {token: \"{{token}}\"}}
@@ -62,7 +63,7 @@ fn a_matcher_with_an_unknown_check_is_refused_where_it_is() {
 #[test]
 fn a_step_needs_exactly_one_kind() {
     let e = errors(
-        "name: x\nsteps:\n  - name: nothing\n  - request: {path: /}\n    poll: {request: {path: /}, until: {}}\n",
+        "name: x\nsteps:\n  - name: nothing\n  - request: {path: /}\n    expect: {status: 200}\n    poll: {request: {path: /}, until: {}}\n",
     );
     assert_eq!(e.len(), 2, "{e:?}");
     assert!(e[0].starts_with("s.yaml:3:5: step 1: expected one of"), "{}", e[0]);
@@ -71,19 +72,19 @@ fn a_step_needs_exactly_one_kind() {
 
 #[test]
 fn control_steps_need_the_mock_only_tag() {
-    let e = errors("name: x\nsteps:\n  - request: {path: /}\n  - control: reset\n");
+    let e = errors("name: x\nsteps:\n  - request: {path: /}\n    expect: {status: 200}\n  - control: reset\n");
     assert_eq!(e.len(), 1, "{e:?}");
-    assert!(e[0].starts_with("s.yaml:4:5: step 2: control steps need"), "{}", e[0]);
+    assert!(e[0].starts_with("s.yaml:5:5: step 2: control steps need"), "{}", e[0]);
     assert!(e[0].contains("mock-only"), "{}", e[0]);
 }
 
 #[test]
 fn variables_must_be_defined_before_use_and_point_at_the_reference() {
-    let text = "name: x\nsteps:\n  - request:\n      path: /a\n      bearer: \"{{token}}\"\n    capture:\n      token: {pointer: /t}\n  - request: {path: \"/b/{{fixture.client.nope.id}}\"}\n";
+    let text = "name: x\nsteps:\n  - request:\n      path: /a\n      bearer: \"{{token}}\"\n    capture:\n      token: {pointer: /t}\n    expect: {status: 200}\n  - request: {path: \"/b/{{fixture.client.nope.id}}\"}\n    expect: {status: 200}\n";
     let e = errors(text);
     assert_eq!(e.len(), 2, "{e:?}");
     assert!(e[0].starts_with("s.yaml:5:16: {{token}} is not defined here"), "{}", e[0]);
-    assert!(e[1].starts_with("s.yaml:8:25: {{fixture.client.nope.id}} is not a fixture alias"), "{}", e[1]);
+    assert!(e[1].starts_with("s.yaml:9:25: {{fixture.client.nope.id}} is not a fixture alias"), "{}", e[1]);
 }
 
 #[test]
@@ -101,7 +102,7 @@ fn malformed_references_regexes_pointers_and_methods_are_reported() {
 #[test]
 fn checks_and_tags_follow_their_grammar() {
     let e = errors(
-        "name: x\ntags: [\"two words\"]\nchecks: [\"lwa 13.4\", \"lwa§13.4-2\", \"music-api.md §11.2\"]\nsteps:\n  - request: {path: /}\n",
+        "name: x\ntags: [\"two words\"]\nchecks: [\"lwa 13.4\", \"lwa§13.4-2\", \"music-api.md §11.2\"]\nsteps:\n  - request: {path: /}\n    expect: {status: 200}\n",
     );
     assert_eq!(e.len(), 2, "{e:?}");
     assert!(e[0].contains("tag \"two words\""), "{}", e[0]);
@@ -111,7 +112,7 @@ fn checks_and_tags_follow_their_grammar() {
 #[test]
 fn reserved_and_malformed_capture_names_are_refused() {
     let e = errors(
-        "name: x\nsteps:\n  - request: {path: /}\n    capture:\n      target: {header: x}\n      a.b: {header: y}\n",
+        "name: x\nsteps:\n  - request: {path: /}\n    expect: {status: 200}\n    capture:\n      target: {header: x}\n      a.b: {header: y}\n",
     );
     assert_eq!(e.len(), 2, "{e:?}");
     assert!(e[0].contains("\"target\" is reserved"), "{}", e[0]);
@@ -123,8 +124,9 @@ fn duplicate_names_across_files_are_refused_and_baselines_are_not_scenarios() {
     let dir = std::env::temp_dir().join(format!("amm-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("sub")).unwrap();
-    std::fs::write(dir.join("a.yaml"), "name: same\nsteps:\n  - request: {path: /}\n").unwrap();
-    std::fs::write(dir.join("sub/b.yml"), "# c\nname: same\nsteps:\n  - request: {path: /}\n").unwrap();
+    let steps = "steps:\n  - request: {path: /}\n    expect: {status: 200}\n";
+    std::fs::write(dir.join("a.yaml"), format!("name: same\n{steps}")).unwrap();
+    std::fs::write(dir.join("sub/b.yml"), format!("# c\nname: same\n{steps}")).unwrap();
     std::fs::write(dir.join("x.baseline.yaml"), "expected_failures: []\n").unwrap();
     std::fs::write(dir.join("notes.txt"), "not yaml").unwrap();
     let (loaded, errs) = load_paths(std::slice::from_ref(&dir));
@@ -141,6 +143,7 @@ const STREAMS: &str = "\
 name: streams
 steps:
   - request: {path: /track.json}
+    expect: {status: 200}
     capture: {tone: {pointer: /tone}}
   - request: {path: /a.flac}
     expect:
@@ -250,4 +253,29 @@ fn dash_fetch_options_must_fit_together_and_references_must_be_defined() {
     );
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("regex \"(\" does not compile"), "{}", e[0]);
+}
+
+#[test]
+fn a_request_step_needs_expect_and_an_error_status_alone_is_a_warning() {
+    let e = errors("name: x\nsteps:\n  - request: {path: /}\n");
+    assert_eq!(
+        e,
+        ["s.yaml:3:5: step 1: a request step without `expect` passes on any answer, a 500 included: expected an \
+          `expect` block (at least `status`)"]
+    );
+    let warnings = |text: &str| {
+        load_str_with_warnings("s.yaml", text).unwrap().1.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    let w = warnings("name: x\nsteps:\n  - request: {path: /}\n    expect:\n      status: [400, 401]\n");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("s.yaml:5:7: step 1: checks only the status of an error answer"), "{}", w[0]);
+    // A success status alone, or an error status with anything else checked, is no warning.
+    for ok in [
+        "name: x\nsteps:\n  - request: {path: /}\n    expect: {status: 200}\n",
+        "name: x\nsteps:\n  - request: {path: /}\n    expect: {status: [200, 400]}\n",
+        "name: x\nsteps:\n  - request: {path: /}\n    expect: {status: 400, json: {error: invalid_grant}}\n",
+        "name: x\nsteps:\n  - request: {path: /}\n    expect: {status: 404, headers: {content-type: application/json}}\n",
+    ] {
+        assert_eq!(warnings(ok), Vec::<String>::new(), "{ok}");
+    }
 }
