@@ -26,7 +26,13 @@ use super::words::{
 /// Largest number of tracks [`Catalog::generate`] produces; larger requests are capped.
 pub const MAX_GENERATED_TRACKS: usize = MAX_DOCS;
 
-/// Hands out unique ASINs: an affine bijection of a counter over the `B0` + 8 base-36 id space.
+/// Hands out unique ASINs: an affine bijection of a counter over the `B0` + 8 base-36 id space, minus the
+/// reserved [`Asin::UNKNOWN`] (number 0).
+///
+/// The counter position that maps to number 0 gets the permutation's value at the last position,
+/// `ASIN_SPACE - 1`, instead; the counter never gets there (a catalog holds far fewer than 36^8 ids), so ids stay
+/// unique, and every other position keeps the id it had before the reservation: catalogs that never drew
+/// number 0 are unchanged, and a catalog that did differs in that one id only.
 struct AsinGen {
     next: u64,
     mul: u64,
@@ -44,9 +50,18 @@ impl AsinGen {
     }
 
     fn next(&mut self) -> Asin {
-        let n = (u128::from(self.next) * u128::from(self.mul) + u128::from(self.add)) % u128::from(ASIN_SPACE);
+        debug_assert!(self.next < ASIN_SPACE - 1, "the last position is the reserved id's stand-in");
+        let mut n = self.at(self.next);
+        if n == 0 {
+            n = self.at(ASIN_SPACE - 1);
+        }
         self.next += 1;
-        Asin::from_number(n as u64)
+        Asin::from_number(n)
+    }
+
+    /// The permutation's value at counter position `i`.
+    fn at(&self, i: u64) -> u64 {
+        ((u128::from(i) * u128::from(self.mul) + u128::from(self.add)) % u128::from(ASIN_SPACE)) as u64
     }
 }
 
@@ -361,4 +376,28 @@ fn gen_podcasts(rng: &mut StdRng, n_shows: usize) -> (Vec<PodcastShow>, Vec<Podc
         });
     }
     (shows, episodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_never_hands_out_the_reserved_id() {
+        // `add = ASIN_SPACE - 3·mul` puts number 0 (B000000000) at counter position 3.
+        let mul = 7;
+        let mut ids = AsinGen { next: 0, mul, add: ASIN_SPACE - 3 * mul };
+        assert_eq!(ids.at(3), 0, "position 3 is where the unreserved permutation emits B000000000");
+        let drawn: Vec<Asin> = (0..6).map(|_| ids.next()).collect();
+        assert!(!drawn.contains(&Asin::UNKNOWN));
+        // Every other position keeps its id; position 3 gets the value of the never-reached last position.
+        let expected = [ids.at(0), ids.at(1), ids.at(2), ids.at(ASIN_SPACE - 1), ids.at(4), ids.at(5)];
+        assert_eq!(drawn, expected.map(Asin::from_number));
+        assert_eq!(drawn[3].as_str(), "B0ZZZZZZZ8");
+        assert_eq!(drawn.iter().collect::<std::collections::HashSet<_>>().len(), drawn.len());
+        // Identity permutation: position 0 would be B000000000.
+        let mut ids = AsinGen { next: 0, mul: 1, add: 0 };
+        assert_eq!(ids.next().as_str(), "B0ZZZZZZZZ");
+        assert_eq!(ids.next().as_str(), "B000000001");
+    }
 }

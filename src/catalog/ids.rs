@@ -19,6 +19,13 @@ pub(super) const ASIN_SPACE: u64 = 36u64.pow(8);
 pub struct Asin([u8; 10]);
 
 impl Asin {
+    /// The reserved id `B000000000`: the catalog generator never emits it, so it is the id that is certainly
+    /// absent from every generated catalog (the tests use it for "a well-formed id that does not exist").
+    ///
+    /// It is generated number 0 ([`Asin::from_number`]`(0)`), which the generator replaces (see
+    /// `generate::AsinGen`). A catalog extension may still name it explicitly.
+    pub const UNKNOWN: Self = Self(*b"B000000000");
+
     /// Parses an ASIN-style id: `B` followed by 9 characters of `[0-9A-Z]` (spec §3.1).
     ///
     /// # Errors
@@ -323,6 +330,14 @@ mod tests {
         assert!(Asin::parse("B076yT2CBT").is_err());
         assert!(Asin::parse("A076YT2CBT").is_err());
         assert!(Asin::parse("B076YT2CB").is_err());
+    }
+
+    #[test]
+    fn the_reserved_id_is_generated_number_zero() {
+        assert_eq!(Asin::UNKNOWN.as_str(), "B000000000");
+        assert_eq!(Asin::from_number(0), Asin::UNKNOWN);
+        assert_eq!(Asin::parse("B000000000"), Ok(Asin::UNKNOWN));
+        assert_eq!(Asin::UNKNOWN.ordinal(), 0);
     }
 
     #[test]

@@ -148,8 +148,23 @@ fn relations_are_consistent() {
     assert!(related.iter().all(|&r| cat[r].genre == a.genre));
     assert_eq!(related, cat.related_artists(a.idx, 10));
     assert_eq!(related.iter().collect::<HashSet<_>>().len(), related.len());
-    assert!(cat.lookup("B000000000").is_none() || cat.lookup("B000000000").is_some());
+    assert!(cat.lookup(Asin::UNKNOWN.as_str()).is_none());
     assert!(cat.lookup("not an id").is_none());
+}
+
+#[test]
+fn the_reserved_id_is_in_no_generated_catalog() {
+    // The tests use B000000000 as "a well-formed id that does not exist"; the generator reserves it.
+    assert_eq!(Asin::UNKNOWN.as_str(), "B000000000");
+    let sizes = (0..8).map(|seed| (seed, 800)).chain([(3, 20_000), (u64::MAX, 1)]);
+    for (seed, tracks) in sizes {
+        let cat = Catalog::generate(seed, tracks);
+        assert!(cat.lookup("B000000000").is_none(), "seed {seed}, {tracks} tracks");
+        let mut ids = cat.tracks().iter().map(|t| t.id).chain(cat.albums().iter().map(|a| a.id));
+        assert!(ids.all(|id| id != Asin::UNKNOWN));
+        let mut ids = cat.artists().iter().map(|a| a.id).chain(cat.playlists().iter().map(|p| p.id));
+        assert!(ids.all(|id| id != Asin::UNKNOWN));
+    }
 }
 
 #[test]
