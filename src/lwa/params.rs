@@ -337,17 +337,19 @@ mod tests {
     /// A parameter set of distinct names, each with where it goes.
     fn param_set() -> impl Strategy<Value = Vec<(String, String, Place)>> {
         let name = prop_oneof![3 => proptest::sample::select(NAMES).prop_map(str::to_owned), 1 => "[a-z_]{1,8}"];
-        let place = prop_oneof![
-            6 => Just(None),
-            6 => Just(Some(false)),
-            1 => Just(Some(true)),
-        ];
-        let entry = (name, value(), place, value()).prop_map(|(n, v, place, other)| {
+        // 0–5 query, 6–11 body, 12 both with the same value, 13 both with another value (if it differs).
+        let place = 0..14u8;
+        // A scope is usually a space-separated list, which a JSON body may send as an array.
+        let name_value = name.prop_flat_map(|n| {
+            let v = if n == "scope" { "[a-z:]{3,12}( [a-z:]{3,12}){0,2}".boxed() } else { value().boxed() };
+            (Just(n), v)
+        });
+        let entry = (name_value, place, value()).prop_map(|((n, v), place, other)| {
             let place = match place {
-                None => Place::Query,
-                Some(false) => Place::Body,
-                Some(true) if other != v => Place::Conflict(other),
-                Some(true) => Place::Both,
+                0..=5 => Place::Query,
+                6..=11 => Place::Body,
+                13 if other != v => Place::Conflict(other),
+                _ => Place::Both,
             };
             (n, v, place)
         });
@@ -447,10 +449,15 @@ mod tests {
         /// ones as absent), an equal duplicate is fine and a differing one is `invalid_param`; Basic
         /// credentials are kept apart, and a body `client_id` that differs from Basic's is `invalid_client`.
         ///
-        /// Why every case reaches the merge, without counting: the generated requests are all well-formed
-        /// (the set is at most 8 distinct names, each sent in the query, the body or both), so every case
-        /// parses and compares the whole set; a conflict is about 1 placement in 13 and only turns that one
-        /// name into an error. The credentials are present in 5 cases in 6, in Basic in half of them.
+        /// Why nearly every case reaches the merge, without counting: every generated request is
+        /// well-formed, so every case parses and compares the whole set (only an empty set without
+        /// credentials, 1/8 · 1/6, has nothing to merge); a parameter goes to the query 3 times in 7, to the
+        /// body 3 times in 7 and to both 1 time in 7 (half of those with another value), so most cases with
+        /// two or more parameters fill both the query and the body. The credentials are sent in 5 cases in 6, in
+        /// Basic in 3 in 6, and 1 in 4 of those adds a differing body `client_id`. A temporary tally over
+        /// 4096 cases measured: 98 % with something to merge, 74 % with both a query and a body (42 % JSON,
+        /// 51 % form bodies), 20 % with a conflicting duplicate, 22 % with an equal one, 50 % with Basic,
+        /// 12 % with a Basic conflict.
         #[test]
         fn merged_parameters_are_the_parameters_sent(set in param_set(), kind in body_kind(), bare in any::<bool>(), creds in creds()) {
             let (client_id, secret) = web_client();
