@@ -24,6 +24,9 @@ pub const FIXTURE_ALIASES: &[(&str, &str)] = &[
     ("fixture.client.public.id", "the music profile's first public (PKCE) client"),
     ("fixture.client.public.redirect_uri", "its first return URL"),
     ("fixture.client.device.id", "the music profile's first device (code-based linking) client"),
+    ("fixture.client.tv.id", "the music profile's first confidential client enabled for code-based linking"),
+    ("fixture.client.tv.secret", "its secret"),
+    ("fixture.client.tv.redirect_uri", "its first return URL"),
     ("fixture.client.not_music.id", "the first client of the profile not enabled for music"),
     ("fixture.client.not_music.secret", "its secret"),
     ("fixture.client.not_music.redirect_uri", "its first return URL"),
@@ -327,6 +330,14 @@ pub fn fixture_aliases(profiles: &Value, users: &Value) -> Vars {
         }
         if let Some(c) = of_kind("device") {
             set("fixture.client.device.id", str_of(c, "client_id"));
+        }
+        let linked = cs.iter().find(|c| {
+            c.get("kind").and_then(Value::as_str) == Some("web") && c.get("cbl_enabled") == Some(&Value::Bool(true))
+        });
+        if let Some(c) = linked {
+            set("fixture.client.tv.id", str_of(c, "client_id"));
+            set("fixture.client.tv.secret", str_of(c, "client_secret"));
+            set("fixture.client.tv.redirect_uri", first_url(c));
         }
     }
     if let Some(p) = not_music {
