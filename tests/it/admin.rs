@@ -187,7 +187,8 @@ async fn settings_round_trip_and_reject_unknown_keys_and_wrong_types() {
         "device_decision_after_polls": 1,
         "consent_decision": "allow",
         "stream_url_ttl_seconds": 0,
-        "playback_queue_restored": false
+        "playback_queue_restored": false,
+        "accept_codepair_without_response_type": false
     });
     let got = app.admin("GET", "/__admin/settings", json!({})).await;
     assert_eq!(got, defaults);

@@ -427,7 +427,7 @@ async fn the_dashboard_renders_the_timeline_in_headless_chromium() {
     println!("screenshot: {}", png.display());
     for text in [
         "Plan: Speaker journey",
-        "13 failed",
+        "16 failed",
         "device-poll-interval",
         "Polls a device code no faster than the code pair's interval",
         "POST /auth/o2/create/codepair",
