@@ -18,7 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::load::LoadError;
-use super::run::{Failure, Outcome, ScenarioResult};
+use super::outcome::{Failure, Outcome, ScenarioResult};
 
 /// A baseline file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

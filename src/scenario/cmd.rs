@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::baseline::Baseline;
 use super::interp::Vars;
-use super::load::{LoadedScenario, load_paths};
+use super::load::{LoadedScenario, load_paths, plans_under};
 use super::run::{MockMode, Outcome, RunOptions, RunReport, ScenarioResult, Target, load_vars, run, selected};
 use crate::cli::{CheckArgs, ConformanceArgs, RunArgs, SchemaArgs};
 use crate::server::ServerConfig;
@@ -209,20 +209,6 @@ pub fn check_command(args: CheckArgs) -> ExitCode {
         println!("{} client plans: ok", plans.len());
     }
     ExitCode::SUCCESS
-}
-
-/// The client plans in the `clients/` directory of each directory given (`scenarios/clients/`).
-pub fn plans_under(paths: &[PathBuf]) -> (Vec<crate::plan::Plan>, Vec<super::LoadError>) {
-    let (mut plans, mut errors) = (Vec::new(), Vec::new());
-    for p in paths {
-        let dir = p.join(super::load::CLIENT_PLANS_DIR);
-        if dir.is_dir() {
-            let (ps, es) = crate::plan::load_dir(&dir);
-            plans.extend(ps);
-            errors.extend(es);
-        }
-    }
-    (plans, errors)
 }
 
 /// `amazon-music-mock schema`.

@@ -294,7 +294,7 @@ pub fn render_client_rules(plans: &[crate::plan::Plan], out: &Path) -> String {
 /// Load errors (scenarios and plans), spec errors and unknown citations, as messages.
 pub fn generate(paths: &[PathBuf], spec_dir: &Path, out: &Path, command: &str) -> Result<String, Vec<String>> {
     let (loaded, errors) = super::load::load_paths(paths);
-    let (plans, plan_errors) = super::cmd::plans_under(paths);
+    let (plans, plan_errors) = super::load::plans_under(paths);
     if !errors.is_empty() || !plan_errors.is_empty() {
         return Err(errors.iter().chain(&plan_errors).map(ToString::to_string).collect());
     }
@@ -379,13 +379,9 @@ Intro MUST prose is not a bullet.
     fn the_committed_conformance_document_is_current() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         // Links are computed between absolute paths, so the document does not depend on the working directory.
-        let fresh = generate(
-            &[root.join("scenarios")],
-            &root.join("docs/spec"),
-            &root.join("docs/CONFORMANCE.md"),
-            COMMAND,
-        )
-        .unwrap_or_else(|e| panic!("{}", e.join("\n")));
+        let fresh =
+            generate(&[root.join("scenarios")], &root.join("docs/spec"), &root.join("docs/CONFORMANCE.md"), COMMAND)
+                .unwrap_or_else(|e| panic!("{}", e.join("\n")));
         let committed = std::fs::read_to_string(root.join("docs/CONFORMANCE.md")).unwrap_or_default();
         assert!(committed == fresh, "docs/CONFORMANCE.md is stale: run `cargo run -- {}`", &COMMAND[18..]);
     }

@@ -22,6 +22,7 @@ pub mod expect;
 pub mod interp;
 pub mod load;
 pub mod model;
+pub mod outcome;
 pub mod report;
 pub mod run;
 pub mod schema;
