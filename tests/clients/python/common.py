@@ -8,6 +8,7 @@ redirect use the standard library, never the OAuth library under test.
 import contextlib
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -43,6 +44,8 @@ class Driver:
         self.session = args[1] if len(args) > 1 else os.environ.get("AMM_SESSION", session)
         self.url = f"{self.base}/s/{self.session}"  # every route of this driver's own mock session
         self.last = None  # the mock's last answer in the current step: (status, body)
+        # Against `serve --tls`: the CA that requests trusts through REQUESTS_CA_BUNDLE, for urllib too.
+        self.tls = ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE"))
 
     # --- steps -------------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -79,7 +82,7 @@ class Driver:
         req = urllib.request.Request(f"{url or self.url}/__admin{path}", data=data, method=method,
                                      headers={"content-type": "application/json"})
         try:
-            with urllib.request.urlopen(req) as r:
+            with urllib.request.urlopen(req, context=self.tls) as r:
                 return json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             raise Failure(f"admin {method} {path}", (e.code, e.read().decode(errors="replace"))) from None
@@ -108,7 +111,7 @@ class Driver:
                 return None
 
         try:
-            urllib.request.build_opener(NoRedirect).open(url)
+            urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=self.tls)).open(url)
         except urllib.error.HTTPError as e:
             if e.code == 302:
                 return e.headers["Location"]

@@ -16,8 +16,8 @@ from requests_oauthlib import OAuth2Session
 from common import DEVICE_CLIENT, PROFILE, PUBLIC_CLIENT, SCOPE, Driver, Failure, check
 
 d = Driver("requests-oauthlib", "requests-oauthlib")
-if d.base.startswith("http://"):
-    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"  # oauthlib refuses http:// URLs otherwise
+# oauthlib refuses http:// URLs, the mock's and the loopback return URL's (also under `serve --tls`).
+os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 TOKEN_URL = f"{d.url}/auth/o2/token"
 
 with d.step("session settings: strict_lwa, auto_consent, device_interval_seconds 1"):
