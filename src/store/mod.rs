@@ -25,8 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::ClockState;
 use crate::journal::{BadMaterial, JournalEntry};
-pub use crate::plan::{MaterialPoint, NetworkAction, Plan};
+pub mod plan;
 use crate::scope::ScopeSet;
+pub use plan::{MaterialPoint, NetworkAction, Plan};
 
 /// The name of an isolated session (`/s/{session}/…`); un-prefixed routes use [`SessionId::DEFAULT`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
