@@ -15,7 +15,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::server::{DEFAULT_TOKEN_KEY, ServerConfig, build_state, shutdown_signal, start_with_state};
+use crate::server::{DEFAULT_TOKEN_KEY, ServerConfig, build_state, shutdown_signal, start_with_state_and_tls};
+use crate::tls::{Identity, TlsSource};
 
 /// Offline stand-in for Login With Amazon and the Amazon Music Web API.
 #[derive(Debug, Parser)]
@@ -203,9 +204,26 @@ pub struct ServeArgs {
     #[arg(long, env = "AMM_STREAM_CACHE_BYTES", default_value_t = crate::stream::DEFAULT_MAX_BYTES)]
     pub stream_cache_bytes: u64,
     /// Origin that minted stream URLs and the Device API's references start with (e.g.
-    /// https://mock.example:8443); default: the request's Host.
+    /// https://mock.example:8443); default: the request's Host, over the request's scheme (https with --tls).
     #[arg(long, env = "AMM_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Serve HTTPS (HTTP/1.1 and HTTP/2) with a certificate made at start for api.amazon.com, www.amazon.com,
+    /// amazon.com, music-api.amazon.com, api.music.amazon.dev, api.music.amazon.com, localhost, 127.0.0.1,
+    /// ::1 and the bound IP, signed by a fresh CA whose certificate is written to --tls-ca-out.
+    /// (AMM_TLS takes 1/0, true/false, yes/no or on/off.)
+    #[arg(long, env = "AMM_TLS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub tls: bool,
+    /// Where --tls writes the CA certificate (PEM) to trust [default: $TMPDIR/amazon-music-mock-ca-PORT.pem,
+    /// removed at a clean shutdown]; its path is printed after the `listening on` line.
+    #[arg(long, env = "AMM_TLS_CA_OUT", value_name = "PATH", conflicts_with = "tls_cert")]
+    pub tls_ca_out: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first) instead of a made one;
+    /// needs --tls-key, implies --tls.
+    #[arg(long, env = "AMM_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "AMM_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// A client plan (scenarios/clients/*.yaml) loaded into the default session.
     #[arg(long, env = "AMM_PLAN", value_name = "FILE")]
     pub plan: Option<PathBuf>,
@@ -232,6 +250,11 @@ impl ServeArgs {
             stream_cache_dir: self.stream_cache_dir.clone(),
             stream_cache_bytes: self.stream_cache_bytes,
             public_url: self.public_url.clone(),
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsSource::files(cert, key)),
+                _ if self.tls => Some(TlsSource::Generate),
+                _ => None,
+            },
         }
     }
 }
@@ -299,6 +322,14 @@ async fn healthcheck(args: HealthcheckArgs) -> ExitCode {
 async fn serve(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format, &args.log);
     let cfg = args.config();
+    // Certificate files are checked first: a wrong path fails at once, not after the catalog is built.
+    let identity = match cfg.tls.as_ref().map(|t| Identity::resolve(t, cfg.bind.ip())).transpose() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let state = match build_state(&cfg) {
         Ok(s) => s,
         Err(e) => {
@@ -325,21 +356,45 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let users = state.fixtures.users().len();
     // Before the `listening on` line: from then on a SIGTERM must mean a clean shutdown.
     let shutdown = shutdown_signal();
-    let server = match start_with_state(cfg.bind, state).await {
+    let server = match start_with_state_and_tls(cfg.bind, state, identity).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    // The CA a client is to trust is on disk before the lines that point at it.
+    let ca_file = match server.ca_pem() {
+        Some(pem) => {
+            let (path, is_default) = match &args.tls_ca_out {
+                Some(p) => (p.clone(), false),
+                None => (crate::tls::default_ca_path(server.addr().port()), true),
+            };
+            if let Err(e) = crate::tls::write_ca(&path, pem, "--tls-ca-out") {
+                eprintln!("error: {e}");
+                server.stop().await;
+                return ExitCode::from(2);
+            }
+            Some((path, is_default))
+        }
+        None => None,
+    };
     {
+        // The first line stays `listening on SCHEME://HOST:PORT`: tools parse it.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on {}", server.uri());
+        if let Some((path, _)) = &ca_file {
+            let _ = writeln!(out, "ca certificate: {}", path.display());
+        }
         let _ = out.flush();
     }
-    tracing::info!(addr = %server.addr(), profiles, users, "serving");
+    tracing::info!(addr = %server.addr(), profiles, users, tls = cfg.tls.is_some(), "serving");
     shutdown.await;
     tracing::info!("shutting down");
     server.stop().await;
+    // The default CA file belongs to this run (the next one makes a new CA); one named with --tls-ca-out stays.
+    if let Some((path, true)) = &ca_file {
+        let _ = std::fs::remove_file(path);
+    }
     ExitCode::SUCCESS
 }

@@ -35,6 +35,7 @@ pub mod server;
 pub mod store;
 pub mod stream;
 pub mod stream_http;
+pub mod tls;
 pub mod v2;
 pub mod verdict;
 

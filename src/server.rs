@@ -1,5 +1,10 @@
-//! Starting and stopping the server: resolve the configuration into [`AppState`], bind, serve until a
-//! shutdown signal. Used by the `serve` command and, in-process, by tests ([`MockAmazon`]).
+//! Starting and stopping the server: resolve the configuration into [`AppState`], bind, serve (plain HTTP,
+//! or TLS with `tls`) until a shutdown signal. Used by the `serve` command and, in-process, by tests
+//! ([`MockAmazon`]).
+//!
+//! Every request is handled inside a [`RequestOrigin`] (a task-local): the scheme of its connection and the
+//! authority of its URI, which is where an HTTP/2 request carries its host. Absolute URLs the mock mints
+//! (`stream::Streams::base`) take their scheme from it, so links follow the scheme a request came in on.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,6 +18,7 @@ use crate::app::{AppState, Limits, router};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::lwa::tokens::TokenCodec;
 use crate::store::memory::MemoryStore;
+use crate::tls::{Identity, TlsError, TlsListener, TlsSource};
 
 /// The key tokens are signed with when none is configured. Every instance started without a key can
 /// verify every other's tokens, which is what replicas of a mock want; set `--token-key` to separate them.
@@ -47,8 +53,10 @@ pub struct ServerConfig {
     /// Largest size of the encoded-audio cache, bytes.
     pub stream_cache_bytes: u64,
     /// Origin that minted URLs (stream URLs, the Device API's references) start with (e.g.
-    /// `https://mock.example:8443`); `None` uses the request's `Host`.
+    /// `https://mock.example:8443`); `None` uses the request's scheme and `Host`.
     pub public_url: Option<String>,
+    /// Serve TLS instead of plain HTTP, with a certificate made at start or read from files.
+    pub tls: Option<TlsSource>,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +74,7 @@ impl Default for ServerConfig {
             stream_cache_dir: None,
             stream_cache_bytes: crate::stream::DEFAULT_MAX_BYTES,
             public_url: None,
+            tls: None,
         }
     }
 }
@@ -84,6 +93,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key is unusable.
+    #[error("{0}")]
+    Tls(#[from] TlsError),
     /// The address could not be bound.
     #[error("cannot bind {addr}: {source}")]
     Bind {
@@ -125,6 +137,7 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
 /// A server running in the background of the current tokio runtime.
 pub struct RunningServer {
     addr: SocketAddr,
+    tls: Option<Identity>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -135,9 +148,16 @@ impl RunningServer {
         self.addr
     }
 
-    /// `http://HOST:PORT`.
+    /// `http://HOST:PORT`, or `https://HOST:PORT` over TLS.
     pub fn uri(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The CA certificate (PEM) that signed the certificate the server made at start (`TlsSource::Generate`);
+    /// `None` over plain HTTP or with one's own certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().and_then(Identity::ca_pem)
     }
 
     /// Stops accepting, lets requests in flight finish, and waits.
@@ -164,34 +184,83 @@ impl Drop for RunningServer {
 /// # Errors
 /// [`StartError`].
 pub async fn start(cfg: &ServerConfig) -> Result<RunningServer, StartError> {
+    let identity = cfg.tls.as_ref().map(|t| Identity::resolve(t, cfg.bind.ip())).transpose()?;
     let state = build_state(cfg)?;
-    start_with_state(cfg.bind, state).await
+    start_with_state_and_tls(cfg.bind, state, identity).await
 }
 
-/// Like [`start`], with a prepared state.
+/// Like [`start`], with a prepared state, over plain HTTP.
 ///
 /// # Errors
 /// [`StartError::Bind`].
 pub async fn start_with_state(bind: SocketAddr, state: AppState) -> Result<RunningServer, StartError> {
+    start_with_state_and_tls(bind, state, None).await
+}
+
+/// Like [`start`], with a prepared state; over TLS when `identity` is given (see [`Identity::resolve`]).
+///
+/// # Errors
+/// [`StartError::Bind`].
+pub async fn start_with_state_and_tls(
+    bind: SocketAddr,
+    state: AppState,
+    identity: Option<Identity>,
+) -> Result<RunningServer, StartError> {
     let listener = TcpListener::bind(bind).await.map_err(|source| StartError::Bind { addr: bind, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: bind, source })?;
     let (tx, rx) = oneshot::channel::<()>();
-    let app = router(state);
-    // A streamed body leaves as the headers then the chunks: without TCP_NODELAY, Nagle holds a small second
-    // write until the client's delayed ACK (~40 ms), which stalls every DASH segment.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+    let scheme = if identity.is_some() { "https" } else { "http" };
+    let app = router(state).layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let origin = RequestOrigin { scheme, authority: req.uri().authority().map(|a| a.as_str().to_owned()) };
+            ORIGIN.scope(origin, next.run(req))
+        },
+    ));
+    let shutdown = async move {
+        let _ = rx.await;
+    };
+    let task = match &identity {
+        // The TLS listener sets TCP_NODELAY itself.
+        Some(id) => {
+            let listener = TlsListener::new(listener, id);
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await })
         }
-    });
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
-    Ok(RunningServer { addr, shutdown: Some(tx), task: Some(task) })
+        None => {
+            // A streamed body leaves as the headers then the chunks: without TCP_NODELAY, Nagle holds a small
+            // second write until the client's delayed ACK (~40 ms), which stalls every DASH segment.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+                }
+            });
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await })
+        }
+    };
+    Ok(RunningServer { addr, tls: identity, shutdown: Some(tx), task: Some(task) })
+}
+
+/// What the connection says about a request's origin, for minting absolute URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOrigin {
+    /// `http` or `https`: the scheme of the connection the request came in on.
+    pub scheme: &'static str,
+    /// The authority of the request's URI: set for HTTP/2 (`:authority`, which stands in for `Host`) and for
+    /// absolute-form HTTP/1.1 targets; `None` otherwise.
+    pub authority: Option<String>,
+}
+
+tokio::task_local! {
+    static ORIGIN: RequestOrigin;
+}
+
+/// The origin of the request being handled on this task; `None` outside a request (unit tests, start-up).
+pub fn request_origin() -> Option<RequestOrigin> {
+    ORIGIN.try_with(Clone::clone).ok()
+}
+
+/// Runs `f` as if handling a request with `origin` (for tests of code that mints URLs).
+pub fn with_request_origin<R>(origin: RequestOrigin, f: impl FnOnce() -> R) -> R {
+    ORIGIN.sync_scope(origin, f)
 }
 
 /// Installs the SIGINT and SIGTERM handlers **now** and returns a future that resolves on either.
@@ -253,7 +322,7 @@ impl MockAmazon {
         Self::start_with(cfg).await
     }
 
-    /// Starts with a given configuration (its `bind` is used as is).
+    /// Starts with a given configuration (its `bind` is used as is; its `tls` too).
     ///
     /// # Panics
     /// When the configuration cannot start (tests pass valid ones).
@@ -271,9 +340,14 @@ impl MockAmazon {
         MockAmazon { server: start_with_state(bind, state).await.expect("the mock starts") }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://…` when the configuration's `tls` is set).
     pub fn uri(&self) -> String {
         self.server.uri()
+    }
+
+    /// The CA certificate (PEM) to trust when started with `tls: Some(TlsSource::Generate)`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.server.ca_pem()
     }
 
     /// The bound address.

@@ -69,7 +69,8 @@ impl Doc {
 }
 
 /// Where a request's remote references point: `{origin}{/s/session}{mount}`, the origin from `--public-url`
-/// or the request's `Host`, the mount `/device` unless the origin's host is the Device API's own.
+/// or the request's scheme (`https` over `serve --tls`) and `Host` (`Streams::base`), the mount `/device`
+/// unless the origin's host is the Device API's own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Links {
     base: String,
@@ -82,7 +83,8 @@ impl Links {
         Links::new(&origin, &req.session.prefix)
     }
 
-    /// The references under `origin` (`http://host:port`) and a session prefix (`""` or `/s/name`).
+    /// The references under `origin` (`http://host:port` or `https://host:port`) and a session prefix (`""` or
+    /// `/s/name`).
     pub fn new(origin: &str, session_prefix: &str) -> Self {
         let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
         let authority = authority.split('/').next().unwrap_or(authority);
@@ -136,5 +138,9 @@ mod tests {
         );
         assert_eq!(Links::new("http://music-api.amazon.com:9000", "").root(), "http://music-api.amazon.com:9000/");
         assert_eq!(Links::new("https://mock.example/", "").root(), "https://mock.example/device/");
+        assert_eq!(
+            Links::new("https://music-api.amazon.com:8443", "/s/t").root(),
+            "https://music-api.amazon.com:8443/s/t/"
+        );
     }
 }

@@ -29,7 +29,8 @@ pub struct Streams {
     /// Encoded files on disk.
     pub cache: Arc<StreamCache>,
     /// Scheme, host and port that minted URLs start with (`--public-url`); `None` uses the request's
-    /// `Host` header over plain HTTP. The Device API's references start with it too (`device::Links`).
+    /// `Host` (or HTTP/2 `:authority`) and the scheme of its connection (`https` over `serve --tls`). The
+    /// Device API's references start with it too (`device::Links`).
     pub public_url: Option<String>,
 }
 
@@ -48,13 +49,22 @@ impl Streams {
         if session_ttl_s == 0 { self.ttl_s } else { i64::try_from(session_ttl_s).unwrap_or(i64::MAX) }
     }
 
-    /// The origin and session prefix minted URLs start with, e.g. `http://127.0.0.1:8080/s/ci-42`.
+    /// The origin and session prefix minted URLs start with, e.g. `http://127.0.0.1:8080/s/ci-42`: the
+    /// `--public-url` when set; otherwise the scheme of the request's connection (`crate::server::
+    /// request_origin`, `http` outside a request) and its `Host`, or the URI's authority where an HTTP/2
+    /// request carries it instead.
     pub fn base(&self, headers: &HeaderMap, session_prefix: &str) -> String {
         let origin = match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => {
-                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-                format!("http://{host}")
+                let conn = crate::server::request_origin();
+                let scheme = conn.as_ref().map_or("http", |o| o.scheme);
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .or_else(|| conn.as_ref().and_then(|o| o.authority.as_deref()))
+                    .unwrap_or("127.0.0.1");
+                format!("{scheme}://{host}")
             }
         };
         format!("{origin}{session_prefix}")
@@ -193,5 +203,21 @@ mod tests {
         assert_eq!(s.base(&h, "/s/a"), "http://mock:9000/s/a");
         s.public_url = Some("https://music.example/".into());
         assert_eq!(s.base(&h, ""), "https://music.example");
+    }
+
+    #[test]
+    fn base_follows_the_scheme_of_the_connection_and_the_http2_authority() {
+        use crate::server::{RequestOrigin, with_request_origin};
+        let mut s = streams();
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "music-api.amazon.com".parse().unwrap());
+        let tls = RequestOrigin { scheme: "https", authority: None };
+        assert_eq!(with_request_origin(tls, || s.base(&h, "/s/a")), "https://music-api.amazon.com/s/a");
+        // HTTP/2 sends no Host: the URI's authority stands in.
+        let h2 = RequestOrigin { scheme: "https", authority: Some("api.amazon.com:8443".into()) };
+        assert_eq!(with_request_origin(h2.clone(), || s.base(&HeaderMap::new(), "")), "https://api.amazon.com:8443");
+        assert_eq!(with_request_origin(h2.clone(), || s.base(&h, "")), "https://music-api.amazon.com");
+        s.public_url = Some("http://public.example".into());
+        assert_eq!(with_request_origin(h2, || s.base(&h, "")), "http://public.example");
     }
 }

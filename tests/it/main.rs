@@ -43,4 +43,5 @@ mod scenario_wrong_server;
 mod smoke;
 mod startup;
 mod stream_http;
+mod tls;
 mod verdicts;
