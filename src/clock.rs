@@ -12,6 +12,18 @@ fn system_now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// Real epoch seconds, for the few things that belong to no session and so have no virtual clock to read: the
+/// trace id of an error raised before any handler ran, and the age of a crashed encode's temporary file in
+/// the stream cache (file times are real times). Nothing that decides an expiry reads it.
+pub fn real_now_secs() -> i64 {
+    system_now_ms() / 1000
+}
+
+/// How long ago a file time was, on the real clock (`None` when it lies in the future).
+pub fn real_age(t: SystemTime) -> Option<std::time::Duration> {
+    SystemTime::now().duration_since(t).ok()
+}
+
 /// A lock-free virtual clock.
 ///
 /// While running it is `system time + offset`; while frozen it stands at `frozen_at`. Setting or advancing

@@ -101,7 +101,7 @@ impl StreamCache {
             if name.contains(".tmp-") {
                 // Another process sharing the directory may be writing it right now: only a file nobody has
                 // written for a while is a leftover of a crashed run.
-                let stale = meta.modified().ok().and_then(|m| m.elapsed().ok()).is_some_and(|age| age > STALE_TMP);
+                let stale = meta.modified().ok().and_then(crate::clock::real_age).is_some_and(|age| age > STALE_TMP);
                 if stale {
                     let _ = fs::remove_file(e.path());
                 }

@@ -237,7 +237,7 @@ impl IntoResponse for V2Error {
         let status = self.code.status();
         // Handlers fill `traceId` from the session; errors raised outside a handler take a fresh random one.
         let trace = self.trace_id.unwrap_or_else(|| {
-            let now = std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_secs() as i64);
+            let now = crate::clock::real_now_secs();
             trace_id(now, uuid::Uuid::new_v4().as_u128())
         });
         let body = Envelope { error: Inner { code: self.code.as_str(), message: &self.message, trace_id: &trace } };
