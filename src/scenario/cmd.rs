@@ -12,8 +12,78 @@ use super::baseline::Baseline;
 use super::interp::Vars;
 use super::load::{LoadedScenario, load_paths, plans_under};
 use super::run::{MockMode, Outcome, RunOptions, RunReport, ScenarioResult, Target, load_vars, run, selected};
-use crate::cli::{CheckArgs, ConformanceArgs, RunArgs, SchemaArgs};
 use crate::server::ServerConfig;
+
+/// `run` flags.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario files, or directories searched recursively for *.yaml.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Base URL of a running server (http:// or https://); without it the mock starts in this process.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The target is a mock with an admin API (without it, `GET /__admin/health` decides).
+    #[arg(long, requires = "target")]
+    pub mock: bool,
+    /// Scenarios run at once [default: the number of CPUs].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Run only scenarios with this tag, or whose name or file contains this text (repeatable).
+    #[arg(long, value_name = "TAG|NAME")]
+    pub filter: Vec<String>,
+    /// Write a report: json:FILE, junit:FILE or html:FILE (repeatable).
+    #[arg(long, value_name = "FORMAT:FILE")]
+    pub report: Vec<crate::scenario::ReportSpec>,
+    /// Expected failures: listed scenarios that fail do not fail the run; listed ones that pass do.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Variables for every scenario (a YAML map); for a target that is not a mock, the fixture aliases.
+    #[arg(long, value_name = "FILE")]
+    pub vars: Option<PathBuf>,
+    /// Time limit of one request, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout_seconds: u64,
+    /// Seed of the in-process mock.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Fixture directory of the in-process mock (as `serve --fixtures`).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}
+
+/// `check` arguments.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Scenario files, or directories searched recursively for *.yaml.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `schema` flags.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `conformance` flags.
+#[derive(Debug, clap::Args)]
+pub struct ConformanceArgs {
+    /// Scenario files, or directories searched recursively for *.yaml.
+    #[arg(default_value = "scenarios")]
+    pub paths: Vec<PathBuf>,
+    /// Directory holding lwa.md and music-api.md.
+    #[arg(long, default_value = "docs/spec", value_name = "DIR")]
+    pub spec_dir: PathBuf,
+    /// Write to this file instead of stdout (links are relative to it; without it, to docs/CONFORMANCE.md).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Compare with the file (--out, default docs/CONFORMANCE.md) instead of writing; exit 1 when stale.
+    #[arg(long)]
+    pub check: bool,
+}
 
 /// Everything `run` needs, resolved from its arguments.
 struct RunConfig {

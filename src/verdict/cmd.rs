@@ -7,16 +7,43 @@
 //! network or file errors.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::{RULES, RuleResult, Status, Verdict};
-use crate::cli::VerdictArgs;
 use crate::scenario::baseline::{Baseline, StaleEntry};
 use crate::scenario::report::{Format, Kind, render_as, write_text};
 use crate::scenario::run::{Failure, Outcome, RunReport, ScenarioResult};
+
+/// `verdict` flags.
+#[derive(Debug, clap::Args)]
+pub struct VerdictArgs {
+    /// Base URL of the running mock (http:// or https://).
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The session to judge [default: the default session].
+    #[arg(long, value_name = "SESSION")]
+    pub session: Option<String>,
+    /// Write a report: json:FILE, junit:FILE or html:FILE (repeatable).
+    #[arg(long, value_name = "FORMAT:FILE")]
+    pub report: Vec<crate::scenario::ReportSpec>,
+    /// Expected failures by rule id: listed rules that fail do not fail the run; listed ones that pass do.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Time limit of the request, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout_seconds: u64,
+    /// Rules that must have been exercised: one NOT EXERCISED (or not judged by the session's plan) fails the
+    /// run. Comma-separated rule ids; repeatable.
+    #[arg(long, value_name = "RULE[,RULE…]", value_delimiter = ',')]
+    pub require: Vec<String>,
+    /// Every rule the verdict judges must have been exercised.
+    #[arg(long)]
+    pub require_all: bool,
+}
 
 /// The test-case "file" of a rule, `verdict/<group>/<id>`: JUnit suites then group rules by family.
 pub fn case_file(r: &RuleResult) -> String {
