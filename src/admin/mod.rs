@@ -313,7 +313,7 @@ async fn faults(session: Session) -> Response {
 /// "latency_ms": 0, "count": 1, "after": 0}`; `error` is any V1 or V2 error code or Device API report, or
 /// absent for latency only. A route `TRACK <asin>` (or `TRACK *`) marks that track in Device API containers.
 async fn add_fault(session: Session, AdminJson(f): AdminJson<crate::store::music::Fault>) -> Response {
-    if let Err(message) = f.validate(crate::music::api::known_fault_code) {
+    if let Err(message) = f.validate(crate::plan::known_fault_code) {
         return err(StatusCode::BAD_REQUEST, message);
     }
     session.store.music().add_fault(f).await;

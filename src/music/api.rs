@@ -338,10 +338,3 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     }
     serde_json::from_slice(body).map_err(|e| format!("Invalid JSON body: {e}."))
 }
-
-/// Whether `code` is an error a fault rule may inject: a V1 code, a V2 code or a Device API report.
-pub fn known_fault_code(code: &str) -> bool {
-    super::error::Code::parse(code).is_some()
-        || crate::v2::error::Code::parse(code).is_some()
-        || crate::device::error::Report::parse(code).is_some()
-}

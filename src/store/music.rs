@@ -299,7 +299,7 @@ pub fn route_matches(pattern: &str, method: &str, path: &str) -> bool {
 
 impl Fault {
     /// The checks `POST /__admin/faults` makes (and plans too). Which error codes exist is the API families'
-    /// knowledge, above the store: the caller passes it as `known_code` (`crate::music::api::known_fault_code`).
+    /// knowledge, above the store: the caller passes it as `known_code` (`crate::plan::known_fault_code`).
     ///
     /// # Errors
     /// A message saying what is wrong.

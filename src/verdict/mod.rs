@@ -20,7 +20,7 @@ pub mod ui;
 use serde::{Deserialize, Serialize};
 
 use crate::journal::JournalEntry;
-use crate::plan::Plan;
+use crate::store::Plan;
 pub use index::Index;
 
 /// How a rule came out.

@@ -13,7 +13,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::index::{Index, presented_token};
 use super::{Status, Verdict, rfc3339_ms, secs};
 use crate::journal::JournalEntry;
-use crate::plan::Plan;
+use crate::store::Plan;
 
 /// Entries shown per client (the newest).
 const TIMELINE_MAX: usize = 200;
