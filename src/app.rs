@@ -7,122 +7,23 @@
 //! 3. records the request in the session's journal afterwards, with whatever the handler noted;
 //! 4. sets the `Date` header from the session's virtual clock and an `x-amzn-RequestId`.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::fixtures::Fixtures;
+pub use crate::context::{AppState, CanonicalPath, DEVICE_HOST, Inner, Limits, Session, host_name, note};
 use crate::journal::{Facts, JournalEntry, JournalNote, RECORDED_HEADERS, looks_like_token, redact};
-use crate::lwa::tokens::TokenCodec;
-use crate::store::{SessionId, SessionStore, Store};
-
-/// Limits and switches fixed at start-up.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest accepted request body, bytes.
-    pub body_limit: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { body_limit: 1024 * 1024 }
-    }
-}
-
-/// What every handler can reach: fixtures, the store, the token codec.
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-/// The shared parts of [`AppState`].
-pub struct Inner {
-    /// Security profiles, clients and customers.
-    pub fixtures: Arc<Fixtures>,
-    /// All mutable state.
-    pub store: Arc<dyn Store>,
-    /// Signs and verifies tokens.
-    pub tokens: TokenCodec,
-    /// The music catalog (read-only, shared by every session).
-    pub catalog: Arc<crate::catalog::Catalog>,
-    /// Start-up limits.
-    pub limits: Limits,
-    /// Stream URL signing and the encoded-audio cache.
-    pub streams: Arc<crate::stream::Streams>,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// Builds the state.
-    pub fn new(
-        fixtures: Arc<Fixtures>,
-        catalog: Arc<crate::catalog::Catalog>,
-        store: Arc<dyn Store>,
-        tokens: TokenCodec,
-        limits: Limits,
-        streams: Arc<crate::stream::Streams>,
-    ) -> Self {
-        AppState(Arc::new(Inner { fixtures, store, tokens, catalog, limits, streams }))
-    }
-}
-
-/// The session a request belongs to, resolved by the outer layer.
-#[derive(Clone)]
-pub struct Session {
-    /// Its name.
-    pub id: SessionId,
-    /// Its state.
-    pub store: Arc<dyn SessionStore>,
-    /// `""` for the default session, `/s/{id}` otherwise: prefix for links the pages render.
-    pub prefix: String,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Session {
-    type Rejection = StatusCode;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
-        parts.extensions.get::<Session>().cloned().ok_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-}
-
-/// The request's path as the routers see it, in full: without the `/s/{session}` prefix, canonicalised, and
-/// on the Device API host under `/device` (nested routers see only the part below their prefix).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CanonicalPath(pub String);
-
-/// The Device API's host (`music-api.md` §1): on it, `/` is the Device API's root.
-pub const DEVICE_HOST: &str = "music-api.amazon.com";
+use crate::store::SessionId;
 
 /// Paths that mean the same on every host, the Device API's host included: the other API families, the
 /// Device API's own prefix, the admin API and the stream URLs the APIs hand out (LWA paths too, see
 /// [`CASE_INSENSITIVE_PREFIXES`]).
 const EVERY_HOST: &[&str] = &["/v1", "/v2", "/device", "/__admin", "/dash", "/stream", "/license"];
-
-/// The host name of a `Host` header value: no port, no trailing dot, lower case.
-pub fn host_name(host: &str) -> String {
-    let name = match host.rsplit_once(':') {
-        Some((name, port))
-            if !port.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && (!name.contains(':') || name.ends_with(']')) =>
-        {
-            name
-        }
-        _ => host,
-    };
-    name.trim_end_matches('.').to_ascii_lowercase()
-}
 
 /// Routing by `Host` (`music-api.md` §11.1): on [`DEVICE_HOST`] (any port) a path outside [`EVERY_HOST`] and
 /// the LWA paths is the Device API's, served under `/device`; elsewhere the path is unchanged.
@@ -135,18 +36,6 @@ fn route_by_host(host: Option<&str>, path: String) -> String {
         return path;
     }
     if path == "/" { "/device".to_owned() } else { format!("/device{path}") }
-}
-
-/// Adds to the journal note of a response (creating it when the handler set none).
-pub fn note(resp: &mut Response, f: impl FnOnce(&mut JournalNote)) {
-    match resp.extensions_mut().get_mut::<JournalNote>() {
-        Some(n) => f(n),
-        None => {
-            let mut n = JournalNote::default();
-            f(&mut n);
-            resp.extensions_mut().insert(n);
-        }
-    }
 }
 
 /// The complete application: every domain router behind the outer layer.

@@ -22,6 +22,7 @@ pub mod app;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod context;
 pub mod device;
 pub mod fixtures;
 pub mod ids;

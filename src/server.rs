@@ -14,7 +14,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{AppState, Limits, router};
+use crate::app::router;
+use crate::context::{AppState, Limits};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::lwa::tokens::TokenCodec;
 use crate::store::memory::MemoryStore;

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::app::{AppState, Session};
+use crate::context::{AppState, Session};
 use crate::lwa::tokens::TokenKind;
 use crate::store::{ClockChange, CodePairDecision, DecisionError, SessionId, SettingsPatch};
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{AdminJson, err};
-use crate::app::{AppState, Session};
+use crate::context::{AppState, Session};
 use crate::stream::Quality;
 
 /// Longest lifetime a minted URL may have: one year.

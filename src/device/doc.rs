@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::app::{DEVICE_HOST, host_name};
+use crate::context::{DEVICE_HOST, host_name};
 use crate::music::ApiRequest;
 
 /// A document under construction.

@@ -25,7 +25,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
-use crate::app::AppState;
+use crate::context::AppState;
 use crate::music::{ApiKey, Caller, Ctx, Policy, Refusal, Reply, Requires, json_response};
 pub use doc::{Doc, Links};
 use error::{DeviceError, Report};

@@ -22,7 +22,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::error::LwaError;
 use super::params::{LwaParams, parse_form};
 use super::{Issue, ScopeRequest, issue_user_tokens, resolve_scopes};
-use crate::app::{AppState, Session, note};
+use crate::context::{AppState, Session, note};
 use crate::fixtures::{Client, SecurityProfile};
 use crate::journal::BadMaterial;
 use crate::scope::ScopeSet;

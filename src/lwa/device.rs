@@ -10,7 +10,7 @@ use super::error::{LwaError, lwa_json_headers};
 use super::pages::{VerifyView, scope_lines, verify_done, verify_page as render_verify};
 use super::params::LwaParams;
 use super::{ScopeRequest, identify_client, resolve_scopes};
-use crate::app::{AppState, Session, note};
+use crate::context::{AppState, Session, note};
 use crate::store::{CodePairDecision, CodePairStatus, NewCodePair};
 
 /// Code pairs live 600 s (`lwa.md` §5, §10).

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use crate::app::{AppState, Session};
+use crate::context::{AppState, Session};
 use crate::fixtures::{Client, SecurityProfile};
 use crate::journal::fingerprint;
 use crate::scope::ScopeSet;
@@ -73,7 +73,7 @@ impl Hint {
     /// leniency it needed.
     pub fn attach(self, resp: &mut Response, accepted: bool) {
         resp.headers_mut().insert(HINT_HEADER, axum::http::HeaderValue::from_static(self.text()));
-        crate::app::note(resp, |n| {
+        crate::context::note(resp, |n| {
             n.facts.hint = Some(self.text().to_owned());
             if accepted {
                 n.facts.leniency = Some(self.leniency());
@@ -186,7 +186,7 @@ pub fn token_json<T: Serialize>(body: &T, issued: Issued<'_>) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut resp = bytes.into_response();
     lwa_json_headers(&mut resp);
-    crate::app::note(&mut resp, |n| {
+    crate::context::note(&mut resp, |n| {
         n.client_id = Some(issued.client_id.to_owned());
         n.user_id = issued.user_id.map(str::to_owned);
         n.token = Some(fingerprint(issued.access_token));

@@ -427,8 +427,8 @@ mod tests {
     }
 
     /// The state `identify_client` needs: embedded fixtures, built once.
-    fn state() -> &'static crate::app::AppState {
-        static STATE: OnceLock<crate::app::AppState> = OnceLock::new();
+    fn state() -> &'static crate::context::AppState {
+        static STATE: OnceLock<crate::context::AppState> = OnceLock::new();
         STATE.get_or_init(|| crate::server::build_state(&crate::server::ServerConfig::default()).expect("state"))
     }
 

@@ -10,7 +10,7 @@ use super::error::{LwaError, lwa_json_headers};
 use super::params::parse_form;
 use super::tokens::{Claims, TokenKind};
 use super::{TokenProblem, check_token};
-use crate::app::{AppState, Session, note};
+use crate::context::{AppState, Session, note};
 use crate::journal::fingerprint;
 use crate::scope::ScopeSet;
 

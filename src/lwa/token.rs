@@ -13,7 +13,7 @@ use super::{
     AuthenticatedClient, Issue, Issued, ScopeRequest, check_token, identify_client, issue_app_token, issue_user_tokens,
     reissue_access, resolve_scopes, token_json,
 };
-use crate::app::{AppState, Session, note};
+use crate::context::{AppState, Session, note};
 use crate::fixtures::ClientKind;
 use crate::journal::{BadMaterial, BadMaterialFact, fingerprint};
 use crate::store::{

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::auth::{ApiKey, AuthError, Caller, Requires, authenticate};
-use crate::app::{AppState, CanonicalPath, Session, note};
+use crate::context::{AppState, CanonicalPath, Session, note};
 use crate::journal::{Api, JournalNote, fingerprint};
 use crate::store::music::Fault;
 

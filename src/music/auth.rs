@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use axum::http::HeaderMap;
 
 use super::error::{Code, MusicError};
-use crate::app::{AppState, Session};
+use crate::context::{AppState, Session};
 use crate::fixtures::User;
 use crate::journal::JournalNote;
 use crate::lwa::tokens::{Claims, TokenKind};

@@ -33,7 +33,7 @@ use axum::routing::{MethodRouter, get, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
+use crate::context::AppState;
 pub use api::{ApiBody, ApiPath, ApiRequest, BadPathSegment, BodyTooLarge, Ctx, Policy, Refusal, Reply, json_response};
 pub use auth::{ApiKey, Caller, Requires};
 use error::{Code, MusicError};

@@ -28,7 +28,7 @@ use super::error::{Code, MusicError};
 use super::page::request;
 use super::playlists::{Readable, readable};
 use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
-use crate::app::Session;
+use crate::context::Session;
 use crate::catalog::{ArtistIdx, Catalog, PlaylistTier, Track, play_params_id};
 use crate::fixtures::Tier;
 use crate::store::playback::{
@@ -877,7 +877,7 @@ pub(crate) fn note_event_types(
     if let Some(events) = body.bytes().ok().and_then(parse) {
         let kinds: Vec<String> =
             events.iter().filter_map(|e| e.event.get("type").and_then(Value::as_str).map(str::to_owned)).collect();
-        crate::app::note(&mut resp, |n| n.facts.playback_events = kinds);
+        crate::context::note(&mut resp, |n| n.facts.playback_events = kinds);
     }
     resp
 }

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 pub use self::serve::{Answer, CHUNK_BYTES, decide};
 use self::serve::{Source, respond};
-use crate::app::{AppState, Session, note};
+use crate::context::{AppState, Session, note};
 use crate::stream::{
     MPD_CONTENT_TYPE, Quality, TrackAudio, UrlError, dash_dir, mpd, progressive_path, query_param, verify,
 };

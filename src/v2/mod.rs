@@ -31,7 +31,7 @@ use axum::routing::{MethodRouter, get};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
+use crate::context::AppState;
 pub use crate::music::Reply;
 use crate::music::page::{decode_offset, encode_cursor};
 use crate::music::{ApiKey, Caller, Ctx, Policy, Refusal, Requires, json_response};

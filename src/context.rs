@@ -1,0 +1,123 @@
+//! What every handler shares, below the families that use it: [`AppState`] (fixtures, catalog, store, token
+//! codec, limits, streams), the [`Session`] a request belongs to, its [`CanonicalPath`], [`note`] for a
+//! handler to add to its journal entry, and the Device API host's name. `app.rs` wires the routers on top.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+
+use crate::fixtures::Fixtures;
+use crate::journal::JournalNote;
+use crate::lwa::tokens::TokenCodec;
+use crate::store::{SessionId, SessionStore, Store};
+
+/// Limits and switches fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { body_limit: 1024 * 1024 }
+    }
+}
+
+/// What every handler can reach: fixtures, the store, the token codec.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts of [`AppState`].
+pub struct Inner {
+    /// Security profiles, clients and customers.
+    pub fixtures: Arc<Fixtures>,
+    /// All mutable state.
+    pub store: Arc<dyn Store>,
+    /// Signs and verifies tokens.
+    pub tokens: TokenCodec,
+    /// The music catalog (read-only, shared by every session).
+    pub catalog: Arc<crate::catalog::Catalog>,
+    /// Start-up limits.
+    pub limits: Limits,
+    /// Stream URL signing and the encoded-audio cache.
+    pub streams: Arc<crate::stream::Streams>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        fixtures: Arc<Fixtures>,
+        catalog: Arc<crate::catalog::Catalog>,
+        store: Arc<dyn Store>,
+        tokens: TokenCodec,
+        limits: Limits,
+        streams: Arc<crate::stream::Streams>,
+    ) -> Self {
+        AppState(Arc::new(Inner { fixtures, store, tokens, catalog, limits, streams }))
+    }
+}
+
+/// The session a request belongs to, resolved by the outer layer.
+#[derive(Clone)]
+pub struct Session {
+    /// Its name.
+    pub id: SessionId,
+    /// Its state.
+    pub store: Arc<dyn SessionStore>,
+    /// `""` for the default session, `/s/{id}` otherwise: prefix for links the pages render.
+    pub prefix: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, StatusCode> {
+        parts.extensions.get::<Session>().cloned().ok_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// The request's path as the routers see it, in full: without the `/s/{session}` prefix, canonicalised, and
+/// on the Device API host under `/device` (nested routers see only the part below their prefix).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalPath(pub String);
+
+/// The Device API's host (`music-api.md` §1): on it, `/` is the Device API's root.
+pub const DEVICE_HOST: &str = "music-api.amazon.com";
+
+/// The host name of a `Host` header value: no port, no trailing dot, lower case.
+pub fn host_name(host: &str) -> String {
+    let name = match host.rsplit_once(':') {
+        Some((name, port))
+            if !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    };
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Adds to the journal note of a response (creating it when the handler set none).
+pub fn note(resp: &mut Response, f: impl FnOnce(&mut JournalNote)) {
+    match resp.extensions_mut().get_mut::<JournalNote>() {
+        Some(n) => f(n),
+        None => {
+            let mut n = JournalNote::default();
+            f(&mut n);
+            resp.extensions_mut().insert(n);
+        }
+    }
+}
