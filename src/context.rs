@@ -121,3 +121,24 @@ pub fn note(resp: &mut Response, f: impl FnOnce(&mut JournalNote)) {
         }
     }
 }
+
+/// An error response of any family: `status`, its JSON `body`, `Content-Type: application/json`, `Retry-After`
+/// when given, and for the journal the wire `code` with what else the error noted.
+pub fn error_response(
+    status: axum::http::StatusCode,
+    body: &impl serde::Serialize,
+    code: &str,
+    retry_after: Option<u64>,
+    journal: Option<Box<JournalNote>>,
+) -> Response {
+    let mut resp = axum::response::IntoResponse::into_response((status, serde_json::to_vec(body).unwrap_or_default()));
+    resp.headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    if let Some(v) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s.to_string()).ok()) {
+        resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    let mut journal = journal.map(|n| *n).unwrap_or_default();
+    journal.error = Some(code.to_owned());
+    resp.extensions_mut().insert(journal);
+    resp
+}

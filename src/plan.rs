@@ -150,6 +150,20 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The client plans in the `clients/` directory of each directory given (`scenarios/clients/`).
+pub fn plans_under(paths: &[PathBuf]) -> (Vec<Plan>, Vec<LoadError>) {
+    let (mut plans, mut errors) = (Vec::new(), Vec::new());
+    for p in paths {
+        let dir = p.join(crate::scenario::load::CLIENT_PLANS_DIR);
+        if dir.is_dir() {
+            let (ps, es) = load_dir(&dir);
+            plans.extend(ps);
+            errors.extend(es);
+        }
+    }
+    (plans, errors)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -244,7 +244,7 @@ impl From<crate::music::BadPathSegment> for DeviceError {
 impl IntoResponse for DeviceError {
     fn into_response(self) -> Response {
         let document = self.document();
-        crate::music::api::error_response(self.status, &document, self.code, None, self.note)
+        crate::context::error_response(self.status, &document, self.code, None, self.note)
     }
 }
 

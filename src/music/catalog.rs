@@ -148,7 +148,7 @@ pub async fn artist_followers(ctx: V1Ctx, id: V1Path<String>) -> Response {
             let page = ctx.session.store.music().collection_page(uid, Collection::FollowedArtists, 0, usize::MAX).await;
             if page.items.iter().any(|i| i.id == *id) {
                 let profile = ctx.session.store.music().music_profile(uid).await;
-                followers.push(super::me::user_json(&profile));
+                followers.push(user_json(&profile));
             }
         }
         artist_list(&ctx, id, "followers", |_, _| followers.clone())
@@ -236,4 +236,14 @@ pub fn exists_for(cat: &Catalog, c: Collection, id: &str) -> bool {
             | (Collection::FollowedPodcastShows, Some(EntityRef::PodcastShow(_)))
             | (Collection::LibraryPodcastEpisodes, Some(EntityRef::PodcastEpisode(_)))
     )
+}
+
+/// The V1 User shape (§3.4): `{id, name, images, url}`.
+pub fn user_json(p: &crate::store::music::MusicProfile) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "images": [{"height": 160, "width": 160, "url": format!("https://m.media-amazon.com/images/I/{}.jpg", &p.id[..p.id.len().min(11)])}],
+        "url": format!("https://music.amazon.com/profiles/{}", p.id),
+    })
 }

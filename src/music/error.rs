@@ -231,6 +231,6 @@ impl IntoResponse for MusicError {
                 reference,
             },
         };
-        super::api::error_response(status, &body, self.code.as_str(), self.retry_after, self.note)
+        crate::context::error_response(status, &body, self.code.as_str(), self.retry_after, self.note)
     }
 }

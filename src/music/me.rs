@@ -11,21 +11,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::catalog::exists_for;
+use super::catalog::user_json;
 use super::error::MusicError;
 use super::page::{connection, edge, request};
 use super::{ApiRequest, Caller, Requires, V1Body, V1Ctx, V1Path, batch_ids, parse_body};
 use crate::catalog::{Catalog, EntityRef};
-use crate::store::music::{Collection, MusicProfile, PlaylistMeta, Visibility};
-
-/// The V1 User shape (§3.4): `{id, name, images, url}`.
-pub fn user_json(p: &MusicProfile) -> Value {
-    json!({
-        "id": p.id,
-        "name": p.name,
-        "images": [{"height": 160, "width": 160, "url": format!("https://m.media-amazon.com/images/I/{}.jpg", &p.id[..p.id.len().min(11)])}],
-        "url": format!("https://music.amazon.com/profiles/{}", p.id),
-    })
-}
+use crate::store::music::{Collection, PlaylistMeta, Visibility};
 
 /// `GET /v1/me` → `data.user` (plus `subscriptionTier`, an assumption: the doc says the call returns the
 /// tier but its example shows no field).

@@ -28,8 +28,8 @@ use super::error::{Code, MusicError};
 use super::page::request;
 use super::playlists::{Readable, readable};
 use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
-use crate::context::Session;
 use crate::catalog::{ArtistIdx, Catalog, PlaylistTier, Track, play_params_id};
+use crate::context::Session;
 use crate::fixtures::Tier;
 use crate::store::playback::{
     EventType, MAX_QUEUE, NewPlayback, NewPlaybackEvent, PlaybackError, PlaybackLimits, PlaybackOp, PlaybackSession,

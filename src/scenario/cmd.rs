@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use super::baseline::Baseline;
 use super::interp::Vars;
-use super::load::{LoadedScenario, load_paths, plans_under};
+use super::load::{LoadedScenario, load_paths};
 use super::run::{MockMode, Outcome, RunOptions, RunReport, ScenarioResult, Target, load_vars, run, selected};
+use crate::plan::plans_under;
 use crate::server::ServerConfig;
 
 /// `run` flags.

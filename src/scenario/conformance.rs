@@ -294,7 +294,7 @@ pub fn render_client_rules(plans: &[crate::plan::Plan], out: &Path) -> String {
 /// Load errors (scenarios and plans), spec errors and unknown citations, as messages.
 pub fn generate(paths: &[PathBuf], spec_dir: &Path, out: &Path, command: &str) -> Result<String, Vec<String>> {
     let (loaded, errors) = super::load::load_paths(paths);
-    let (plans, plan_errors) = super::load::plans_under(paths);
+    let (plans, plan_errors) = crate::plan::plans_under(paths);
     if !errors.is_empty() || !plan_errors.is_empty() {
         return Err(errors.iter().chain(&plan_errors).map(ToString::to_string).collect());
     }

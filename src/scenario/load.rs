@@ -136,20 +136,6 @@ pub fn load_paths(paths: &[PathBuf]) -> (Vec<LoadedScenario>, Vec<LoadError>) {
     (loaded, errors)
 }
 
-/// The client plans in the `clients/` directory of each directory given (`scenarios/clients/`).
-pub fn plans_under(paths: &[PathBuf]) -> (Vec<crate::plan::Plan>, Vec<LoadError>) {
-    let (mut plans, mut errors) = (Vec::new(), Vec::new());
-    for p in paths {
-        let dir = p.join(CLIENT_PLANS_DIR);
-        if dir.is_dir() {
-            let (ps, es) = crate::plan::load_dir(&dir);
-            plans.extend(ps);
-            errors.extend(es);
-        }
-    }
-    (plans, errors)
-}
-
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     let err = |m: String| LoadError { file: path.to_string_lossy().into_owned(), line: None, column: None, message: m };
     let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;

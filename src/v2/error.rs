@@ -241,7 +241,7 @@ impl IntoResponse for V2Error {
             trace_id(now, uuid::Uuid::new_v4().as_u128())
         });
         let body = Envelope { error: Inner { code: self.code.as_str(), message: &self.message, trace_id: &trace } };
-        crate::music::api::error_response(status, &body, self.code.as_str(), self.retry_after, self.note)
+        crate::context::error_response(status, &body, self.code.as_str(), self.retry_after, self.note)
     }
 }
 
