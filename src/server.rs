@@ -2,7 +2,7 @@
 //! or TLS with `tls`) until a shutdown signal. Used by the `serve` command and, in-process, by tests
 //! ([`MockAmazon`]).
 //!
-//! Every request is handled inside a [`RequestOrigin`] (a task-local): the scheme of its connection and the
+//! Every request is handled inside a [`crate::stream::RequestOrigin`] (a task-local): the scheme of its connection and the
 //! authority of its URI, which is where an HTTP/2 request carries its host. Absolute URLs the mock mints
 //! (`stream::Streams::base`) take their scheme from it, so links follow the scheme a request came in on.
 
@@ -213,8 +213,11 @@ pub async fn start_with_state_and_tls(
     let scheme = if identity.is_some() { "https" } else { "http" };
     let app = router(state).layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let origin = RequestOrigin { scheme, authority: req.uri().authority().map(|a| a.as_str().to_owned()) };
-            ORIGIN.scope(origin, next.run(req))
+            let origin = crate::stream::RequestOrigin {
+                scheme,
+                authority: req.uri().authority().map(|a| a.as_str().to_owned()),
+            };
+            crate::stream::in_request_origin(origin, next.run(req))
         },
     ));
     let shutdown = async move {
@@ -238,30 +241,6 @@ pub async fn start_with_state_and_tls(
         }
     };
     Ok(RunningServer { addr, tls: identity, shutdown: Some(tx), task: Some(task) })
-}
-
-/// What the connection says about a request's origin, for minting absolute URLs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestOrigin {
-    /// `http` or `https`: the scheme of the connection the request came in on.
-    pub scheme: &'static str,
-    /// The authority of the request's URI: set for HTTP/2 (`:authority`, which stands in for `Host`) and for
-    /// absolute-form HTTP/1.1 targets; `None` otherwise.
-    pub authority: Option<String>,
-}
-
-tokio::task_local! {
-    static ORIGIN: RequestOrigin;
-}
-
-/// The origin of the request being handled on this task; `None` outside a request (unit tests, start-up).
-pub fn request_origin() -> Option<RequestOrigin> {
-    ORIGIN.try_with(Clone::clone).ok()
-}
-
-/// Runs `f` as if handling a request with `origin` (for tests of code that mints URLs).
-pub fn with_request_origin<R>(origin: RequestOrigin, f: impl FnOnce() -> R) -> R {
-    ORIGIN.sync_scope(origin, f)
 }
 
 /// Installs the SIGINT and SIGTERM handlers **now** and returns a future that resolves on either.

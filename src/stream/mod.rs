@@ -59,7 +59,10 @@ pub use self::quality::{Capabilities, CapabilityError, Codec, Quality, SD_BITRAT
 pub use self::range::{MAX_RANGES, Piece, RangePlan, content_range, multipart_layout, plan_ranges, unsatisfied_range};
 pub use self::sign::{DEFAULT_TTL_S, UrlError, sign, verify};
 pub use self::signal::{CHANNELS, MAX_HZ, MIN_HZ, Tone, tone_hz};
-pub use self::urls::{DEFAULT_STREAM_KEY, Streams, dash_dir, progressive_path, query_param};
+pub use self::urls::{
+    DEFAULT_STREAM_KEY, RequestOrigin, Streams, dash_dir, in_request_origin, progressive_path, query_param,
+    request_origin, with_request_origin,
+};
 
 use crate::catalog::{AudioQualities, Track};
 

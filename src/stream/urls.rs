@@ -57,7 +57,7 @@ impl Streams {
         let origin = match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => {
-                let conn = crate::server::request_origin();
+                let conn = request_origin();
                 let scheme = conn.as_ref().map_or("http", |o| o.scheme);
                 let host = headers
                     .get(header::HOST)
@@ -164,6 +164,35 @@ pub fn query_param<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
     query?.split('&').find_map(|p| p.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v))
 }
 
+/// What the connection says about a request's origin, for minting absolute URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOrigin {
+    /// `http` or `https`: the scheme of the connection the request came in on.
+    pub scheme: &'static str,
+    /// The authority of the request's URI: set for HTTP/2 (`:authority`, which stands in for `Host`) and for
+    /// absolute-form HTTP/1.1 targets; `None` otherwise.
+    pub authority: Option<String>,
+}
+
+tokio::task_local! {
+    static ORIGIN: RequestOrigin;
+}
+
+/// The origin of the request being handled on this task; `None` outside a request (unit tests, start-up).
+pub fn request_origin() -> Option<RequestOrigin> {
+    ORIGIN.try_with(Clone::clone).ok()
+}
+
+/// Runs `f` as if handling a request with `origin` (for tests of code that mints URLs).
+pub fn with_request_origin<R>(origin: RequestOrigin, f: impl FnOnce() -> R) -> R {
+    ORIGIN.sync_scope(origin, f)
+}
+
+/// Runs a request's future inside its origin (the server does this for every request).
+pub async fn in_request_origin<F: std::future::Future>(origin: RequestOrigin, fut: F) -> F::Output {
+    ORIGIN.scope(origin, fut).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,7 +236,7 @@ mod tests {
 
     #[test]
     fn base_follows_the_scheme_of_the_connection_and_the_http2_authority() {
-        use crate::server::{RequestOrigin, with_request_origin};
+        use super::{RequestOrigin, with_request_origin};
         let mut s = streams();
         let mut h = HeaderMap::new();
         h.insert(header::HOST, "music-api.amazon.com".parse().unwrap());
