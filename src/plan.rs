@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::scenario::LoadError;
+use crate::scenario::load::LoadError;
 pub use crate::store::plan::*;
 
 /// Whether `code` is an error a fault rule may inject: a V1 code, a V2 code or a Device API report. Plans and

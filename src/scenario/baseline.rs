@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::load::LoadError;
+pub use super::outcome::StaleEntry;
 use super::outcome::{Failure, Outcome, ScenarioResult};
 
 /// A baseline file.
@@ -40,15 +41,6 @@ pub struct BaselineEntry {
     /// Why it fails (shown in reports).
     #[serde(default)]
     pub reason: Option<String>,
-}
-
-/// A baseline entry that names no loaded scenario.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct StaleEntry {
-    /// The name it gives.
-    pub name: String,
-    /// What to do.
-    pub message: String,
 }
 
 impl Baseline {

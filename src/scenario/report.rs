@@ -10,7 +10,7 @@ use quick_xml::Writer;
 use quick_xml::escape::partial_escape;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::run::{FailureKind, Outcome, RunReport, ScenarioResult};
+use super::outcome::{FailureKind, Outcome, RunReport, ScenarioResult};
 
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

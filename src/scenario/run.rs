@@ -10,17 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::baseline::{Baseline, StaleEntry};
+use super::baseline::Baseline;
 use super::expect::{self, CheckError, Mismatch, Response, Verdict, excerpt};
 use super::interp::{InterpError, Vars, flatten};
 use super::load::LoadedScenario;
 use super::model::{Control, Poll, Request, Step};
-pub use super::outcome::{Failure, FailureKind, Outcome, ScenarioResult, Summary};
+pub use super::outcome::{Failure, FailureKind, Outcome, RunReport, ScenarioResult, Summary};
 use crate::server::{RunningServer, ServerConfig};
 
 mod media;
@@ -93,58 +92,6 @@ pub enum RunError {
         /// What went wrong.
         message: String,
     },
-}
-
-/// Everything a run found.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    /// The base URL (for the in-process server, its loopback address).
-    pub target: String,
-    /// Whether the target is a mock (sessions, control steps).
-    pub mock: bool,
-    /// Whether the server ran in this process.
-    pub in_process: bool,
-    /// Wall-clock time of the run.
-    pub duration_ms: u64,
-    /// The counts.
-    pub summary: Summary,
-    /// One result per selected scenario, in file order.
-    pub scenarios: Vec<ScenarioResult>,
-    /// Baseline entries that name no scenario among those loaded.
-    pub stale_baseline: Vec<StaleEntry>,
-}
-
-impl RunReport {
-    /// Whether the run passed: nothing failed unexpectedly, no listed scenario passed, no stale entry.
-    pub fn success(&self) -> bool {
-        self.summary.failed == 0 && self.summary.unexpected_passes == 0 && self.summary.stale_baseline_entries == 0
-    }
-
-    /// 0 when the run passed, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
-        if self.success() { 0 } else { 1 }
-    }
-
-    /// `3 passed, 1 failed, 2 skipped`.
-    pub fn summary_line(&self) -> String {
-        let s = &self.summary;
-        format!("{} passed, {} failed, {} skipped", s.passed, s.failed + s.unexpected_passes, s.skipped)
-    }
-
-    /// Recounts the summary from the results and stale entries.
-    pub fn count(&mut self) {
-        let mut s = Summary { stale_baseline_entries: self.stale_baseline.len(), ..Summary::default() };
-        for r in &self.scenarios {
-            match r.outcome {
-                Outcome::Passed => s.passed += 1,
-                Outcome::Failed => s.failed += 1,
-                Outcome::Skipped => s.skipped += 1,
-                Outcome::ExpectedFailure => s.expected_failures += 1,
-                Outcome::UnexpectedPass => s.unexpected_passes += 1,
-            }
-        }
-        self.summary = s;
-    }
 }
 
 /// Whether a scenario is selected by the filters: no filters, or one of them is a tag of it, or occurs in

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::{RULES, RuleResult, Status, Verdict};
 use crate::scenario::baseline::{Baseline, StaleEntry};
+use crate::scenario::outcome::{Failure, Outcome, RunReport, ScenarioResult};
 use crate::scenario::report::{Format, Kind, render_as, write_text};
-use crate::scenario::run::{Failure, Outcome, RunReport, ScenarioResult};
 
 /// `verdict` flags.
 #[derive(Debug, clap::Args)]
@@ -174,7 +174,7 @@ pub fn to_report(
 struct JsonReport<'a> {
     target: &'a str,
     success: bool,
-    summary: &'a crate::scenario::run::Summary,
+    summary: &'a crate::scenario::outcome::Summary,
     outcomes: Vec<JsonOutcome<'a>>,
     stale_baseline: &'a [StaleEntry],
     verdict: &'a Verdict,
