@@ -33,6 +33,8 @@ pub struct ApiRequest {
     pub path: String,
     /// Raw query string.
     pub query: Option<String>,
+    /// The query string decoded once, on first use (`None` inside: it does not decode to UTF-8).
+    decoded_query: std::sync::OnceLock<Option<Vec<(String, String)>>>,
 }
 
 impl FromRequestParts<AppState> for ApiRequest {
@@ -49,6 +51,7 @@ impl FromRequestParts<AppState> for ApiRequest {
             method: parts.method.clone(),
             path,
             query: parts.uri.query().map(str::to_owned),
+            decoded_query: std::sync::OnceLock::new(),
         })
     }
 }
@@ -126,23 +129,30 @@ impl ApiRequest {
         self.session.store.now_ms()
     }
 
+    /// The query's parameters, decoded once per request however often a handler asks (`None` when the query
+    /// does not decode to UTF-8; no query is no parameters).
+    fn decoded(&self) -> Option<&[(String, String)]> {
+        self.decoded_query
+            .get_or_init(|| match self.query.as_deref() {
+                None => Some(Vec::new()),
+                Some(q) => crate::lwa::params::parse_form(q.as_bytes()),
+            })
+            .as_deref()
+    }
+
     /// One query parameter (first value; `+` and `%XX` decoded).
     pub fn query_param(&self, name: &str) -> Option<String> {
-        let q = self.query.as_deref()?;
-        crate::lwa::params::parse_form(q.as_bytes())?.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.decoded()?.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     /// Every query parameter in order (`None` when the query does not decode to UTF-8).
     pub fn query_pairs(&self) -> Option<Vec<(String, String)>> {
-        match self.query.as_deref() {
-            None => Some(Vec::new()),
-            Some(q) => crate::lwa::params::parse_form(q.as_bytes()),
-        }
+        self.decoded().map(<[_]>::to_vec)
     }
 
     /// Whether the query string decodes (percent-decoding to UTF-8).
     pub fn query_decodes(&self) -> bool {
-        self.query.as_deref().is_none_or(|q| crate::lwa::params::parse_form(q.as_bytes()).is_some())
+        self.decoded().is_some()
     }
 
     /// A header's value as text.
