@@ -19,6 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::support::TempDir;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_amazon-music-mock");
@@ -650,23 +651,6 @@ impl Drop for Running {
     }
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let dir = std::env::temp_dir().join(format!("amm-readme-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `serve --bind 127.0.0.1:0` with no `AMM_*` variable inherited; returns the process and its URL.
 fn serve() -> (Running, String) {
     let mut cmd = Command::new(BIN);
@@ -803,7 +787,7 @@ fn readme_examples_run_as_printed() {
         }
     }
 
-    let dir = TempDir::new();
+    let dir = TempDir::new("readme");
     let script_path = dir.0.join("readme.sh");
     std::fs::write(&script_path, script(&all, &url)).expect("script written");
     let stdout_path = dir.0.join("stdout");

@@ -1,8 +1,8 @@
 //! The `serve` command as a process: the `listening on` line, time to the first answered request, exit
 //! codes for a malformed fixture directory and for SIGTERM.
 
+use crate::support::TempDir;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -121,23 +121,6 @@ fn sigint_exits_0_too() {
     signal(&child, "-INT");
     let (status, _) = wait_with_limit(child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let dir = std::env::temp_dir().join(format!("amm-{tag}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]

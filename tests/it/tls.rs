@@ -15,7 +15,7 @@ use amazon_music_mock::{MockAmazon, ServerConfig};
 use serde_json::{Value, json};
 
 use crate::startup::{signal, wait_with_limit};
-use crate::support::{DEVICE_CLIENT, MUSIC_PROFILE, USER_UNLIMITED};
+use crate::support::{DEVICE_CLIENT, MUSIC_PROFILE, TempDir, USER_UNLIMITED};
 
 const BIN: &str = env!("CARGO_BIN_EXE_amazon-music-mock");
 const SCOPE: &str = "music::profile:read amazon_music:access";
@@ -483,21 +483,4 @@ async fn mock_amazon_starts_over_tls_from_its_config() {
     assert_eq!(status, 200, "{v}");
     let sd = v["progressive"]["SD"].as_str().expect("SD");
     assert!(sd.starts_with(&format!("https://music-api.amazon.com:{}/stream/", mock.addr().port())), "{sd}");
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        let dir = std::env::temp_dir().join(format!("amm-{tag}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
