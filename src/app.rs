@@ -42,10 +42,10 @@ fn route_by_host(host: Option<&str>, path: String) -> String {
 pub fn router(state: AppState) -> Router {
     let inner = Router::new()
         .merge(crate::lwa::router())
-        .nest("/v1", crate::music::router())
+        .nest("/v1", crate::v1::router())
         .nest("/v2", crate::v2::router())
         .nest("/device", crate::device::router())
-        .merge(crate::music::router())
+        .merge(crate::v1::router())
         .merge(crate::stream_http::router())
         .nest("/__admin", crate::admin::router())
         .fallback(not_found)
@@ -72,7 +72,7 @@ async fn not_found(uri: Uri) -> Response {
     }
     if under(uri.path(), "/v1") {
         let msg = format!("No such resource: {}", uri.path());
-        return crate::music::error::MusicError::new(crate::music::error::Code::ResourceNotFound, msg).into_response();
+        return crate::v1::error::MusicError::new(crate::v1::error::Code::ResourceNotFound, msg).into_response();
     }
     let body = json!({"error_description": format!("No such resource : {}", uri.path()), "error": "not_found"});
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()

@@ -18,6 +18,7 @@
 //! See `ARCHITECTURE.md` for the map of the code and `docs/ROUTES.md` for every route.
 
 pub mod admin;
+pub mod api;
 pub mod app;
 pub mod catalog;
 pub mod cli;
@@ -28,7 +29,6 @@ pub mod fixtures;
 pub mod ids;
 pub mod journal;
 pub mod lwa;
-pub mod music;
 pub mod plan;
 pub mod scenario;
 pub mod scope;
@@ -37,6 +37,7 @@ pub mod store;
 pub mod stream;
 pub mod stream_http;
 pub mod tls;
+pub mod v1;
 pub mod v2;
 pub mod verdict;
 

@@ -21,7 +21,7 @@ pub use crate::store::plan::*;
 /// Whether `code` is an error a fault rule may inject: a V1 code, a V2 code or a Device API report. Plans and
 /// `POST /__admin/faults` check their faults with it; the store, below the families, takes it as a function.
 pub fn known_fault_code(code: &str) -> bool {
-    crate::music::error::Code::parse(code).is_some()
+    crate::v1::error::Code::parse(code).is_some()
         || crate::v2::error::Code::parse(code).is_some()
         || crate::device::error::Report::parse(code).is_some()
 }

@@ -22,11 +22,11 @@ use serde_json::{Value, json};
 
 use super::error::{DeviceError, Report};
 use super::{DeviceCtx, Doc, Links};
+use crate::api::{ApiPath, Caller, Reply, Requires};
 use crate::catalog::{Catalog, Genre, PlaylistTier, SearchFilter, SortBy, TrackField, TrackIdx};
 use crate::fixtures::Tier;
-use crate::music::playlists::{Readable, readable};
-use crate::music::{ApiPath, Caller, Reply};
 use crate::stream::{Capabilities, allowed_qualities};
+use crate::v1::playlists::{Readable, readable};
 
 /// Items listed in a node built from a whole-catalog list.
 pub const NODE_ITEMS: usize = 20;
@@ -35,7 +35,7 @@ pub const STATION_CHUNK: usize = 10;
 
 /// `GET /`: the root document.
 pub async fn root(ctx: DeviceCtx) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let links = ctx.links();
         let cat = ctx.catalog();
         let mut d = Doc::new("root");
@@ -107,7 +107,7 @@ fn album_link(d: &mut Doc, cat: &Catalog, links: &Links, name: &str, a: crate::c
 
 /// `GET nav/genre/<genre>`: the genre's station, then its most popular albums.
 pub async fn genre(ctx: DeviceCtx, genre: ApiPath<String>) -> Response {
-    ctx.handle(async |_| {
+    ctx.handle(Requires::DEVICE, async |_| {
         let slug = genre.value()?;
         let g = Genre::from_id(slug).ok_or_else(|| DeviceError::not_found(format!("No genre {slug}.")))?;
         let links = ctx.links();
@@ -137,7 +137,7 @@ pub async fn genre(ctx: DeviceCtx, genre: ApiPath<String>) -> Response {
 
 /// `GET nav/artist/<asin>`: the artist's albums, newest first.
 pub async fn artist(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
-    ctx.handle(async |_| {
+    ctx.handle(Requires::DEVICE, async |_| {
         let id = id.value()?;
         let cat = ctx.catalog();
         let a = cat.artist(id).ok_or_else(|| DeviceError::not_found(format!("No artist {id}.")))?;
@@ -271,7 +271,7 @@ async fn container(
 
 /// `GET playlist/<id>`: a catalog playlist or a customer playlist the caller may read, as one chunk.
 pub async fn playlist(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let id = id.value()?;
         let cat = ctx.catalog();
         let p = readable(&ctx, c.user_id(), id)
@@ -297,7 +297,7 @@ pub async fn playlist(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
 
 /// `GET album/<asin>`: the album's tracks as one chunk.
 pub async fn album(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let id = id.value()?;
         let cat = ctx.catalog();
         let a = cat.album(id).ok_or_else(|| DeviceError::not_found(format!("No album {id}.")))?;
@@ -308,7 +308,7 @@ pub async fn album(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
 
 /// `GET track/<asin>`: one track as a chunk of one (what search results link to).
 pub async fn track(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let id = id.value()?;
         let t = ctx.catalog().track(id).ok_or_else(|| DeviceError::not_found(format!("No track {id}.")))?;
         container(&ctx, c, t.title.to_string(), format!("track:{id}"), vec![t.idx], None).await
@@ -320,7 +320,7 @@ pub async fn track(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
 /// by popularity, ten a chunk, starting over after the last, without the tracks the customer rated thumbs
 /// down; `nextTrackPointer` points into chunk `n + 1`, `prevTrackPointer` (from chunk 1 on) into chunk `n - 1`.
 pub async fn station(ctx: DeviceCtx, genre: ApiPath<String>) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let slug = genre.value()?;
         let g = Genre::from_id(slug).ok_or_else(|| DeviceError::not_found(format!("No station {slug}.")))?;
         let n: usize = match ctx.query_param("chunk").as_deref() {

@@ -5,8 +5,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::api::ApiRequest;
 use crate::context::{DEVICE_HOST, host_name};
-use crate::music::ApiRequest;
 
 /// A document under construction.
 #[derive(Debug, Clone)]

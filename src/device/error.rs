@@ -11,8 +11,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::api::Problem;
+use crate::api::auth::{AuthError, Denial};
+use crate::api::error::PATH_NOT_UTF8;
 use crate::journal::JournalNote;
-use crate::music::auth::{AuthError, Denial};
 
 /// The kinds of general error report the mock gives (the fault codes the admin API accepts for the Device
 /// API, next to the V1 and V2 codes).
@@ -229,14 +231,34 @@ impl DeviceError {
     }
 }
 
-impl From<crate::music::BodyTooLarge> for DeviceError {
-    fn from(e: crate::music::BodyTooLarge) -> Self {
+impl From<Problem> for DeviceError {
+    /// The core's problem as a Device API error document.
+    fn from(p: Problem) -> Self {
+        match p {
+            Problem::BadRequest(detail) => Self::bad_request(detail),
+            Problem::BadPath => Self::bad_request(PATH_NOT_UTF8),
+            Problem::TooLarge(limit) => Self::too_large(limit),
+            Problem::NotFound(noun, id) => Self::not_found(format!("No {} {id}.", noun.v1())),
+            Problem::Forbidden(message) => {
+                Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", "Not authorized", "This item is not available.", &message)
+            }
+            Problem::Disabled(_, message)
+            | Problem::NoMoreNext(message)
+            | Problem::NoMorePrevious(message)
+            | Problem::MaxConcurrency(message) => Self::bad_request(message),
+            Problem::Internal => Self::general(Report::ServiceUnavailable),
+        }
+    }
+}
+
+impl From<crate::api::BodyTooLarge> for DeviceError {
+    fn from(e: crate::api::BodyTooLarge) -> Self {
         Self::too_large(e.0)
     }
 }
 
-impl From<crate::music::BadPathSegment> for DeviceError {
-    fn from(_: crate::music::BadPathSegment) -> Self {
+impl From<crate::api::BadPathSegment> for DeviceError {
+    fn from(_: crate::api::BadPathSegment) -> Self {
         Self::bad_request("A path segment is not valid UTF-8 once percent-decoded.")
     }
 }

@@ -25,8 +25,9 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
+use crate::api::{ApiKey, ApiRequest, Ctx, Family, Policy, Refusal, Reply, Requires, json_response};
 use crate::context::AppState;
-use crate::music::{ApiKey, Caller, Ctx, Policy, Refusal, Reply, Requires, json_response};
+use crate::journal::Api;
 pub use doc::{Doc, Links};
 use error::{DeviceError, Report};
 
@@ -57,7 +58,7 @@ fn device(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
-/// The Device API, as a family of [`Ctx`].
+/// The Device API, as a [`Family`] of the core.
 pub enum DeviceApi {}
 
 /// What every Device API handler starts from: the shared [`ApiRequest`] with the Device API's documents and
@@ -69,36 +70,42 @@ impl Ctx<DeviceApi> {
     pub fn links(&self) -> Links {
         Links::for_request(self)
     }
+}
 
-    /// The gate (`amazon_music:access`, `x-api-key` ignored, faults as 409 reports), then `f`.
-    pub async fn handle(&self, f: impl AsyncFnOnce(&Caller) -> Result<Reply, DeviceError>) -> Response {
-        let policy = Policy { requires: Requires::DEVICE, api_key: ApiKey::Ignored, rate_limited: false };
-        let (out, caller) = match self.gate(policy).await {
-            Ok(caller) if !self.query_decodes() => (
-                Err(DeviceError::bad_request("The query string is not valid UTF-8 once percent-decoded.")),
-                Some(caller),
-            ),
-            Ok(caller) => (f(&caller).await, Some(caller)),
-            Err(refusal) => {
-                let note = refusal.note();
-                let e = match refusal {
-                    Refusal::Denied(e) => DeviceError::from_auth(e),
-                    Refusal::Fault(f, _) => DeviceError::general(Report::for_fault(f.error.as_deref().unwrap_or(""))),
-                    Refusal::Throttled(..) => DeviceError::general(Report::ServiceUnavailable),
-                };
-                (Err(e.with_note(note)), None)
-            }
+impl Family for DeviceApi {
+    const API: Api = Api::Device;
+    type Error = DeviceError;
+    type Answer = Reply;
+    type Shape = ();
+
+    /// `x-api-key` ignored, no rate limit (every route requires `amazon_music:access`, `Requires::DEVICE`).
+    fn policy(requires: Requires) -> Policy {
+        Policy { requires, api_key: ApiKey::Ignored, rate_limited: false }
+    }
+
+    /// Faults as 409 reports.
+    fn refused(refusal: Refusal) -> DeviceError {
+        let note = refusal.note();
+        let e = match refusal {
+            Refusal::Denied(e) => DeviceError::from_auth(e),
+            Refusal::Fault(f, _) => DeviceError::general(Report::for_fault(f.error.as_deref().unwrap_or(""))),
+            Refusal::Throttled(..) => DeviceError::general(Report::ServiceUnavailable),
         };
-        let mut resp = match out {
+        e.with_note(note)
+    }
+
+    fn shape(_: &[(String, String)]) -> Result<(), DeviceError> {
+        Ok(())
+    }
+
+    /// The document, or the error document.
+    fn render(_: &ApiRequest, _: Option<()>, out: Result<Reply, DeviceError>) -> Response {
+        match out {
             Ok(Reply::Ok(body)) => json_response(StatusCode::OK, &body),
             Ok(Reply::Created(body)) => json_response(StatusCode::CREATED, &body),
             Ok(Reply::Restored(body)) => json_response(StatusCode::PARTIAL_CONTENT, &body),
             Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
             Err(e) => e.into_response(),
-        };
-        if let Some(c) = &caller {
-            self.answered(&mut resp, c).await;
         }
-        self.noted(crate::journal::Api::Device, resp)
     }
 }

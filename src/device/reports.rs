@@ -15,8 +15,8 @@ use serde_json::json;
 use super::browse::parse_event_token;
 use super::error::DeviceError;
 use super::{DeviceCtx, Doc};
-use crate::music::api::parse_json;
-use crate::music::{ApiBody, ApiPath, Reply, json_response};
+use crate::api::parse_json;
+use crate::api::{ApiBody, ApiPath, Reply, Requires, json_response};
 use crate::store::music::{DeviceEvent, Thumb};
 
 /// Countries where Amazon Music is available, for the availability query: those of the documented
@@ -25,7 +25,7 @@ pub const COUNTRIES: [&str; 13] = ["AU", "BR", "CA", "DE", "ES", "FR", "GB", "IN
 
 /// `POST events/<token>`: records the report; 204.
 pub async fn collect_event(ctx: DeviceCtx, token: ApiPath<String>, body: ApiBody) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let token = token.value()?;
         let (container, index, track_id) =
             parse_event_token(token).ok_or_else(|| DeviceError::not_found("No such playback event collector."))?;
@@ -49,7 +49,7 @@ struct RatingRequest {
 
 /// `POST rating/<asin>` with `{"thumbRating": …}` → `{"message", "shouldSkip"}`.
 pub async fn rate(ctx: DeviceCtx, track: ApiPath<String>, body: ApiBody) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let track = track.value()?;
         let t = ctx.catalog().track(track).ok_or_else(|| DeviceError::not_found(format!("No track {track}.")))?;
         let b: RatingRequest = parse_json(body.read()?).map_err(DeviceError::bad_request)?;

@@ -14,8 +14,8 @@ use axum::response::Response;
 use super::browse::{Chunk, put_chunk};
 use super::error::DeviceError;
 use super::{DeviceCtx, Doc};
+use crate::api::{Caller, Reply, Requires};
 use crate::catalog::{Catalog, SearchFilter, SortBy, TrackIdx};
-use crate::music::{Caller, Reply};
 use crate::store::music::Collection;
 
 /// Results per category (search) or in all (flat search) when `count` is not given.
@@ -105,7 +105,7 @@ async fn library(ctx: &DeviceCtx, c: &Caller, q: &Query) -> Vec<Entry> {
 
 /// `GET search/?keywords=&type=&hasExplicit=&count=`.
 pub async fn search(ctx: DeviceCtx) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let q = query(&ctx)?;
         let mut kinds: Vec<String> = Vec::new();
         match ctx.query_param("type").as_deref().map(str::trim) {
@@ -179,7 +179,7 @@ pub async fn search(ctx: DeviceCtx) -> Response {
 
 /// `GET flat_search/?keywords=&hasExplicit=&count=`: the matching tracks as one chunk.
 pub async fn flat_search(ctx: DeviceCtx) -> Response {
-    ctx.handle(async |c| {
+    ctx.handle(Requires::DEVICE, async |c| {
         let q = query(&ctx)?;
         let found = tracks(ctx.catalog(), &q);
         let mut d = Doc::new("chunk");

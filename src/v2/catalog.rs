@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::entities;
 use super::error::V2Error;
 use super::{PageRequest, Reply, V2Ctx, batch_ids, check_territory, list};
+use crate::api::Requires;
 use crate::catalog::{AlbumIdx, Catalog, Page, TrackIdx};
-use crate::music::Requires;
-use crate::music::playlists::{Readable, readable};
+use crate::v1::playlists::{Readable, readable};
 
 /// The `?ids=` cap of `/v2/tracks`.
 pub const MAX_TRACK_IDS: usize = 20;

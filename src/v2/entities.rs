@@ -78,8 +78,8 @@ pub fn catalog_playlist(cat: &Catalog, p: &CatalogPlaylist) -> Value {
 /// A customer's playlist in the V2 shape; `owner_name` is the owner's music profile name.
 pub fn user_playlist(cat: &Catalog, p: &PlaylistMeta, owner_name: &str) -> Value {
     let explicit = p.track_ids.iter().filter_map(|t| cat.track(t)).any(|t| t.explicit);
-    let v1 = crate::music::playlists::user_playlist_json(cat, p);
-    playlist_from_v1(&v1, &crate::music::seed::music_profile_id(&p.owner), owner_name, explicit)
+    let v1 = crate::v1::playlists::user_playlist_json(cat, p);
+    playlist_from_v1(&v1, &crate::v1::seed::music_profile_id(&p.owner), owner_name, explicit)
 }
 
 /// The fieldset types of §3.3.

@@ -7,10 +7,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::api::auth::{AuthError, Denial};
+use crate::api::{BadPathSegment, BodyTooLarge, Problem};
 use crate::journal::JournalNote;
-use crate::music::auth::{AuthError, Denial};
-use crate::music::error::{Code as V1Code, MusicError};
-use crate::music::{BadPathSegment, BodyTooLarge};
+use crate::v1::error::{Code as V1Code, MusicError};
 
 /// The V2 error codes the mock answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +189,25 @@ impl V2Error {
     }
 }
 
+impl From<Problem> for V2Error {
+    /// The core's problem in V2's words.
+    fn from(p: Problem) -> Self {
+        match p {
+            Problem::BadRequest(detail) => Self::bad_request(detail),
+            Problem::BadPath => BadPathSegment.into(),
+            Problem::TooLarge(limit) => BodyTooLarge(limit).into(),
+            Problem::NotFound(noun, id) => Self::not_found(noun.v2(), &id),
+            Problem::Forbidden(message) | Problem::Disabled(_, message) => Self::forbidden(message),
+            Problem::NoMoreNext(message) => Self::new(Code::NoMoreNextEntity, message),
+            Problem::NoMorePrevious(message) => Self::new(Code::NoMorePreviousEntity, message),
+            Problem::MaxConcurrency(detail) => {
+                Self::new(Code::MaxConcurrencyReached, format!("Concurrent stream limit exceeded. {detail}"))
+            }
+            Problem::Internal => Self::internal(),
+        }
+    }
+}
+
 impl From<BodyTooLarge> for V2Error {
     fn from(BodyTooLarge(limit): BodyTooLarge) -> Self {
         Self::new(
@@ -207,7 +226,7 @@ impl From<BadPathSegment> for V2Error {
 impl From<MusicError> for V2Error {
     /// Errors of the V1 helpers V2 shares (view groups): the code mapped, the V1 message prefix dropped.
     fn from(e: MusicError) -> Self {
-        let message = e.message.strip_prefix(crate::music::error::MALFORMED).unwrap_or(&e.message).trim_start();
+        let message = e.message.strip_prefix(crate::v1::error::MALFORMED).unwrap_or(&e.message).trim_start();
         let mut out = Self::injected(e.code.as_str(), e.retry_after);
         out.message = message.to_owned().into();
         out

@@ -12,9 +12,9 @@ use super::catalog::playlist_json;
 use super::entities;
 use super::error::V2Error;
 use super::{Reply, V2Ctx, list, parse_body};
-use crate::music::playlists::{Readable, readable};
-use crate::music::{ApiPath, Caller, Requires};
+use crate::api::{ApiPath, Caller, Requires};
 use crate::store::music::{Collection, PlaylistError, Visibility};
+use crate::v1::playlists::{Readable, readable};
 
 /// The most track ids one add (or a create's `trackAsins`) may carry (§11.3).
 pub const MAX_ADD: usize = 100;
@@ -109,7 +109,7 @@ struct Create {
 
 /// `POST /v2/playlists` with `title` (required), `description`, `visibility` (default `PRIVATE`) and
 /// `trackAsins` (at most 100) → 201 with the new Playlist.
-pub async fn create_playlist(ctx: V2Ctx, body: crate::music::ApiBody) -> Response {
+pub async fn create_playlist(ctx: V2Ctx, body: crate::api::ApiBody) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
         let b: Create = parse_body(body.read()?)?;
         let title = b.title.trim();
@@ -175,7 +175,7 @@ struct AddTracks {
 
 /// `POST /v2/playlists/{id}/tracks` with `trackIds` (1 to 100) → the Playlist afterwards. Tracks already in the
 /// playlist are skipped, as V1 does by default.
-pub async fn add_tracks(ctx: V2Ctx, id: ApiPath<String>, body: crate::music::ApiBody) -> Response {
+pub async fn add_tracks(ctx: V2Ctx, id: ApiPath<String>, body: crate::api::ApiBody) -> Response {
     ctx.handle(Requires::LIBRARY, async |c| {
         let id = id.value()?;
         let b: AddTracks = parse_body(body.read()?)?;

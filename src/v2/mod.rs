@@ -31,10 +31,11 @@ use axum::routing::{MethodRouter, get};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+pub use crate::api::Reply;
+use crate::api::page::{decode_offset, encode_cursor};
+use crate::api::{ApiKey, ApiRequest, Ctx, Family, Policy, Refusal, Requires, json_response};
 use crate::context::AppState;
-pub use crate::music::Reply;
-use crate::music::page::{decode_offset, encode_cursor};
-use crate::music::{ApiKey, Caller, Ctx, Policy, Refusal, Requires, json_response};
+use crate::journal::Api;
 pub use entities::Fieldsets;
 use error::{Code, V2Error};
 
@@ -78,7 +79,7 @@ fn v2(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
-/// The Web API V2, as a family of [`Ctx`].
+/// The Web API V2, as a [`Family`] of the core.
 pub enum V2Api {}
 
 /// What every V2 handler starts from: the shared [`ApiRequest`] with the V2 envelope around it.
@@ -141,7 +142,7 @@ pub fn list(items: Vec<Value>, offset: usize, total: usize, version: u64) -> Val
 /// # Errors
 /// 400 `BAD_REQUEST` when missing, empty or over the cap.
 pub fn batch_ids(raw: Option<String>, max: usize) -> Result<Vec<String>, V2Error> {
-    let ids = crate::music::api::split_ids(&raw.unwrap_or_default());
+    let ids = crate::api::split_ids(&raw.unwrap_or_default());
     if ids.is_empty() {
         return Err(V2Error::bad_request("ids parameter is required: a comma-separated list of ids"));
     }
@@ -156,7 +157,7 @@ pub fn batch_ids(raw: Option<String>, max: usize) -> Result<Vec<String>, V2Error
 /// # Errors
 /// 400 `BAD_REQUEST` naming what is wrong.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, V2Error> {
-    crate::music::api::parse_json(body).map_err(V2Error::bad_request)
+    crate::api::parse_json(body).map_err(V2Error::bad_request)
 }
 
 /// Checks a `territory` (`US`): two ASCII letters, any case (`music-api.md` §2.4).
@@ -180,65 +181,63 @@ impl Ctx<V2Api> {
     pub fn page(&self) -> Result<PageRequest, V2Error> {
         page_request(self.query_param("first").as_deref(), self.query_param("after").as_deref())
     }
+}
 
-    /// `X-Amzn-Device-Id`, the shared gate (`x-api-key` ignored), the fieldsets, then `f`; answers `f`'s JSON
-    /// unwrapped and shaped by the fieldsets, or the V2 error.
-    pub async fn handle(&self, requires: Requires, f: impl AsyncFnOnce(&Caller) -> Result<Reply, V2Error>) -> Response {
-        let (out, caller) = match self.admit(requires).await {
-            Ok((caller, fields)) => {
-                let out = f(&caller).await.map(|reply| match reply {
-                    Reply::Ok(mut body) => {
-                        fields.shape(&mut body);
-                        json_response(StatusCode::OK, &body)
-                    }
-                    Reply::Created(mut body) => {
-                        fields.shape(&mut body);
-                        json_response(StatusCode::CREATED, &body)
-                    }
-                    Reply::Restored(mut body) => {
-                        fields.shape(&mut body);
-                        json_response(StatusCode::PARTIAL_CONTENT, &body)
-                    }
-                    Reply::NoContent => StatusCode::NO_CONTENT.into_response(),
-                });
-                (out, Some(caller))
-            }
-            Err(e) => (Err(e), None),
-        };
-        let mut resp = out.unwrap_or_else(|mut e| {
-            e.trace_id = Some(error::trace_id(self.now_ms().div_euclid(1000), self.session.store.random_u128()));
-            e.into_response()
-        });
-        if let Some(c) = &caller {
-            self.answered(&mut resp, c).await;
-        }
-        self.noted(crate::journal::Api::V2, resp)
+impl Family for V2Api {
+    const API: Api = Api::V2;
+    type Error = V2Error;
+    type Answer = Reply;
+    type Shape = Fieldsets;
+
+    /// `x-api-key` ignored, rate limited.
+    fn policy(requires: Requires) -> Policy {
+        Policy { requires, api_key: ApiKey::Ignored, rate_limited: true }
     }
 
-    /// Everything before the route: the device id, the gate, the query string and its fieldsets.
-    async fn admit(&self, requires: Requires) -> Result<(Caller, Fieldsets), V2Error> {
-        if self.header("x-amzn-device-id").is_none_or(|d| d.trim().is_empty()) {
+    /// `X-Amzn-Device-Id` is required before anything else (401 `MISSING_DEVICE_ID`).
+    fn admit(req: &ApiRequest) -> Result<(), V2Error> {
+        if req.header("x-amzn-device-id").is_none_or(|d| d.trim().is_empty()) {
             return Err(V2Error::new(
                 Code::MissingDeviceId,
                 "Missing X-Amzn-Device-Id header: send a stable, unique id of the device (for example a hash of its MAC address).",
             ));
         }
-        let policy = Policy { requires, api_key: ApiKey::Ignored, rate_limited: true };
-        let caller = self.gate(policy).await.map_err(|r| {
-            let note = r.note();
-            match r {
-                Refusal::Denied(e) => V2Error::from_auth(e),
-                Refusal::Throttled(s, _) => V2Error::throttled(Some(s)).with_note(note),
-                Refusal::Fault(f, _) => {
-                    V2Error::injected(f.error.as_deref().unwrap_or(""), f.retry_after).with_note(note)
-                }
+        Ok(())
+    }
+
+    fn refused(refusal: Refusal) -> V2Error {
+        let note = refusal.note();
+        match refusal {
+            Refusal::Denied(e) => V2Error::from_auth(e),
+            Refusal::Throttled(s, _) => V2Error::throttled(Some(s)).with_note(note),
+            Refusal::Fault(f, _) => V2Error::injected(f.error.as_deref().unwrap_or(""), f.retry_after).with_note(note),
+        }
+    }
+
+    /// The sparse fieldsets (`fields[<type>]`).
+    fn shape(pairs: &[(String, String)]) -> Result<Fieldsets, V2Error> {
+        Fieldsets::parse(pairs).map_err(V2Error::bad_request)
+    }
+
+    /// The answer unwrapped, shaped by the fieldsets (200, 201, 206 or 204), or the V2 error with a `traceId`
+    /// from the session's clock and random source.
+    fn render(req: &ApiRequest, fields: Option<Fieldsets>, out: Result<Reply, V2Error>) -> Response {
+        let shaped = |status, mut body: Value| {
+            if let Some(f) = &fields {
+                f.shape(&mut body);
             }
-        })?;
-        let pairs = self
-            .query_pairs()
-            .ok_or_else(|| V2Error::bad_request("The query string is not valid UTF-8 once percent-decoded."))?;
-        let fields = Fieldsets::parse(&pairs).map_err(V2Error::bad_request)?;
-        Ok((caller, fields))
+            json_response(status, &body)
+        };
+        match out {
+            Ok(Reply::Ok(body)) => shaped(StatusCode::OK, body),
+            Ok(Reply::Created(body)) => shaped(StatusCode::CREATED, body),
+            Ok(Reply::Restored(body)) => shaped(StatusCode::PARTIAL_CONTENT, body),
+            Ok(Reply::NoContent) => StatusCode::NO_CONTENT.into_response(),
+            Err(mut e) => {
+                e.trace_id = Some(error::trace_id(req.now_ms().div_euclid(1000), req.session.store.random_u128()));
+                e.into_response()
+            }
+        }
     }
 }
 

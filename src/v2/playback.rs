@@ -28,13 +28,13 @@ use serde_json::{Value, json};
 use super::entities;
 use super::error::{Code, V2Error};
 use super::{Reply, V2Ctx, parse_body};
-use crate::music::playback::{
+use crate::api::{ApiBody, ApiPath, Caller, Requires};
+use crate::store::playback::{MAX_QUEUE, PlaybackError, PlaybackOp, PlaybackState, PlaybackView};
+use crate::v1::playback::{
     CreateBody, EnqueueBody, EventBody, EventsBody, LoopWire, Mint, PlaySettings, ShuffleBody, check_event,
     check_events, device, enqueued_tracks, mint, new_playback, note_event_types, query_limit, report, settings,
     stream_url,
 };
-use crate::music::{ApiBody, ApiPath, Caller, Requires};
-use crate::store::playback::{MAX_QUEUE, PlaybackError, PlaybackOp, PlaybackState, PlaybackView};
 
 /// The documented message of 429 `MAX_CONCURRENCY_REACHED` (§5.3, §6.2).
 pub const CONCURRENT_STREAMS: &str = "Concurrent stream limit exceeded";

@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 
 use super::error::V2Error;
 use super::{MAX_FIRST, Reply, V2Ctx, check_territory, entities, list, page_request};
+use crate::api::{ApiBody, ApiPath, Requires};
 use crate::catalog::{Catalog, EntityRef, SearchFilter};
-use crate::music::page::encode_cursor;
-use crate::music::search::{FilterBody, search_filters, sort_by};
-use crate::music::{ApiBody, ApiPath, Requires};
+use crate::v1::page::encode_cursor;
+use crate::v1::search::{FilterBody, search_filters, sort_by};
 
 /// Per-type results of `GET /v2/search` when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 10;

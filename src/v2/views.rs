@@ -11,9 +11,9 @@ use serde_json::json;
 
 use super::error::V2Error;
 use super::{V2Ctx, page_request};
-use crate::music::page::encode_cursor;
-use crate::music::views::{GROUP_LIMIT, group_json, groups};
-use crate::music::{ApiPath, Requires};
+use crate::api::{ApiPath, Requires};
+use crate::v1::page::encode_cursor;
+use crate::v1::views::{GROUP_LIMIT, group_json, groups};
 
 /// `GET /v2/views/home?first&after` → the home View with a page of its groups.
 pub async fn home(ctx: V2Ctx) -> Response {

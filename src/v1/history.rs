@@ -7,9 +7,10 @@
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::V1Ctx;
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{Requires, V1Ctx};
+use crate::api::Requires;
 use crate::catalog::EntityRef;
 use crate::store::music::Play;
 

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{Requires, V1Ctx, V1Path, batch_ids};
+use super::{V1Ctx, V1Path, batch_ids};
+use crate::api::Requires;
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::Collection;
 

@@ -11,20 +11,22 @@
 //!
 //! [`authenticate`] decides, and says which step failed as a [`Denial`] with a message that says what to do
 //! (which id `x-api-key` must hold, which scope the route needs next to the scopes the token has). Each
-//! family maps the denial to its own wire error: [`check`] here for V1, `v2::error` and `device::error` for
-//! the others.
+//! family maps the denial to its own wire error (`v1::error`, `v2::error`, `device::error`).
 
 use std::borrow::Cow;
 
 use axum::http::HeaderMap;
 
-use super::error::{Code, MusicError};
 use crate::context::{AppState, Session};
 use crate::fixtures::User;
 use crate::journal::JournalNote;
 use crate::lwa::tokens::{Claims, TokenKind};
 use crate::lwa::{TokenProblem, check_token};
 use crate::scope::{Scope, ScopeSet};
+
+/// The message of a customer without an Amazon Music account (V1's documented start, then what to do).
+pub const NO_MUSIC_ACCOUNT: &str =
+    "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.";
 
 /// What a route requires: any one of these scopes.
 #[derive(Debug, Clone, Copy)]
@@ -220,7 +222,7 @@ pub async fn authenticate(
         return Err(refuse(Denial::BadToken, "The access token is invalid."));
     };
     if !user.has_music_account {
-        return Err(refuse(Denial::NoMusicAccount, MusicError::NO_MUSIC_ACCOUNT));
+        return Err(refuse(Denial::NoMusicAccount, NO_MUSIC_ACCOUNT));
     }
     Ok(Caller { claims, user, scopes, scope_used })
 }
@@ -265,30 +267,4 @@ fn check_api_key(state: &AppState, headers: &HeaderMap, claims: &Claims) -> Resu
         ));
     }
     Ok(())
-}
-
-/// The V1 error for a refused request (§11.2): 401 `INVALID_AUTH_TYPE`, `INVALID_AUTH_TOKEN` or
-/// `INVALID_ACCESS_TOKEN`, 403 `ACCESS_DENIED` or `AUTH_NO_MUSIC_ACCOUNT_FOUND`.
-pub fn v1_error(e: AuthError) -> MusicError {
-    let out = match e.denial {
-        Denial::NotBearer => MusicError::new(Code::InvalidAuthType, e.message),
-        Denial::EmptyToken => MusicError::new(Code::InvalidAuthToken, e.message),
-        Denial::BadToken => MusicError::new(Code::InvalidAccessToken, e.message),
-        Denial::Forbidden => MusicError::new(Code::AccessDenied, e.message),
-        Denial::NoMusicAccount => MusicError::no_music_account(),
-    };
-    out.with_note(e.note)
-}
-
-/// Runs the V1 auth chain (`x-api-key` required) for a route.
-///
-/// # Errors
-/// The first failing step's [`MusicError`].
-pub async fn check(
-    state: &AppState,
-    session: &Session,
-    headers: &HeaderMap,
-    requires: Requires,
-) -> Result<Caller, MusicError> {
-    authenticate(state, session, headers, requires, ApiKey::Required).await.map_err(v1_error)
 }

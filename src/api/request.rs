@@ -1,10 +1,6 @@
-//! What the three Music API families (V1, V2, the Device API) share below their wire shapes: the request
-//! context [`ApiRequest`] and its gate (auth chain, injected faults, rate limit), the body and path
-//! extractors that never reject before the gate, and parsing of `?ids=` lists and JSON bodies.
-//!
-//! Every family wraps [`ApiRequest`] in its own context (`V1Ctx`, `v2::V2Ctx`, `device::DeviceCtx`) whose
-//! `handle` runs [`ApiRequest::gate`] and turns its refusals and the route's result into that family's
-//! envelope and error shape.
+//! The request every family's handler starts from: [`ApiRequest`] and its gate (auth chain, injected faults,
+//! rate limit), the body and path extractors that never reject before the gate, and parsing of `?ids=` lists
+//! and JSON bodies.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -12,9 +8,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::auth::{ApiKey, AuthError, Caller, Requires, authenticate};
+use super::error::Problem;
 use crate::context::{AppState, CanonicalPath, Session, note};
 use crate::journal::{Api, JournalNote, fingerprint};
 use crate::store::music::Fault;
@@ -53,25 +49,6 @@ impl FromRequestParts<AppState> for ApiRequest {
             query: parts.uri.query().map(str::to_owned),
             decoded_query: std::sync::OnceLock::new(),
         })
-    }
-}
-
-/// A family's request context: the [`ApiRequest`] tagged with the family (`V1Ctx = Ctx<V1Api>`,
-/// `v2::V2Ctx`, `device::DeviceCtx`), whose `handle` is that family's envelope around the shared gate.
-pub struct Ctx<F>(ApiRequest, std::marker::PhantomData<F>);
-
-impl<F> std::ops::Deref for Ctx<F> {
-    type Target = ApiRequest;
-    fn deref(&self) -> &ApiRequest {
-        &self.0
-    }
-}
-
-impl<F: Send + Sync> FromRequestParts<AppState> for Ctx<F> {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        ApiRequest::from_request_parts(parts, state).await.map(|r| Ctx(r, std::marker::PhantomData))
     }
 }
 
@@ -131,7 +108,7 @@ impl ApiRequest {
 
     /// The query's parameters, decoded once per request however often a handler asks (`None` when the query
     /// does not decode to UTF-8; no query is no parameters).
-    fn decoded(&self) -> Option<&[(String, String)]> {
+    pub fn query_pairs_ref(&self) -> Option<&[(String, String)]> {
         self.decoded_query
             .get_or_init(|| match self.query.as_deref() {
                 None => Some(Vec::new()),
@@ -142,17 +119,17 @@ impl ApiRequest {
 
     /// One query parameter (first value; `+` and `%XX` decoded).
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.decoded()?.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.query_pairs_ref()?.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
     /// Every query parameter in order (`None` when the query does not decode to UTF-8).
     pub fn query_pairs(&self) -> Option<Vec<(String, String)>> {
-        self.decoded().map(<[_]>::to_vec)
+        self.query_pairs_ref().map(<[_]>::to_vec)
     }
 
     /// Whether the query string decodes (percent-decoding to UTF-8).
     pub fn query_decodes(&self) -> bool {
-        self.decoded().is_some()
+        self.query_pairs_ref().is_some()
     }
 
     /// A header's value as text.
@@ -232,32 +209,6 @@ impl ApiRequest {
     }
 }
 
-/// A successful answer of a family that answers more than `200` (V2, the Device API).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reply {
-    /// 200 with this body.
-    Ok(Value),
-    /// 201 with this body.
-    Created(Value),
-    /// 206 with this body: V2's "Queue was restored before returning" (`music-api.md` §5.3).
-    Restored(Value),
-    /// 204, no body.
-    NoContent,
-}
-
-impl From<Value> for Reply {
-    fn from(v: Value) -> Self {
-        Reply::Ok(v)
-    }
-}
-
-/// A JSON response with `Content-Type: application/json`.
-pub fn json_response(status: axum::http::StatusCode, body: &Value) -> Response {
-    let mut resp = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
-    resp
-}
-
 /// A request body over the configured limit (`--body-limit`), or one that could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyTooLarge(pub usize);
@@ -283,6 +234,14 @@ impl ApiBody {
     /// [`BodyTooLarge`] when the body was over the limit.
     pub fn read(&self) -> Result<&[u8], BodyTooLarge> {
         self.0.as_deref().map_err(|e| *e)
+    }
+
+    /// The body's bytes (a family's error converts from the [`Problem`]).
+    ///
+    /// # Errors
+    /// [`Problem::TooLarge`] when the body was over the limit.
+    pub fn bytes(&self) -> Result<&[u8], Problem> {
+        self.read().map_err(Problem::from)
     }
 }
 
@@ -310,6 +269,14 @@ impl<T> ApiPath<T> {
     /// [`BadPathSegment`] when a parameter did not decode.
     pub fn value(&self) -> Result<&T, BadPathSegment> {
         self.0.as_ref().ok_or(BadPathSegment)
+    }
+
+    /// The parameters (a family's error converts from the [`Problem`]).
+    ///
+    /// # Errors
+    /// [`Problem::BadPath`] when a parameter did not decode.
+    pub fn get(&self) -> Result<&T, Problem> {
+        self.value().map_err(Problem::from)
     }
 }
 

@@ -6,37 +6,10 @@
 //! list it was read from. A cursor whose version is stale still works by offset (lists change between
 //! pages in real clients too); a cursor that does not decode is a 400.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::error::MusicError;
-
-/// Where a page starts and how long it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    /// Items to skip.
-    pub offset: usize,
-    /// Items to return.
-    pub limit: usize,
-}
-
-/// Encodes a cursor.
-pub fn encode_cursor(offset: usize, version: u64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("o={offset};v={version}"))
-}
-
-/// The offset a cursor of [`encode_cursor`] holds; `None` when it is not one of ours. V1's `cursor` and
-/// `token`, V2's `after` and the views' `nextPageToken` all use this format.
-pub fn decode_offset(cursor: &str) -> Option<usize> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (o, v) = text.split_once(';')?;
-    let version = v.strip_prefix("v=")?.parse::<u64>().ok()?;
-    let offset = o.strip_prefix("o=")?.parse().ok()?;
-    // Only our own spelling: `parse` also takes `+5` and `05`, which `encode_cursor` never writes.
-    (text == format!("o={offset};v={version}")).then_some(offset)
-}
+pub use crate::api::page::{PageRequest, decode_offset, encode_cursor};
 
 /// Decodes a cursor to its offset.
 ///
@@ -104,7 +77,8 @@ pub fn edge(offset_of_next: usize, version: u64, node: Value) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE};
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     use proptest::prelude::*;
 
     use super::*;

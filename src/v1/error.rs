@@ -8,6 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::api::BodyTooLarge;
+use crate::api::auth::{AuthError, Denial};
+use crate::api::error::{PATH_NOT_UTF8, Problem};
 use crate::journal::JournalNote;
 
 /// The V1 error codes the mock answers.
@@ -166,8 +169,7 @@ impl MusicError {
     }
 
     /// The message of `AUTH_NO_MUSIC_ACCOUNT_FOUND` (the documented start, then what to do).
-    pub const NO_MUSIC_ACCOUNT: &'static str =
-        "No Amazon Music account found. The customer must sign up for Amazon Music before using this API.";
+    pub const NO_MUSIC_ACCOUNT: &'static str = crate::api::auth::NO_MUSIC_ACCOUNT;
 
     /// 403 `AUTH_NO_MUSIC_ACCOUNT_FOUND` as documented, with the sign-up URL.
     pub fn no_music_account() -> Self {
@@ -191,6 +193,46 @@ impl MusicError {
     /// 500 `INTERNAL`.
     pub fn internal() -> Self {
         Self::new(Code::Internal, "An unexpected error occurred. Please retry the request.")
+    }
+
+    /// The V1 error for a refused auth chain (§11.2): 401 `INVALID_AUTH_TYPE`, `INVALID_AUTH_TOKEN` or
+    /// `INVALID_ACCESS_TOKEN`, 403 `ACCESS_DENIED` or `AUTH_NO_MUSIC_ACCOUNT_FOUND`.
+    pub fn from_auth(e: AuthError) -> Self {
+        let out = match e.denial {
+            Denial::NotBearer => MusicError::new(Code::InvalidAuthType, e.message),
+            Denial::EmptyToken => MusicError::new(Code::InvalidAuthToken, e.message),
+            Denial::BadToken => MusicError::new(Code::InvalidAccessToken, e.message),
+            Denial::Forbidden => MusicError::new(Code::AccessDenied, e.message),
+            Denial::NoMusicAccount => MusicError::no_music_account(),
+        };
+        out.with_note(e.note)
+    }
+}
+
+impl From<Problem> for MusicError {
+    /// The core's problem in V1's words: bad requests after the documented "Malformed request." sentence.
+    fn from(p: Problem) -> Self {
+        match p {
+            Problem::BadRequest(detail) => Self::bad_request(detail),
+            Problem::BadPath => Self::bad_request(PATH_NOT_UTF8),
+            Problem::TooLarge(limit) => Self::new(
+                Code::PayloadTooLarge,
+                format!("The request body is larger than {limit} bytes, or could not be read."),
+            ),
+            Problem::NotFound(noun, id) => Self::not_found(noun.v1(), &id),
+            Problem::Forbidden(message) => Self::new(Code::AccessDenied, message),
+            Problem::Disabled(d, message) => Self::new(Code::Disabled(d), message),
+            Problem::NoMoreNext(message) => Self::new(Code::NoMoreNextEntity, message),
+            Problem::NoMorePrevious(message) => Self::new(Code::NoMorePreviousEntity, message),
+            Problem::MaxConcurrency(detail) => Self::max_concurrency(&detail),
+            Problem::Internal => Self::internal(),
+        }
+    }
+}
+
+impl From<BodyTooLarge> for MusicError {
+    fn from(e: BodyTooLarge) -> Self {
+        Problem::from(e).into()
     }
 }
 

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::request;
-use super::{Requires, V1Body, V1Ctx, V1Path, parse_body};
+use super::{V1Body, V1Ctx, V1Path, parse_body};
+use crate::api::Requires;
 use crate::catalog::{SearchFilter, SortBy, TrackField};
 
 /// One element of `searchFilters` as sent: `{"field"?: …, "query": …}`.

@@ -13,8 +13,6 @@
 //! sessions and events), `seed.rs` (what fixture customers start with), `page.rs` (cursors), `auth.rs`,
 //! `error.rs`.
 
-pub mod api;
-pub mod auth;
 pub mod catalog;
 pub mod error;
 pub mod history;
@@ -27,15 +25,15 @@ pub mod seed;
 pub mod views;
 
 use axum::Router;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use crate::api::{ApiBody, ApiKey, ApiPath, ApiRequest, Ctx, Family, Policy, Refusal, Requires, json_response};
 use crate::context::AppState;
-pub use api::{ApiBody, ApiPath, ApiRequest, BadPathSegment, BodyTooLarge, Ctx, Policy, Refusal, Reply, json_response};
-pub use auth::{ApiKey, Caller, Requires};
+use crate::journal::Api;
 use error::{Code, MusicError};
 
 /// The V1 routes (relative; mounted at `/v1` and at `/`).
@@ -120,116 +118,69 @@ fn v1(m: MethodRouter<AppState>) -> MethodRouter<AppState> {
     })
 }
 
-/// The Web API V1, as a family of [`Ctx`].
+/// The Web API V1, as a [`Family`] of the core.
 pub enum V1Api {}
 
 /// What every V1 handler starts from: the shared [`ApiRequest`] (state, session, headers, method, path,
 /// query), with the V1 envelope around it.
 pub type V1Ctx = Ctx<V1Api>;
 
-/// The V1 gate: `x-api-key` required, rate limited.
-fn policy(requires: Requires) -> Policy {
-    Policy { requires, api_key: ApiKey::Required, rate_limited: true }
-}
+impl Family for V1Api {
+    const API: Api = Api::V1;
+    type Error = MusicError;
+    type Answer = Value;
+    type Shape = ();
 
-impl Ctx<V1Api> {
-    /// Runs the auth chain, faults and rate limit, then `f`; wraps `f`'s data in `{"data": …}`.
-    pub async fn handle(
-        &self,
-        requires: Requires,
-        f: impl AsyncFnOnce(&Caller) -> Result<Value, MusicError>,
-    ) -> Response {
-        let result = match self.gate(policy(requires)).await {
-            Ok(_) if !self.query_decodes() => self.respond(Err(MusicError::bad_request(
-                "Malformed request. The query string is not valid UTF-8 once percent-decoded.",
-            ))),
-            Ok(caller) => {
-                let out = f(&caller).await.map(|data| json!({ "data": data }));
-                let mut resp = self.respond(out);
-                self.answered(&mut resp, &caller).await;
-                resp
-            }
-            Err(refusal) => self.respond(Err(refusal_error(refusal))),
-        };
-        self.noted(crate::journal::Api::V1, result)
+    /// `x-api-key` required, rate limited.
+    fn policy(requires: Requires) -> Policy {
+        Policy { requires, api_key: ApiKey::Required, rate_limited: true }
     }
 
-    fn respond(&self, out: Result<Value, MusicError>) -> Response {
+    fn refused(refusal: Refusal) -> MusicError {
+        let note = refusal.note();
+        let e = match refusal {
+            Refusal::Denied(e) => return MusicError::from_auth(e),
+            Refusal::Throttled(s, _) => MusicError::throttled(Some(s)),
+            Refusal::Fault(fault, _) => match fault.error.as_deref().and_then(Code::parse) {
+                Some(Code::Throttled) => MusicError::throttled(fault.retry_after),
+                Some(Code::NoMusicAccount) => MusicError::no_music_account(),
+                Some(Code::Internal) | None => MusicError::internal(),
+                Some(c) => MusicError::new(c, format!("Injected fault: {}", c.as_str())),
+            },
+        };
+        e.with_note(note)
+    }
+
+    fn shape(_: &[(String, String)]) -> Result<(), MusicError> {
+        Ok(())
+    }
+
+    /// `{"data": …}`, or the error envelope with a `reference` from the session's random source.
+    fn render(req: &ApiRequest, _: Option<()>, out: Result<Value, MusicError>) -> Response {
         match out {
-            Ok(body) => {
-                let mut resp = serde_json::to_vec(&body).unwrap_or_default().into_response();
-                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                resp
-            }
+            Ok(data) => json_response(StatusCode::OK, &json!({ "data": data })),
             Err(mut e) => {
-                e.reference = Some(self.uuid());
+                e.reference = Some(req.uuid());
                 e.into_response()
             }
         }
     }
 }
 
-/// The V1 error for a request the gate stopped.
-fn refusal_error(refusal: Refusal) -> MusicError {
-    let note = refusal.note();
-    let e = match refusal {
-        Refusal::Denied(e) => return auth::v1_error(e),
-        Refusal::Throttled(s, _) => MusicError::throttled(Some(s)),
-        Refusal::Fault(fault, _) => match fault.error.as_deref().and_then(Code::parse) {
-            Some(Code::Throttled) => MusicError::throttled(fault.retry_after),
-            Some(Code::NoMusicAccount) => MusicError::no_music_account(),
-            Some(Code::Internal) | None => MusicError::internal(),
-            Some(c) => MusicError::new(c, format!("Injected fault: {}", c.as_str())),
-        },
-    };
-    e.with_note(note)
-}
-
 /// A V1 request body (see [`ApiBody`]): a body over the limit is 413 `PAYLOAD_TOO_LARGE` in the V1 envelope
 /// when the handler asks for the bytes.
 pub type V1Body = ApiBody;
 
-impl ApiBody {
-    /// The body's bytes, for V1.
-    ///
-    /// # Errors
-    /// 413 `PAYLOAD_TOO_LARGE` when the body was over the limit.
-    pub fn bytes(&self) -> Result<&[u8], MusicError> {
-        Ok(self.read()?)
-    }
-}
-
-impl From<BodyTooLarge> for MusicError {
-    fn from(BodyTooLarge(limit): BodyTooLarge) -> Self {
-        MusicError::new(
-            Code::PayloadTooLarge,
-            format!("The request body is larger than {limit} bytes, or could not be read."),
-        )
-    }
-}
-
 /// V1 path parameters (see [`ApiPath`]): one that does not decode is 400 `BAD_REQUEST` in the V1 envelope when
 /// the handler asks for it.
 pub type V1Path<T> = ApiPath<T>;
-
-impl<T> ApiPath<T> {
-    /// The parameters, for V1.
-    ///
-    /// # Errors
-    /// 400 `BAD_REQUEST` when a parameter did not decode.
-    pub fn get(&self) -> Result<&T, MusicError> {
-        self.value().map_err(|_| {
-            MusicError::bad_request("Malformed request. A path segment is not valid UTF-8 once percent-decoded.")
-        })
-    }
-}
 
 /// Parses a JSON request body after the auth chain.
 ///
 /// # Errors
 /// 400 `BAD_REQUEST` naming what is wrong.
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, MusicError> {
-    api::parse_json(body).map_err(MusicError::bad_request)
+    crate::api::parse_json(body).map_err(MusicError::bad_request)
 }
 
 /// Splits a comma-separated `ids` parameter, enforcing the batch cap (`music-api.md` §11.2).
@@ -237,7 +188,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, MusicError> {
 /// # Errors
 /// 400 when missing, empty, or over `max` ids.
 pub fn batch_ids(raw: Option<String>, max: usize) -> Result<Vec<String>, MusicError> {
-    let ids = api::split_ids(&raw.ok_or_else(MusicError::malformed)?);
+    let ids = crate::api::split_ids(&raw.ok_or_else(MusicError::malformed)?);
     if ids.is_empty() {
         return Err(MusicError::malformed());
     }

@@ -14,7 +14,8 @@ use super::catalog::exists_for;
 use super::catalog::user_json;
 use super::error::MusicError;
 use super::page::{connection, edge, request};
-use super::{ApiRequest, Caller, Requires, V1Body, V1Ctx, V1Path, batch_ids, parse_body};
+use super::{V1Body, V1Ctx, V1Path, batch_ids, parse_body};
+use crate::api::{ApiRequest, Caller, Requires};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::{Collection, PlaylistMeta, Visibility};
 

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::error::MusicError;
 use super::page::{encode_cursor, request};
-use super::{ApiRequest, Caller, Requires, V1Ctx, V1Path};
+use super::{V1Ctx, V1Path};
+use crate::api::{ApiRequest, Caller, Requires};
 use crate::catalog::{Catalog, EntityRef};
 use crate::store::music::Collection;
 

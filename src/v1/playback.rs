@@ -23,11 +23,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use super::api::ApiRequest;
 use super::error::{Code, MusicError};
 use super::page::request;
 use super::playlists::{Readable, readable};
-use super::{Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
+use super::{V1Body, V1Ctx, V1Path, parse_body};
+use crate::api::request::ApiRequest;
+use crate::api::{Caller, Requires};
 use crate::catalog::{ArtistIdx, Catalog, PlaylistTier, Track, play_params_id};
 use crate::context::Session;
 use crate::fixtures::Tier;

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Code, MusicError};
 use super::page::{connection, edge, page_info, request};
-use super::{ApiRequest, Caller, Requires, V1Body, V1Ctx, V1Path, parse_body};
+use super::{V1Body, V1Ctx, V1Path, parse_body};
+use crate::api::{ApiRequest, Caller, Requires};
 use crate::catalog::{Catalog, CatalogPlaylist};
 use crate::store::music::{Anchor, PlaylistError, PlaylistMeta, PlaylistPatch, Visibility};
 
