@@ -354,7 +354,7 @@ fn src_keeps_its_layers_its_clock_and_its_locks() {
 }
 
 /// The name of the layer that lists `module`.
-fn layer_of(module: &str) -> &'static str {
+fn layer_name(module: &str) -> &'static str {
     LAYERS.iter().find(|(_, mods)| mods.contains(&module)).map(|(name, _)| *name).expect("a listed module")
 }
 
@@ -378,7 +378,11 @@ fn a_planted_upward_use_a_circle_a_clock_read_and_a_lock_are_reported() {
     let upward = tree(&[("store", "pub struct S; pub fn get() { crate::admin::route(); }")]);
     let found = problems(&upward);
     assert!(
-        found.contains(&format!("src/store ({}) uses src/admin ({}), a layer above it", layer_of("store"), layer_of("admin"))),
+        found.contains(&format!(
+            "src/store ({}) uses src/admin ({}), a layer above it",
+            layer_name("store"),
+            layer_name("admin")
+        )),
         "{found:#?}"
     );
     assert!(
