@@ -89,6 +89,15 @@ pub struct ServeArgs {
     /// Request-journal entries kept per session.
     #[arg(long, env = "AMM_JOURNAL_CAPACITY", default_value_t = 1000)]
     pub journal_capacity: usize,
+    /// Request-journal bytes kept per session (entries are cut to 1 KiB a value, 50 pairs a list).
+    #[arg(long, env = "AMM_JOURNAL_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub journal_bytes: usize,
+    /// Sessions kept besides the default one; one more evicts the least recently used (0: no limit).
+    #[arg(long, env = "AMM_MAX_SESSIONS", default_value_t = 1000)]
+    pub max_sessions: usize,
+    /// Sessions other than the default one unused this many seconds are evicted (0: never).
+    #[arg(long, env = "AMM_SESSION_IDLE_SECONDS", default_value_t = 86_400)]
+    pub session_idle_seconds: u64,
     /// Largest accepted request body in bytes (larger bodies get 413).
     #[arg(long, env = "AMM_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
@@ -147,6 +156,9 @@ impl ServeArgs {
             seed: self.seed,
             token_key: self.token_key.clone(),
             journal_capacity: self.journal_capacity,
+            journal_bytes: self.journal_bytes,
+            max_sessions: self.max_sessions,
+            session_idle_seconds: self.session_idle_seconds,
             body_limit: self.body_limit,
             catalog_size: self.catalog_size,
             stream_key: self.stream_key.clone(),

@@ -19,6 +19,12 @@ pub fn real_now_secs() -> i64 {
     system_now_ms() / 1000
 }
 
+/// Real now, epoch milliseconds: for what belongs to no session (when a session was last used, for idle
+/// eviction), never for an expiry.
+pub fn real_now_ms() -> i64 {
+    system_now_ms()
+}
+
 /// How long ago a file time was, on the real clock (`None` when it lies in the future).
 pub fn real_age(t: SystemTime) -> Option<std::time::Duration> {
     SystemTime::now().duration_since(t).ok()

@@ -157,6 +157,83 @@ pub struct Facts {
     pub hint: Option<String>,
 }
 
+/// The most bytes the journal keeps of one recorded string (a parameter's name or value, a header's value, the
+/// path): a longer one keeps its first bytes (cut at a character boundary), then [`TRUNCATED`] and how many bytes
+/// were left out. Secrets are redacted before this, so a fingerprint is never cut.
+pub const VALUE_BYTES: usize = 1024;
+
+/// The most pairs an entry keeps in each of `query`, `headers` and `params`; when there were more, a last pair
+/// `("…", "<n> more left out")` says how many were dropped.
+pub const PAIRS: usize = 50;
+
+/// The marker after a cut value.
+pub const TRUNCATED: &str = "…[truncated: ";
+
+/// Cuts `s` to [`VALUE_BYTES`] with the marker.
+fn bound_str(s: &mut String) {
+    if s.len() <= VALUE_BYTES {
+        return;
+    }
+    let mut cut = VALUE_BYTES;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = s.len() - cut;
+    s.truncate(cut);
+    s.push_str(&format!("{TRUNCATED}{dropped} more bytes]"));
+}
+
+/// Cuts a list of pairs to [`PAIRS`] and each string in it to [`VALUE_BYTES`].
+fn bound_pairs(pairs: &mut Vec<(String, String)>) {
+    if pairs.len() > PAIRS {
+        let dropped = pairs.len() - (PAIRS - 1);
+        pairs.truncate(PAIRS - 1);
+        pairs.push(("…".to_owned(), format!("{dropped} more left out")));
+        pairs.shrink_to_fit();
+    }
+    for (k, v) in pairs.iter_mut() {
+        bound_str(k);
+        bound_str(v);
+    }
+}
+
+impl JournalEntry {
+    /// Cuts the entry to the journal's bounds ([`VALUE_BYTES`] per string, [`PAIRS`] per list), so that no
+    /// request, however large, makes the journal hold more than a few hundred KiB for it. Every store applies
+    /// it on append.
+    pub fn bound(&mut self) {
+        bound_str(&mut self.path);
+        if let Some(h) = &mut self.host {
+            bound_str(h);
+        }
+        bound_pairs(&mut self.query);
+        bound_pairs(&mut self.headers);
+        bound_pairs(&mut self.params);
+        if let Some(h) = &mut self.facts.hint {
+            bound_str(h);
+        }
+    }
+
+    /// About how many bytes the entry holds: its strings plus a fixed overhead (for the session's journal byte
+    /// cap, `--journal-bytes`).
+    pub fn weight(&self) -> usize {
+        let pairs = |v: &[(String, String)]| v.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>();
+        let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+        512 + self.method.len()
+            + self.path.len()
+            + opt(&self.host)
+            + pairs(&self.query)
+            + pairs(&self.headers)
+            + pairs(&self.params)
+            + opt(&self.error)
+            + opt(&self.client_id)
+            + opt(&self.user_id)
+            + opt(&self.token)
+            + opt(&self.facts.hint)
+            + self.facts.injected.iter().map(String::len).sum::<usize>()
+    }
+}
+
 /// The three Music API families (`music-api.md` §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -268,6 +345,35 @@ pub const RECORDED_HEADERS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_entry_is_cut_to_the_bounds_with_markers() {
+        let mut e = super::JournalEntry {
+            seq: 0,
+            at_ms: 0,
+            method: "POST".into(),
+            host: None,
+            path: "/auth/o2/token".into(),
+            query: Vec::new(),
+            headers: vec![("user-agent".into(), "é".repeat(600))],
+            params: (0..1000).map(|i| (format!("k{i}"), "v".repeat(5000))).collect(),
+            status: 400,
+            error: None,
+            client_id: None,
+            user_id: None,
+            token: None,
+            facts: super::Facts::default(),
+            duration_us: 0,
+        };
+        let before = e.weight();
+        e.bound();
+        assert_eq!(e.params.len(), super::PAIRS);
+        assert_eq!(e.params[super::PAIRS - 1], ("…".to_owned(), "951 more left out".to_owned()));
+        assert_eq!(e.params[0].1, format!("{}…[truncated: 3976 more bytes]", "v".repeat(1024)));
+        // 600 two-byte characters: cut at 1024 bytes, a character boundary.
+        assert_eq!(e.headers[0].1, format!("{}…[truncated: 176 more bytes]", "é".repeat(512)));
+        assert!(e.weight() < 60 * 1024 && before > 5_000_000, "{before} → {}", e.weight());
+    }
+
     use super::*;
 
     #[test]

@@ -18,6 +18,7 @@ use crate::app::router;
 use crate::context::{AppState, Limits};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::lwa::tokens::TokenCodec;
+use crate::store::Bounds;
 use crate::store::memory::MemoryStore;
 use crate::tls::{Identity, TlsError, TlsListener, TlsSource};
 
@@ -41,6 +42,12 @@ pub struct ServerConfig {
     pub token_key: String,
     /// Journal entries kept per session.
     pub journal_capacity: usize,
+    /// Journal bytes kept per session (`JournalEntry::weight`).
+    pub journal_bytes: usize,
+    /// Sessions kept besides the default one; one more evicts the least recently used (0: no limit).
+    pub max_sessions: usize,
+    /// Sessions other than the default one unused this long (real seconds) are evicted (0: never).
+    pub session_idle_seconds: u64,
     /// Largest request body, bytes.
     pub body_limit: usize,
     /// Tracks in the generated catalog.
@@ -60,6 +67,18 @@ pub struct ServerConfig {
     pub tls: Option<TlsSource>,
 }
 
+impl ServerConfig {
+    /// What the store keeps, from the journal and session flags.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            journal_entries: self.journal_capacity,
+            journal_bytes: self.journal_bytes,
+            max_sessions: self.max_sessions,
+            session_idle_ms: i64::try_from(self.session_idle_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -67,7 +86,10 @@ impl Default for ServerConfig {
             fixtures: None,
             seed: None,
             token_key: DEFAULT_TOKEN_KEY.to_owned(),
-            journal_capacity: 1000,
+            journal_capacity: Bounds::default().journal_entries,
+            journal_bytes: Bounds::default().journal_bytes,
+            max_sessions: Bounds::default().max_sessions,
+            session_idle_seconds: (Bounds::default().session_idle_ms / 1000) as u64,
             body_limit: 1024 * 1024,
             catalog_size: DEFAULT_CATALOG_SIZE,
             stream_key: crate::stream::DEFAULT_STREAM_KEY.to_owned(),
@@ -120,7 +142,7 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
     let (catalog_file, catalog_spec) = crate::fixtures::CatalogFile::load(cfg.fixtures.as_deref())?;
     let catalog = Arc::new(catalog_spec.build(&catalog_file, cfg.seed.unwrap_or(0), cfg.catalog_size)?);
     let music_seed = crate::v1::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
-    let store = Arc::new(MemoryStore::new(cfg.seed, cfg.journal_capacity).with_music_seed(music_seed));
+    let store = Arc::new(MemoryStore::new(cfg.seed, cfg.bounds()).with_music_seed(music_seed));
     let tokens = TokenCodec::new(cfg.token_key.as_bytes());
     let cache_dir =
         cfg.stream_cache_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("amazon-music-mock-stream"));
@@ -211,6 +233,7 @@ pub async fn start_with_state_and_tls(
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: bind, source })?;
     let (tx, rx) = oneshot::channel::<()>();
     let scheme = if identity.is_some() { "https" } else { "http" };
+    let state_for_sweep = state.clone();
     let app = router(state).layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
             let origin = crate::stream::RequestOrigin {
@@ -220,8 +243,10 @@ pub async fn start_with_state_and_tls(
             crate::stream::in_request_origin(origin, next.run(req))
         },
     ));
+    let sweeper = tokio::spawn(sweep_forever(state_for_sweep));
     let shutdown = async move {
         let _ = rx.await;
+        sweeper.abort();
     };
     let task = match &identity {
         // The TLS listener sets TCP_NODELAY itself.
@@ -241,6 +266,23 @@ pub async fn start_with_state_and_tls(
         }
     };
     Ok(RunningServer { addr, tls: identity, shutdown: Some(tx), task: Some(task) })
+}
+
+/// How often the store is swept: idle sessions evicted, expired codes and code pairs forgotten.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Sweeps the store every [`SWEEP_EVERY`] until the server stops (the task is aborted then).
+async fn sweep_forever(state: AppState) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let swept = state.store.sweep().await;
+        if swept != crate::store::Swept::default() {
+            tracing::debug!(sessions = swept.sessions, codes = swept.codes, "swept the store");
+        }
+    }
 }
 
 /// Installs the SIGINT and SIGTERM handlers **now** and returns a future that resolves on either.

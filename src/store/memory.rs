@@ -3,7 +3,7 @@
 //! lock; the clock is lock-free). No method awaits while holding a lock.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
@@ -19,6 +19,9 @@ use crate::clock::{Clock, ClockState};
 use crate::ids;
 use crate::journal::JournalEntry;
 
+/// Authorization codes are purged of expired ones every this many inserts (and by every sweep).
+const PURGE_EVERY: u64 = 1024;
+
 /// Recovers the data of a poisoned lock: a panic elsewhere must not take the session down with it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -28,20 +31,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub struct MemoryStore {
     sessions: DashMap<SessionId, Arc<MemorySession>>,
     seed: Option<u64>,
-    journal_capacity: usize,
+    bounds: Bounds,
     music_seed: MusicSeed,
 }
 
 impl MemoryStore {
     /// A store whose sessions draw random values from `seed` (mixed with the session name) when given,
-    /// or from the operating system otherwise; each session keeps at most `journal_capacity` entries.
-    pub fn new(seed: Option<u64>, journal_capacity: usize) -> Self {
-        MemoryStore {
-            sessions: DashMap::new(),
-            seed,
-            journal_capacity: journal_capacity.max(1),
-            music_seed: MusicSeed::empty(),
-        }
+    /// or from the operating system otherwise, and keep what `bounds` allows.
+    pub fn new(seed: Option<u64>, bounds: Bounds) -> Self {
+        let bounds = Bounds { journal_entries: bounds.journal_entries.max(1), ..bounds };
+        MemoryStore { sessions: DashMap::new(), seed, bounds, music_seed: MusicSeed::empty() }
     }
 
     /// Sets how customers' music state is seeded on first access in a session.
@@ -61,24 +60,73 @@ impl MemoryStore {
             None => StdRng::from_os_rng(),
         }
     }
+
+    /// Evicts the least recently used session other than the default one and `keep`, while there are more
+    /// than [`Bounds::max_sessions`] besides the default one.
+    fn evict_beyond_max(&self, keep: &SessionId) {
+        let max = self.bounds.max_sessions;
+        let default = SessionId::default_session();
+        let others = |s: &DashMap<SessionId, Arc<MemorySession>>| s.len() - usize::from(s.contains_key(&default));
+        while max > 0 && others(&self.sessions) > max {
+            let oldest = self
+                .sessions
+                .iter()
+                .filter(|e| e.key() != keep && *e.key() != default)
+                .min_by_key(|e| e.value().last_used_ms.load(Ordering::Relaxed))
+                .map(|e| e.key().clone());
+            match oldest {
+                Some(id) => {
+                    self.sessions.remove(&id);
+                }
+                None => break,
+            }
+        }
+    }
 }
 
+#[async_trait]
 impl Store for MemoryStore {
     fn session(&self, id: &SessionId) -> Arc<dyn SessionStore> {
+        let now = crate::clock::real_now_ms();
         if let Some(s) = self.sessions.get(id) {
+            s.last_used_ms.store(now, Ordering::Relaxed);
             return s.clone();
         }
-        self.sessions
+        let s = self
+            .sessions
             .entry(id.clone())
             .or_insert_with(|| {
                 Arc::new(MemorySession::new(
                     self.rng_for(id),
                     self.seed.is_some(),
-                    self.journal_capacity,
+                    self.bounds,
                     self.music_seed.clone(),
                 ))
             })
-            .clone()
+            .clone();
+        s.last_used_ms.store(now, Ordering::Relaxed);
+        self.evict_beyond_max(id);
+        s
+    }
+
+    fn drop_session(&self, id: &SessionId) -> bool {
+        *id != SessionId::default_session() && self.sessions.remove(id).is_some()
+    }
+
+    async fn sweep(&self) -> Swept {
+        let mut swept = Swept::default();
+        if self.bounds.session_idle_ms > 0 {
+            let before = crate::clock::real_now_ms() - self.bounds.session_idle_ms;
+            let default = SessionId::default_session();
+            let before_len = self.sessions.len();
+            self.sessions.retain(|id, s| *id == default || s.last_used_ms.load(Ordering::Relaxed) >= before);
+            swept.sessions = before_len - self.sessions.len();
+        }
+        let sessions: Vec<Arc<MemorySession>> = self.sessions.iter().map(|e| e.value().clone()).collect();
+        for s in sessions {
+            swept.codes += s.purge_expired().await;
+        }
+        swept
     }
 
     fn session_exists(&self, id: &SessionId) -> bool {
@@ -107,6 +155,8 @@ struct CodePairs {
 struct Journal {
     entries: VecDeque<JournalEntry>,
     next_seq: u64,
+    /// The sum of the entries' [`JournalEntry::weight`].
+    bytes: usize,
 }
 
 /// One session's state.
@@ -122,7 +172,11 @@ pub struct MemorySession {
     pairs: Mutex<CodePairs>,
     grants: Mutex<Grants>,
     journal: Mutex<Journal>,
-    journal_capacity: usize,
+    bounds: Bounds,
+    /// When a request last asked for this session, real epoch ms (for idle eviction and LRU).
+    last_used_ms: AtomicI64,
+    /// Authorization codes issued since the last purge (codes are purged every [`PURGE_EVERY`] inserts too).
+    codes_since_purge: AtomicU64,
     epoch: AtomicU64,
     plan: Mutex<Option<PlanRuntime>>,
     /// Whether the plan has network rules: requests skip the plan's lock when it has none.
@@ -151,7 +205,7 @@ impl PlanRuntime {
 }
 
 impl MemorySession {
-    fn new(rng: StdRng, seeded: bool, journal_capacity: usize, music_seed: MusicSeed) -> Self {
+    fn new(rng: StdRng, seeded: bool, bounds: Bounds, music_seed: MusicSeed) -> Self {
         let clock = Arc::new(Clock::default());
         let mut music_rng = rng.clone();
         let music_rng = StdRng::from_seed(music_rng.random());
@@ -164,8 +218,10 @@ impl MemorySession {
             codes: Mutex::default(),
             pairs: Mutex::default(),
             grants: Mutex::default(),
-            journal: Mutex::new(Journal { entries: VecDeque::new(), next_seq: 1 }),
-            journal_capacity,
+            journal: Mutex::new(Journal { entries: VecDeque::new(), next_seq: 1, bytes: 0 }),
+            bounds,
+            last_used_ms: AtomicI64::new(0),
+            codes_since_purge: AtomicU64::new(0),
             epoch: AtomicU64::new(0),
             plan: Mutex::new(None),
             plan_network: AtomicBool::new(false),
@@ -203,6 +259,8 @@ impl SessionStore for MemorySession {
             ClockChange::Set(s) => self.clock.set_ms(s.saturating_mul(1000)),
             ClockChange::Advance(s) => self.clock.advance_ms(s.saturating_mul(1000)),
         }
+        // What the new time expired goes now, not at the next sweep.
+        self.purge_expired().await;
         self.clock.state()
     }
 
@@ -243,6 +301,7 @@ impl SessionStore for MemorySession {
         let mut j = lock(&self.journal);
         j.entries.clear();
         j.next_seq = 1;
+        j.bytes = 0;
     }
 
     fn epoch(&self) -> u64 {
@@ -257,6 +316,11 @@ impl SessionStore for MemorySession {
             code = ids::authorization_code(&mut *rng);
         }
         codes.insert(code.clone(), record);
+        if self.codes_since_purge.fetch_add(1, Ordering::Relaxed) + 1 >= PURGE_EVERY {
+            self.codes_since_purge.store(0, Ordering::Relaxed);
+            let now = self.clock.now_ms();
+            codes.retain(|_, r| now < r.expires_at_ms);
+        }
         code
     }
 
@@ -408,14 +472,43 @@ impl SessionStore for MemorySession {
         TokenState::Active
     }
 
+    async fn purge_expired(&self) -> usize {
+        let now = self.clock.now_ms();
+        let mut n = {
+            let mut codes = lock(&self.codes);
+            let before = codes.len();
+            codes.retain(|_, r| now < r.expires_at_ms);
+            before - codes.len()
+        };
+        let mut pairs = lock(&self.pairs);
+        let gone: Vec<(String, String)> = pairs
+            .by_device
+            .iter()
+            .filter(|(_, p)| now >= p.expires_at_ms.saturating_add(CODE_PAIR_GRACE_MS))
+            .map(|(d, p)| (d.clone(), p.user_code.clone()))
+            .collect();
+        for (device, user) in gone {
+            pairs.by_device.remove(&device);
+            pairs.user_to_device.remove(&user);
+            n += 1;
+        }
+        n
+    }
+
     async fn journal_append(&self, mut entry: JournalEntry) {
+        entry.bound();
+        let weight = entry.weight();
         let mut j = lock(&self.journal);
         entry.seq = j.next_seq;
         j.next_seq += 1;
-        if j.entries.len() == self.journal_capacity {
-            j.entries.pop_front();
-        }
+        j.bytes += weight;
         j.entries.push_back(entry);
+        while j.entries.len() > self.bounds.journal_entries
+            || (j.bytes > self.bounds.journal_bytes && j.entries.len() > 1)
+        {
+            let Some(old) = j.entries.pop_front() else { break };
+            j.bytes -= old.weight();
+        }
     }
 
     async fn journal(&self) -> Vec<JournalEntry> {

@@ -26,6 +26,9 @@ use serde::{Deserialize, Serialize};
 use crate::clock::ClockState;
 use crate::journal::{BadMaterial, JournalEntry};
 pub mod plan;
+
+#[cfg(test)]
+mod contract;
 use crate::scope::ScopeSet;
 pub use plan::{MaterialPoint, NetworkAction, Plan};
 
@@ -504,14 +507,60 @@ pub enum ClockChange {
     Advance(i64),
 }
 
+/// How much a store keeps: the bounds that hold memory flat however long the server runs (`docs/STATE.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// The most journal entries a session keeps (`--journal-capacity`); the oldest go first.
+    pub journal_entries: usize,
+    /// The most bytes of journal a session keeps (`--journal-bytes`, by [`JournalEntry::weight`]); the oldest
+    /// entries go first, the newest always stays.
+    pub journal_bytes: usize,
+    /// The most sessions besides the default one (`--max-sessions`); creating one more evicts the least
+    /// recently used. 0: no limit.
+    pub max_sessions: usize,
+    /// Sessions other than the default one unused this long (real time, `--session-idle-seconds`) are
+    /// evicted by the sweep. 0: never.
+    pub session_idle_ms: i64,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            journal_entries: 1000,
+            journal_bytes: 4 * 1024 * 1024,
+            max_sessions: 1000,
+            session_idle_ms: 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// How long a code pair is remembered after it expired (virtual time), so that late polls still get the
+/// expired answer (`expired_token` or `invalid_code_pair`, by the setting) before it is forgotten.
+pub const CODE_PAIR_GRACE_MS: i64 = 3600 * 1000;
+
+/// What one sweep did (for the log and the tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Sessions evicted for idleness.
+    pub sessions: usize,
+    /// Authorization codes and code pairs forgotten after they expired.
+    pub codes: usize,
+}
+
 /// The process-wide store: hands out sessions.
+#[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// The session with this id, created with fresh state on first use.
+    /// The session with this id, created with fresh state on first use (which may evict the least recently
+    /// used one beyond [`Bounds::max_sessions`]).
     fn session(&self, id: &SessionId) -> Arc<dyn SessionStore>;
     /// The ids of every session that exists.
     fn session_ids(&self) -> Vec<SessionId>;
     /// Whether a session exists (the default one always does), without creating it.
     fn session_exists(&self, id: &SessionId) -> bool;
+    /// Forgets a session other than the default one; whether it existed.
+    fn drop_session(&self, id: &SessionId) -> bool;
+    /// Evicts idle sessions and forgets expired codes and code pairs in the others.
+    async fn sweep(&self) -> Swept;
 }
 
 /// One isolated session's state: its own clock, settings, grants, codes and journal.
@@ -573,7 +622,10 @@ pub trait SessionStore: Send + Sync {
     /// Whether a verified token is still good.
     async fn token_state(&self, token_id: &str, grant: Option<(&str, &str)>, generation: u64) -> TokenState;
 
-    /// Appends to the bounded request journal.
+    /// Forgets authorization codes past their expiry and code pairs past their expiry and
+    /// [`CODE_PAIR_GRACE_MS`], on the session's clock; how many.
+    async fn purge_expired(&self) -> usize;
+    /// Appends to the bounded request journal (the entry cut to [`JournalEntry::bound`]).
     async fn journal_append(&self, entry: JournalEntry);
     /// The journal, oldest first.
     async fn journal(&self) -> Vec<JournalEntry>;
