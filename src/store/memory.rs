@@ -478,6 +478,9 @@ impl SessionStore for MemorySession {
             let mut codes = lock(&self.codes);
             let before = codes.len();
             codes.retain(|_, r| now < r.expires_at_ms);
+            if codes.len() < codes.capacity() / 4 {
+                codes.shrink_to_fit();
+            }
             before - codes.len()
         };
         let mut pairs = lock(&self.pairs);
@@ -491,6 +494,10 @@ impl SessionStore for MemorySession {
             pairs.by_device.remove(&device);
             pairs.user_to_device.remove(&user);
             n += 1;
+        }
+        if pairs.by_device.len() < pairs.by_device.capacity() / 4 {
+            pairs.by_device.shrink_to_fit();
+            pairs.user_to_device.shrink_to_fit();
         }
         n
     }

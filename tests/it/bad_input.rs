@@ -303,3 +303,32 @@ async fn after_every_kind_of_bad_input_the_session_still_works() {
     let journal = app.admin("GET", "/__admin/requests", json!({})).await;
     assert!(journal.as_array().unwrap().iter().all(|e| e["status"].as_u64().unwrap() < 500), "{journal}");
 }
+
+#[tokio::test]
+async fn more_than_a_thousand_parameters_are_malformed_and_the_journal_keeps_a_bounded_entry() {
+    let app = TestApp::spawn().await;
+    // 1000 pairs are read (and answered for what they say); 1001 are refused before decoding.
+    let pairs = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join("&");
+    let r = post_raw(&app, TOKEN, FORM, format!("grant_type=nonsense&{}", pairs(999))).await;
+    assert_eq!(r.status, 400);
+    assert_ne!(r.json()["error_description"], MALFORMED, "{}", r.text);
+    let r = post_raw(&app, TOKEN, FORM, format!("grant_type=nonsense&{}", pairs(1000))).await;
+    assert_lwa_error(&r, 400, "invalid_request", MALFORMED);
+    let json_body = format!("{{{}}}", (0..1001).map(|i| format!("\"k{i}\":\"v\"")).collect::<Vec<_>>().join(","));
+    let r = post_raw(&app, TOKEN, "application/json", json_body).await;
+    assert_lwa_error(&r, 400, "invalid_request", MALFORMED);
+    let r = app.send(app.http.post(app.url(&format!("{TOKEN}?{}", pairs(1001))))).await;
+    assert_lwa_error(&r, 400, "invalid_request", MALFORMED);
+    // A megabyte in one value is read, and the journal keeps its first KiB and says how much it left out.
+    let big = "x".repeat(1024 * 1024 - 64);
+    let r = post_raw(&app, TOKEN, FORM, format!("grant_type=nonsense&note={big}")).await;
+    assert_eq!(r.status, 400);
+    let journal = app.admin("GET", "/__admin/requests", serde_json::Value::Null).await;
+    let last = journal.as_array().and_then(|a| a.last()).cloned().unwrap_or_default();
+    let note = last["params"].as_array().and_then(|p| p.iter().find(|kv| kv[0] == "note")).cloned();
+    assert_eq!(
+        note,
+        Some(json!(["note", format!("{}…[truncated: {} more bytes]", "x".repeat(1024), big.len() - 1024)])),
+        "{last}"
+    );
+}
