@@ -9,6 +9,7 @@
 //! - [`error`]: [`Problem`], the family-neutral error the domain operations return; each family maps it to
 //!   its own wire error (`From<Problem>`).
 //! - [`page`]: the cursor format every family's paging uses.
+//! - [`seed`]: what fixture customers start with (the music state every family reads).
 //!
 //! Nothing here knows a family's envelope or error shape: families depend on the core, never the reverse.
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod family;
 pub mod page;
 pub mod request;
+pub mod seed;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

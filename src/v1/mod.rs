@@ -10,7 +10,7 @@
 //!
 //! Files: `catalog.rs` (tracks, albums, artists, podcasts), `search.rs`, `me.rs` (profile, library,
 //! likes, follows), `playlists.rs`, `history.rs` (recently played), `views.rs`, `playback.rs` (playback
-//! sessions and events), `seed.rs` (what fixture customers start with), `page.rs` (cursors), `auth.rs`,
+//! sessions and events), `page.rs` (cursors), `auth.rs`,
 //! `error.rs`.
 
 pub mod catalog;
@@ -21,7 +21,6 @@ pub mod page;
 pub mod playback;
 pub mod playlists;
 pub mod search;
-pub mod seed;
 pub mod views;
 
 use axum::Router;

@@ -40,7 +40,7 @@ pub fn user_playlist_image(cat: &Catalog, p: &PlaylistMeta) -> String {
 pub fn user_playlist_json(cat: &Catalog, p: &PlaylistMeta) -> Value {
     json!({
         "id": p.id,
-        "curator": { "id": super::seed::music_profile_id(&p.owner) },
+        "curator": { "id": crate::api::seed::music_profile_id(&p.owner) },
         "duration": user_playlist_duration(cat, p),
         "images": [{ "url": user_playlist_image(cat, p), "imageType": "PRIMARY" }],
         "eligibility": {

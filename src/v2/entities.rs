@@ -79,7 +79,7 @@ pub fn catalog_playlist(cat: &Catalog, p: &CatalogPlaylist) -> Value {
 pub fn user_playlist(cat: &Catalog, p: &PlaylistMeta, owner_name: &str) -> Value {
     let explicit = p.track_ids.iter().filter_map(|t| cat.track(t)).any(|t| t.explicit);
     let v1 = crate::v1::playlists::user_playlist_json(cat, p);
-    playlist_from_v1(&v1, &crate::v1::seed::music_profile_id(&p.owner), owner_name, explicit)
+    playlist_from_v1(&v1, &crate::api::seed::music_profile_id(&p.owner), owner_name, explicit)
 }
 
 /// The fieldset types of §3.3.
