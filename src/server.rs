@@ -141,7 +141,7 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
     let fixtures = Arc::new(fixtures);
     let (catalog_file, catalog_spec) = crate::fixtures::CatalogFile::load(cfg.fixtures.as_deref())?;
     let catalog = Arc::new(catalog_spec.build(&catalog_file, cfg.seed.unwrap_or(0), cfg.catalog_size)?);
-    let music_seed = crate::v1::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
+    let music_seed = crate::api::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
     let store = Arc::new(MemoryStore::new(cfg.seed, cfg.bounds()).with_music_seed(music_seed));
     let tokens = TokenCodec::new(cfg.token_key.as_bytes());
     let cache_dir =

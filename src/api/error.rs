@@ -25,6 +25,12 @@ pub enum Noun {
     ViewGroup,
     /// A playback session (V2: a queue).
     PlaybackSession,
+    /// A named view (`home`, `artist/{id}`, …).
+    View,
+    /// A search type (`tracks`, `albums`, …).
+    SearchType,
+    /// A group of a search view (`topHits`, `tracks`, …).
+    SearchGroup,
 }
 
 impl Noun {
@@ -39,6 +45,9 @@ impl Noun {
             Noun::Episode => "podcast episode",
             Noun::ViewGroup => "view group",
             Noun::PlaybackSession => "playback session",
+            Noun::View => "view",
+            Noun::SearchType => "search type",
+            Noun::SearchGroup => "search group",
         }
     }
 
@@ -53,6 +62,9 @@ impl Noun {
             Noun::Episode => "Podcast episode",
             Noun::ViewGroup => "View group",
             Noun::PlaybackSession => "Queue",
+            Noun::View => "View",
+            Noun::SearchType => "Search type",
+            Noun::SearchGroup => "Search group",
         }
     }
 }

@@ -9,14 +9,24 @@
 //! - [`error`]: [`Problem`], the family-neutral error the domain operations return; each family maps it to
 //!   its own wire error (`From<Problem>`).
 //! - [`page`]: the cursor format every family's paging uses.
+//! - The domain operations, on typed inputs, answering typed results or a [`Problem`]: [`playlists`] (who may
+//!   read a playlist, playlists described, their tracks, the customer's edits), [`library`] (the music
+//!   profile, collections, likes and follows, the listening history, top tracks), [`search`] (filters, sort,
+//!   one page of a kind, search groups), [`views`] (view groups and their pages); [`seed`] decides what
+//!   fixture customers start with.
 //!
 //! Nothing here knows a family's envelope or error shape: families depend on the core, never the reverse.
 
 pub mod auth;
 pub mod error;
 pub mod family;
+pub mod library;
 pub mod page;
+pub mod playlists;
 pub mod request;
+pub mod search;
+pub mod seed;
+pub mod views;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

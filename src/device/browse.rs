@@ -22,11 +22,11 @@ use serde_json::{Value, json};
 
 use super::error::{DeviceError, Report};
 use super::{DeviceCtx, Doc, Links};
+use crate::api::playlists::{Readable, readable};
 use crate::api::{ApiPath, Caller, Reply, Requires};
 use crate::catalog::{Catalog, Genre, PlaylistTier, SearchFilter, SortBy, TrackField, TrackIdx};
 use crate::fixtures::Tier;
 use crate::stream::{Capabilities, allowed_qualities};
-use crate::v1::playlists::{Readable, readable};
 
 /// Items listed in a node built from a whole-catalog list.
 pub const NODE_ITEMS: usize = 20;

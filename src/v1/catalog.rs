@@ -1,6 +1,6 @@
 //! Catalog routes (spec `music-api.md` §4.1): tracks, albums, artists and their sub-resources, podcasts;
 //! single lookups and `?ids=` batches (at most 100 ids; unknown ids are left out, found ones keep the
-//! request order). Scope `music::catalog`.
+//! request order). Scope `music::catalog`. An artist's followers come from the core (`api::library`).
 
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -8,9 +8,8 @@ use serde_json::{Value, json};
 use super::error::MusicError;
 use super::page::{connection, edge, request};
 use super::{V1Ctx, V1Path, batch_ids};
-use crate::api::Requires;
-use crate::catalog::{Catalog, EntityRef};
-use crate::store::music::Collection;
+use crate::api::{Requires, library};
+use crate::catalog::Catalog;
 
 /// The `?ids=` cap for V1 batch lookups.
 pub const MAX_BATCH: usize = 100;
@@ -140,18 +139,7 @@ pub async fn related_artists(ctx: V1Ctx, id: V1Path<String>) -> Response {
 pub async fn artist_followers(ctx: V1Ctx, id: V1Path<String>) -> Response {
     ctx.handle(Requires::CATALOG, async |_| {
         let id = id.get()?;
-        if ctx.catalog().artist(id).is_none() {
-            return Err(MusicError::not_found("artist", id));
-        }
-        let mut followers = Vec::new();
-        for u in ctx.state.fixtures.users().iter().filter(|u| u.has_music_account) {
-            let uid = u.user_id.as_str();
-            let page = ctx.session.store.music().collection_page(uid, Collection::FollowedArtists, 0, usize::MAX).await;
-            if page.items.iter().any(|i| i.id == *id) {
-                let profile = ctx.session.store.music().music_profile(uid).await;
-                followers.push(user_json(&profile));
-            }
-        }
+        let followers: Vec<Value> = library::followers(&ctx, id).await?.iter().map(user_json).collect();
         artist_list(&ctx, id, "followers", |_, _| followers.clone())
     })
     .await
@@ -224,19 +212,6 @@ pub async fn episodes(ctx: V1Ctx) -> Response {
         Ok(json!({ "podcastEpisodes": eps }))
     })
     .await
-}
-
-/// Whether an id names an entity of the kind a collection holds.
-pub fn exists_for(cat: &Catalog, c: Collection, id: &str) -> bool {
-    matches!(
-        (c, cat.lookup(id)),
-        (Collection::LibraryTracks | Collection::LikedTracks, Some(EntityRef::Track(_)))
-            | (Collection::LibraryAlbums, Some(EntityRef::Album(_)))
-            | (Collection::FollowedArtists, Some(EntityRef::Artist(_)))
-            | (Collection::FollowedPlaylists, Some(EntityRef::Playlist(_)))
-            | (Collection::FollowedPodcastShows, Some(EntityRef::PodcastShow(_)))
-            | (Collection::LibraryPodcastEpisodes, Some(EntityRef::PodcastEpisode(_)))
-    )
 }
 
 /// The V1 User shape (§3.4): `{id, name, images, url}`.

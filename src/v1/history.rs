@@ -2,17 +2,19 @@
 //! 60) and `GET /v1/me/recentlyPlayedEntities`. Scope `music::history`.
 //!
 //! History tokens are `<epochMillis>:<uuid>` (§3.1, §11.1): the millis of the last play returned, and in the
-//! UUID how many plays of that millisecond the pages so far held; the next page starts right after them.
+//! UUID how many plays of that millisecond the pages so far held; the next page starts right after them. The
+//! paging of the history is the core's (`api::library::history_page`); the tokens are V1's.
 
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::V1Ctx;
 use super::error::MusicError;
+use super::me::user_data;
 use super::page::{connection, edge, request};
 use crate::api::Requires;
+use crate::api::library::{self, After, Plays};
 use crate::catalog::EntityRef;
-use crate::store::music::Play;
 
 /// Epoch milliseconds as `2021-08-20T23:41:33.999Z`.
 pub fn iso_ms(ms: i64) -> String {
@@ -24,19 +26,12 @@ pub fn iso_ms(ms: i64) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
-/// A position in the history, newest first: after the plays newer than `ms` and the first `seen` plays at `ms`.
-/// The token is `<ms>:<uuid>` (§3.1); the UUID carries `seen` in its last four bytes, so plays that share a
-/// millisecond (a frozen virtual clock) are neither skipped nor repeated across pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct After {
-    ms: i64,
-    seen: u32,
-}
-
 fn bad_token() -> MusicError {
     MusicError::bad_request("Malformed request. The cursor is not a history token (<epochMillis>:<uuid>).")
 }
 
+/// Reads a history token: `<ms>:<uuid>`, the UUID carrying in its last four bytes how many plays of that
+/// millisecond the pages so far held ([`After`]).
 fn parse_history_token(t: &str) -> Result<After, MusicError> {
     let (ms, id) = t.split_once(':').ok_or_else(bad_token)?;
     let id = uuid::Uuid::try_parse(id).map_err(|_| bad_token())?;
@@ -45,53 +40,35 @@ fn parse_history_token(t: &str) -> Result<After, MusicError> {
     Ok(After { ms, seen: u32::from_be_bytes([b[12], b[13], b[14], b[15]]) })
 }
 
+/// The token of a position in the history, its UUID random but for `seen`.
 fn history_token(after: After, random: u128) -> String {
     let mut b = random.to_le_bytes();
     b[12..16].copy_from_slice(&after.seen.to_be_bytes());
     format!("{}:{}", after.ms, uuid::Builder::from_random_bytes(b).into_uuid().hyphenated())
 }
 
-/// The page of `plays` (newest first) after `after`, and where the next page starts if there is one.
-fn history_page(plays: &[Play], after: Option<After>, limit: usize) -> (&[Play], Option<After>) {
-    let newer = |ms: i64| plays.partition_point(|p| p.played_at_ms > ms);
-    let start = after.map_or(0, |a| {
-        let at_ms = plays[newer(a.ms)..].iter().take_while(|p| p.played_at_ms == a.ms).count();
-        newer(a.ms) + (a.seen as usize).min(at_ms)
-    });
-    let start = start.min(plays.len());
-    let end = start.saturating_add(limit).min(plays.len());
-    let page = &plays[start..end];
-    let next = match page.last() {
-        Some(last) if end < plays.len() => {
-            Some(After { ms: last.played_at_ms, seen: (end - newer(last.played_at_ms)) as u32 })
-        }
-        _ => None,
+/// `{pageInfo, edgeCount, edges[{playedAt, node}]}` of a page of plays, each node a track reference; the next
+/// page's token has a UUID from the session's random source.
+fn plays_json(ctx: &V1Ctx, page: &Plays) -> Value {
+    let cat = ctx.catalog();
+    let node = |id: &str| cat.track(id).map_or_else(|| json!({ "id": id }), |t| cat.track_ref_json(t));
+    let edges: Vec<Value> =
+        (page.plays.iter()).map(|p| json!({ "playedAt": iso_ms(p.played_at_ms), "node": node(&p.track_id) })).collect();
+    let info = match page.next {
+        Some(a) => json!({ "hasNextPage": true, "token": history_token(a, ctx.session.store.random_u128()) }),
+        None => json!({ "hasNextPage": false }),
     };
-    (page, next)
+    json!({ "pageInfo": info, "edgeCount": edges.len(), "edges": edges })
 }
 
 /// `GET /v1/player/recentlyPlayed?limit&cursor` → `data.user.recentTrackPlayback`.
 pub async fn recently_played(ctx: V1Ctx) -> Response {
     ctx.handle(Requires::HISTORY, async |c| {
-        let p = request(ctx.query_param("limit").as_deref(), None, 60, 60)?;
+        let limit = request(ctx.query_param("limit").as_deref(), None, 60, 60)?.limit;
         let after = ctx.query_param("cursor").filter(|s| !s.is_empty()).map(|t| parse_history_token(&t)).transpose()?;
-        let music = ctx.session.store.music();
-        let all = music.history(c.user_id(), 0, usize::MAX).await;
-        let cat = ctx.catalog();
-        let (page, next) = history_page(&all.items, after, p.limit);
-        let edges: Vec<Value> = page
-            .iter()
-            .map(|pl| {
-                let node = cat.track(&pl.track_id).map_or_else(|| json!({ "id": pl.track_id }), |t| cat.track_ref_json(t));
-                json!({ "playedAt": iso_ms(pl.played_at_ms), "node": node })
-            })
-            .collect();
-        let info = match next {
-            Some(a) => json!({ "hasNextPage": true, "token": history_token(a, ctx.session.store.random_u128()) }),
-            None => json!({ "hasNextPage": false }),
-        };
-        let profile = music.music_profile(c.user_id()).await;
-        Ok(json!({ "user": { "id": profile.id, "recentTrackPlayback": { "pageInfo": info, "edgeCount": edges.len(), "edges": edges } } }))
+        let page = library::recently_played(&ctx, c.user_id(), after, limit).await;
+        let plays = plays_json(&ctx, &page);
+        Ok(user_data(&ctx, c, "recentTrackPlayback", plays).await)
     })
     .await
 }
@@ -100,28 +77,15 @@ pub async fn recently_played(ctx: V1Ctx) -> Response {
 /// most recent first, each once (an assumption about the shape: views' entity form).
 pub async fn recent_entities(ctx: V1Ctx) -> Response {
     ctx.handle(Requires::HISTORY, async |c| {
-        let p = request(ctx.query_param("limit").as_deref(), ctx.query_param("cursor").as_deref(), 20, 100)?;
-        let music = ctx.session.store.music();
-        let all = music.history(c.user_id(), 0, usize::MAX).await;
+        let page = library::recent_albums(&ctx, c.user_id(), ctx.page(20, 100)?).await;
         let cat = ctx.catalog();
-        let mut seen = Vec::new();
-        for pl in &all.items {
-            if let Some(t) = cat.track(&pl.track_id) {
-                if !seen.contains(&t.album) {
-                    seen.push(t.album);
-                }
-            }
-        }
-        let total = seen.len();
-        let edges = seen
-            .into_iter()
-            .enumerate()
-            .skip(p.offset)
-            .take(p.limit)
-            .filter_map(|(i, a)| cat.view_entity_json(EntityRef::Album(a)).map(|v| edge(i + 1, all.version, v)))
+        let edges = (page.items.iter().enumerate())
+            .filter_map(|(i, &a)| {
+                cat.view_entity_json(EntityRef::Album(a)).map(|v| edge(page.offset + i + 1, page.version, v))
+            })
             .collect();
-        let profile = music.music_profile(c.user_id()).await;
-        Ok(json!({ "user": { "id": profile.id, "recentlyPlayedEntities": connection(p.offset, total, all.version, edges) } }))
+        let albums = connection(page.offset, page.total, page.version, edges);
+        Ok(user_data(&ctx, c, "recentlyPlayedEntities", albums).await)
     })
     .await
 }
@@ -129,6 +93,8 @@ pub async fn recent_entities(ctx: V1Ctx) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::library::history_page;
+    use crate::store::music::Play;
 
     fn plays(ms: &[i64]) -> Vec<Play> {
         ms.iter().enumerate().map(|(i, &m)| Play { played_at_ms: m, track_id: format!("t{i}") }).collect()

@@ -4,26 +4,30 @@
 //! Every collection has the same three operations: `GET` a page (`data.user.<key>` connection, newest
 //! first), `PUT` ids to add, `DELETE` ids to remove (ids in the JSON body, or `?ids=` since some HTTP
 //! clients send no body with DELETE). Ids are checked against the catalog (404 for an unknown one) and
-//! capped at 100 per call. Reads need the family's `:read` scope, writes the full scope.
+//! capped at 100 per call. Reads need the family's `:read` scope, writes the full scope. The collections, the
+//! profile and the checks of ids are the core's (`api::library`); this file reads V1's bodies and renders V1's
+//! shapes, each list under `data.user` with the customer's music profile id.
 
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::catalog::exists_for;
-use super::catalog::user_json;
+use super::catalog::{show_with_first_episodes, user_json};
 use super::error::MusicError;
-use super::page::{connection, edge, request};
+use super::history::iso_ms;
+use super::page::{connection, edge};
+use super::playlists::user_playlist_json;
 use super::{V1Body, V1Ctx, V1Path, batch_ids, parse_body};
-use crate::api::{ApiRequest, Caller, Requires};
+use crate::api::library::{self, Held, MAX_IDS, Saved};
+use crate::api::{Caller, Requires};
 use crate::catalog::{Catalog, EntityRef};
-use crate::store::music::{Collection, PlaylistMeta, Visibility};
+use crate::store::music::{Collection, Visibility};
 
 /// `GET /v1/me` → `data.user` (plus `subscriptionTier`, an assumption: the doc says the call returns the
 /// tier but its example shows no field).
 pub async fn get_me(ctx: V1Ctx) -> Response {
     ctx.handle(Requires::PROFILE_EITHER, async |c| {
-        let p = ctx.session.store.music().music_profile(c.user_id()).await;
+        let p = library::profile(&ctx, c.user_id()).await;
         let mut u = user_json(&p);
         if let (Some(obj), Some(tier)) = (u.as_object_mut(), c.user.tier) {
             obj.insert("subscriptionTier".into(), serde_json::to_value(tier).unwrap_or(Value::Null));
@@ -45,16 +49,7 @@ struct PutMe {
 pub async fn put_me(ctx: V1Ctx, body: V1Body) -> Response {
     ctx.handle(Requires::PROFILE_EITHER, async |c| {
         let b: PutMe = parse_body(body.bytes()?)?;
-        let name = b.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(MusicError::bad_request("Malformed request. name must be 1 to 100 characters."));
-        }
-        let p = ctx
-            .session
-            .store
-            .music()
-            .update_music_profile(c.user_id(), name.to_owned(), b.visibility, b.playback_visibility)
-            .await;
+        let p = library::update_profile(&ctx, c.user_id(), &b.name, b.visibility, b.playback_visibility).await?;
         let mut u = user_json(&p);
         if let Some(obj) = u.as_object_mut() {
             obj.insert("visibility".into(), json!(p.visibility));
@@ -76,7 +71,6 @@ struct Spec {
     remove_key: &'static str,
     read: Requires,
     write: Requires,
-    kind: &'static str,
 }
 
 const LIBRARY_TRACKS: Spec = Spec {
@@ -87,7 +81,6 @@ const LIBRARY_TRACKS: Spec = Spec {
     remove_key: "removeTracksFromLibrary",
     read: Requires::LIBRARY_READ,
     write: Requires::LIBRARY,
-    kind: "track",
 };
 const LIBRARY_ALBUMS: Spec = Spec {
     coll: Collection::LibraryAlbums,
@@ -97,7 +90,6 @@ const LIBRARY_ALBUMS: Spec = Spec {
     remove_key: "removeAlbumsFromLibrary",
     read: Requires::LIBRARY_READ,
     write: Requires::LIBRARY,
-    kind: "album",
 };
 const LIBRARY_EPISODES: Spec = Spec {
     coll: Collection::LibraryPodcastEpisodes,
@@ -107,7 +99,6 @@ const LIBRARY_EPISODES: Spec = Spec {
     remove_key: "removePodcastEpisodesFromLibrary",
     read: Requires::LIBRARY_READ,
     write: Requires::LIBRARY,
-    kind: "podcast episode",
 };
 const LIKED_TRACKS: Spec = Spec {
     coll: Collection::LikedTracks,
@@ -117,7 +108,6 @@ const LIKED_TRACKS: Spec = Spec {
     remove_key: "unlikeTracks",
     read: Requires::FAVORITES_READ,
     write: Requires::FAVORITES,
-    kind: "track",
 };
 const FOLLOWED_ARTISTS: Spec = Spec {
     coll: Collection::FollowedArtists,
@@ -127,7 +117,6 @@ const FOLLOWED_ARTISTS: Spec = Spec {
     remove_key: "unfollowArtists",
     read: Requires::FAVORITES_READ,
     write: Requires::FAVORITES,
-    kind: "artist",
 };
 const FOLLOWED_PLAYLISTS: Spec = Spec {
     coll: Collection::FollowedPlaylists,
@@ -137,7 +126,6 @@ const FOLLOWED_PLAYLISTS: Spec = Spec {
     remove_key: "unfollowPlaylists",
     read: Requires::FAVORITES_READ,
     write: Requires::FAVORITES,
-    kind: "playlist",
 };
 const FOLLOWED_SHOWS: Spec = Spec {
     coll: Collection::FollowedPodcastShows,
@@ -147,61 +135,56 @@ const FOLLOWED_SHOWS: Spec = Spec {
     remove_key: "unfollowPodcastShows",
     read: Requires::FAVORITES_READ,
     write: Requires::FAVORITES,
-    kind: "podcast show",
 };
 
-/// The node of a collection item: the full entity for catalog ids, the playlist shape for user playlists.
-async fn node(ctx: &V1Ctx, cat: &Catalog, id: &str) -> Option<Value> {
-    match cat.lookup(id)? {
-        EntityRef::Track(i) => Some(cat.track_json(&cat[i])),
-        EntityRef::Album(i) => Some(cat.album_json(&cat[i])),
-        EntityRef::Artist(i) => Some(cat.artist_json(&cat[i])),
-        EntityRef::Playlist(i) => Some(cat.playlist_json(&cat[i])),
-        EntityRef::PodcastShow(i) => Some(super::catalog::show_with_first_episodes(cat, &cat[i])),
-        EntityRef::PodcastEpisode(i) => {
-            let _ = ctx;
-            Some(cat.podcast_episode_json(&cat[i]))
-        }
+/// The V1 node of a catalog entity in a collection.
+fn node(cat: &Catalog, e: EntityRef) -> Value {
+    match e {
+        EntityRef::Track(i) => cat.track_json(&cat[i]),
+        EntityRef::Album(i) => cat.album_json(&cat[i]),
+        EntityRef::Artist(i) => cat.artist_json(&cat[i]),
+        EntityRef::Playlist(i) => cat.playlist_json(&cat[i]),
+        EntityRef::PodcastShow(i) => show_with_first_episodes(cat, &cat[i]),
+        EntityRef::PodcastEpisode(i) => cat.podcast_episode_json(&cat[i]),
     }
+}
+
+/// A collection item's edge: the entity, a customer playlist's V1 shape, or only its id once it is gone; then
+/// `addedAt`.
+fn saved_edge(cat: &Catalog, offset_of_next: usize, version: u64, s: &Saved) -> Value {
+    let n = match &s.held {
+        Held::Entity(e) => node(cat, *e),
+        Held::Playlist(p) => user_playlist_json(p),
+        Held::Gone => json!({ "id": s.id }),
+    };
+    let mut e = edge(offset_of_next, version, n);
+    if let Some(o) = e.as_object_mut() {
+        o.insert("addedAt".into(), json!(iso_ms(s.added_at_ms)));
+    }
+    e
+}
+
+/// `{"user": {"id": <music profile id>, <key>: value}}`: how V1 answers with the customer's lists.
+pub(super) async fn user_data(ctx: &V1Ctx, c: &Caller, key: &str, value: Value) -> Value {
+    let profile = library::profile(ctx, c.user_id()).await;
+    let mut user = Map::new();
+    user.insert("id".into(), json!(profile.id));
+    user.insert(key.into(), value);
+    json!({ "user": user })
 }
 
 async fn list(ctx: &V1Ctx, c: &Caller, spec: &Spec) -> Result<Value, MusicError> {
-    let p = request(ctx.query_param("limit").as_deref(), ctx.query_param("cursor").as_deref(), 100, 100)?;
-    let music = ctx.session.store.music();
-    let page = music.collection_page(c.user_id(), spec.coll, p.offset, p.limit).await;
+    let page = library::collection(ctx, c.user_id(), spec.coll, ctx.page(100, 100)?).await;
     let cat = ctx.catalog();
-    let mut edges = Vec::with_capacity(page.items.len());
-    for (i, item) in page.items.iter().enumerate() {
-        let n = match node(ctx, cat, &item.id).await {
-            Some(n) => n,
-            // A followed customer playlist shows only its id once it is deleted or made private.
-            None => match visible_playlist(ctx, c.user_id(), &item.id).await {
-                Some(pl) => super::playlists::user_playlist_json(cat, &pl),
-                None => json!({ "id": item.id }),
-            },
-        };
-        let mut e = edge(p.offset + i + 1, page.version, n);
-        if let Some(o) = e.as_object_mut() {
-            o.insert("addedAt".into(), json!(super::history::iso_ms(item.added_at_ms)));
-        }
-        edges.push(e);
-    }
-    let profile = music.music_profile(c.user_id()).await;
-    let mut user = Map::new();
-    user.insert("id".into(), json!(profile.id));
-    user.insert(spec.key.into(), connection(p.offset, page.total, page.version, edges));
-    Ok(json!({ "user": user }))
+    let edges = page.items.iter().enumerate().map(|(i, s)| saved_edge(cat, page.offset + i + 1, page.version, s));
+    let conn = connection(page.offset, page.total, page.version, edges.collect());
+    Ok(user_data(ctx, c, spec.key, conn).await)
 }
 
-/// A customer playlist `user` may see: their own, or another customer's PUBLIC one.
-pub async fn visible_playlist(req: &ApiRequest, user: &str, id: &str) -> Option<PlaylistMeta> {
-    req.session.store.music().playlist(id).await.filter(|p| p.owner == user || p.visibility == Visibility::Public)
-}
-
-/// Reads the ids of a write: body `{"<idsKey>": [...]}` or, for DELETE without a body, `?ids=`.
-async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8], removing: bool) -> Result<Vec<String>, MusicError> {
+/// Reads the ids of a write: body `{"<idsKey>": [...]}` or, for DELETE without a body, `?ids=`; 1 to 100.
+fn ids_of(ctx: &V1Ctx, spec: &Spec, body: &[u8]) -> Result<Vec<String>, MusicError> {
     let ids: Vec<String> = if body.iter().all(u8::is_ascii_whitespace) {
-        batch_ids(ctx.query_param("ids"), 100)?
+        batch_ids(ctx.query_param("ids"), MAX_IDS)?
     } else {
         let v: Value = parse_body(body)?;
         let arr = v.get(spec.ids_key).and_then(Value::as_array).ok_or_else(|| {
@@ -219,42 +202,22 @@ async fn ids_of(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8], removing: boo
     if ids.is_empty() {
         return Err(MusicError::bad_request(format!("Malformed request. {} must not be empty.", spec.ids_key)));
     }
-    if ids.len() > 100 {
+    if ids.len() > MAX_IDS {
         return Err(MusicError::bad_request(format!(
-            "Malformed request. At most 100 ids per call; got {}.",
+            "Malformed request. At most {MAX_IDS} ids per call; got {}.",
             ids.len()
         )));
-    }
-    // A removal may name what the collection holds even if it no longer resolves (a followed playlist that was
-    // deleted or made private), so that it can be cleaned up.
-    let held: Vec<String> = if removing {
-        let page = ctx.session.store.music().collection_page(c.user_id(), spec.coll, 0, usize::MAX).await;
-        page.items.into_iter().map(|i| i.id).collect()
-    } else {
-        Vec::new()
-    };
-    let cat = ctx.catalog();
-    for id in &ids {
-        if held.contains(id) || exists_for(cat, spec.coll, id) {
-            continue;
-        }
-        if spec.coll == Collection::FollowedPlaylists && visible_playlist(ctx, c.user_id(), id).await.is_some() {
-            continue;
-        }
-        return Err(MusicError::not_found(spec.kind, id));
     }
     Ok(ids)
 }
 
-async fn add(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, c, spec, body, false).await?;
-    let n = ctx.session.store.music().collection_add(c.user_id(), spec.coll, &ids, ctx.now_ms()).await;
+async fn add(ctx: &V1Ctx, c: &Caller, spec: &Spec, ids: Vec<String>) -> Result<Value, MusicError> {
+    let n = library::add(ctx, c.user_id(), spec.coll, &ids).await?;
     Ok(json!({ spec.add_key: { spec.ids_key: ids, "added": n } }))
 }
 
-async fn remove(ctx: &V1Ctx, c: &Caller, spec: &Spec, body: &[u8]) -> Result<Value, MusicError> {
-    let ids = ids_of(ctx, c, spec, body, true).await?;
-    let n = ctx.session.store.music().collection_remove(c.user_id(), spec.coll, &ids).await;
+async fn remove(ctx: &V1Ctx, c: &Caller, spec: &Spec, ids: Vec<String>) -> Result<Value, MusicError> {
+    let n = library::remove(ctx, c.user_id(), spec.coll, &ids).await?;
     Ok(json!({ spec.remove_key: { spec.ids_key: ids, "removed": n } }))
 }
 
@@ -266,11 +229,11 @@ macro_rules! collection_routes {
         }
         /// `PUT` ids into the collection.
         pub async fn $put(ctx: V1Ctx, body: V1Body) -> Response {
-            ctx.handle($spec.write, async |c| add(&ctx, c, &$spec, body.bytes()?).await).await
+            ctx.handle($spec.write, async |c| add(&ctx, c, &$spec, ids_of(&ctx, &$spec, body.bytes()?)?).await).await
         }
         /// `DELETE` ids from the collection.
         pub async fn $delete(ctx: V1Ctx, body: V1Body) -> Response {
-            ctx.handle($spec.write, async |c| remove(&ctx, c, &$spec, body.bytes()?).await).await
+            ctx.handle($spec.write, async |c| remove(&ctx, c, &$spec, ids_of(&ctx, &$spec, body.bytes()?)?).await).await
         }
     };
 }
@@ -283,9 +246,10 @@ collection_routes!(FOLLOWED_ARTISTS, followed_artists, follow_artists, unfollow_
 collection_routes!(FOLLOWED_PLAYLISTS, followed_playlists, follow_playlists, unfollow_playlists);
 collection_routes!(FOLLOWED_SHOWS, followed_shows, follow_shows, unfollow_shows);
 
+/// Follows or unfollows one id of the path, as a body `{"<idsKey>": [id]}` would (trimmed).
 async fn follow_one(ctx: &V1Ctx, c: &Caller, spec: &Spec, id: &str, on: bool) -> Result<Value, MusicError> {
-    let body = serde_json::to_vec(&json!({ spec.ids_key: [id] })).unwrap_or_default();
-    if on { add(ctx, c, spec, &body).await } else { remove(ctx, c, spec, &body).await }
+    let ids = vec![id.trim().to_owned()];
+    if on { add(ctx, c, spec, ids).await } else { remove(ctx, c, spec, ids).await }
 }
 
 /// `PUT /v1/me/followed/artists/{id}`.

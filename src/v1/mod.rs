@@ -8,10 +8,13 @@
 //! Query strings and bodies are parsed *inside* the closure, after the auth chain, so a bad body never
 //! hides an auth error.
 //!
+//! The files hold V1's wire only: each route reads its parameters and body, makes one call to the core
+//! (`api::playlists`, `api::library`, `api::search`, `api::views`, or the catalog) and renders the typed result
+//! in V1's shape; the core's `Problem`s become V1 errors (`error.rs`).
+//!
 //! Files: `catalog.rs` (tracks, albums, artists, podcasts), `search.rs`, `me.rs` (profile, library,
 //! likes, follows), `playlists.rs`, `history.rs` (recently played), `views.rs`, `playback.rs` (playback
-//! sessions and events), `seed.rs` (what fixture customers start with), `page.rs` (cursors), `auth.rs`,
-//! `error.rs`.
+//! sessions and events), `page.rs` (`limit`/`cursor`, `pageInfo`, connections), `error.rs`.
 
 pub mod catalog;
 pub mod error;
@@ -21,7 +24,6 @@ pub mod page;
 pub mod playback;
 pub mod playlists;
 pub mod search;
-pub mod seed;
 pub mod views;
 
 use axum::Router;

@@ -8,6 +8,7 @@
 
 use serde_json::{Value, json};
 
+use super::V1Ctx;
 use super::error::MusicError;
 pub use crate::api::page::{PageRequest, decode_offset, encode_cursor};
 
@@ -49,6 +50,16 @@ pub fn request(
         Some(c) => decode_cursor(c)?,
     };
     Ok(PageRequest { offset, limit })
+}
+
+impl V1Ctx {
+    /// Reads `limit` and `cursor` from the query.
+    ///
+    /// # Errors
+    /// As [`request`].
+    pub fn page(&self, default: usize, max: usize) -> Result<PageRequest, MusicError> {
+        request(self.query_param("limit").as_deref(), self.query_param("cursor").as_deref(), default, max)
+    }
 }
 
 /// `pageInfo` for a page of `returned` items starting at `offset` in a list of `total`.

@@ -1,25 +1,19 @@
 //! Search (spec `music-api.md` §4.2): `POST /v1/search/tracks` with `searchFilters`, `limit`, `token` and
 //! `sortBy`; the other `POST /v1/search/<type>` routes; and `GET /v1/search?query=&limit=` across every
-//! type. Scope `music::catalog`. Search runs on the catalog's inverted index, never a scan.
+//! type. Scope `music::catalog`. The filters, sort orders and kinds are the core's (`api::search`), on the
+//! catalog's inverted index, never a scan; this file reads V1's bodies and renders V1's shapes.
 
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::MusicError;
-use super::page::request;
+use super::page::{page_info, request};
 use super::{V1Body, V1Ctx, V1Path, parse_body};
-use crate::api::Requires;
-use crate::catalog::{SearchFilter, SortBy, TrackField};
-
-/// One element of `searchFilters` as sent: `{"field"?: …, "query": …}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilterBody {
-    #[serde(default)]
-    field: Option<String>,
-    query: String,
-}
+use crate::api::library::Paged;
+use crate::api::search::{self, FilterBody, Kind};
+use crate::api::{Noun, Problem, Requires};
+use crate::catalog::{Catalog, EntityRef};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -42,50 +36,21 @@ fn limit_text(v: &Option<Value>) -> Result<Option<String>, MusicError> {
     }
 }
 
-/// Checks `searchFilters` (V1 and V2 search-by-body): at least one, each with a non-empty query; a `field` only
-/// in track search, and then one of the `TrackFieldType` names. The error says what is wrong.
-///
-/// # Errors
-/// A sentence for the family's 400 message.
-pub fn search_filters(raw: Option<&[FilterBody]>, tracks: bool) -> Result<Vec<SearchFilter>, String> {
-    let raw = raw.filter(|f| !f.is_empty()).ok_or("searchFilters is required: [{\"field\"?: …, \"query\": …}].")?;
-    let mut out = Vec::with_capacity(raw.len());
-    for f in raw {
-        if f.query.trim().is_empty() {
-            return Err("Every search filter needs a non-empty query.".to_owned());
-        }
-        match f.field.as_deref() {
-            None => out.push(SearchFilter::any(f.query.clone())),
-            Some(name) if tracks => {
-                let field = TrackField::parse(name).ok_or_else(|| {
-                    format!(
-                        "Unknown field {name:?}; use one of id, asin, albumId, albumName, artistId, artistName, categoryId, name, isrc."
-                    )
-                })?;
-                out.push(SearchFilter::field(field, f.query.clone()));
-            }
-            Some(name) => return Err(format!("Field {name:?} is only supported by track search.")),
-        }
-    }
-    Ok(out)
-}
-
-/// Reads `sortBy` (V1 and V2 search-by-body); the error says what is wrong.
-///
-/// # Errors
-/// A sentence for the family's 400 message.
-pub fn sort_by(s: Option<&str>) -> Result<SortBy, String> {
-    match s {
-        None | Some("relevance") => Ok(SortBy::Relevance),
-        Some("release") => Ok(SortBy::Release),
-        Some("popularity") => Ok(SortBy::Popularity),
-        Some("name") => Ok(SortBy::Name),
-        Some(other) => Err(format!("sortBy {other:?} is not one of relevance, release, popularity, name.")),
-    }
-}
-
-fn sort(s: Option<&str>) -> Result<SortBy, MusicError> {
-    sort_by(s).map_err(MusicError::bad_request)
+/// A page of results: `{"search<Kind>": {pageInfo, edgeCount, edges[{node}]}}`, each node the entity's V1 shape.
+fn results_json(cat: &Catalog, kind: Kind, found: &Paged<EntityRef>) -> Value {
+    let node = |e: &EntityRef| match *e {
+        EntityRef::Track(t) => cat.track_json(&cat[t]),
+        EntityRef::Album(a) => cat.album_json(&cat[a]),
+        EntityRef::Artist(a) => cat.artist_json(&cat[a]),
+        EntityRef::Playlist(p) => cat.playlist_json(&cat[p]),
+        EntityRef::PodcastShow(s) => super::catalog::show_with_first_episodes(cat, &cat[s]),
+        EntityRef::PodcastEpisode(e) => cat.podcast_episode_json(&cat[e]),
+    };
+    let edges: Vec<Value> = found.items.iter().map(|e| json!({ "node": node(e) })).collect();
+    let (n, info) = (edges.len(), page_info(found.offset, edges.len(), found.total, found.version));
+    let name = kind.as_str();
+    let key = format!("search{}{}", name[..1].to_ascii_uppercase(), &name[1..]);
+    json!({ key: { "pageInfo": info, "edgeCount": n, "edges": edges } })
 }
 
 /// `POST /v1/search/{kind}`: `tracks` → `data.searchTracks`; `albums`, `artists`, `playlists`,
@@ -95,47 +60,13 @@ pub async fn search_kind(ctx: V1Ctx, kind: V1Path<String>, body: V1Body) -> Resp
     ctx.handle(Requires::CATALOG, async |_| {
         let kind = kind.get()?;
         let b: SearchBody = parse_body(body.bytes()?)?;
-        let tracks = kind == "tracks";
-        let f = search_filters(b.search_filters.as_deref(), tracks).map_err(MusicError::bad_request)?;
+        let filters = search::filters(b.search_filters.as_deref(), kind == "tracks")?;
         let limit = limit_text(&b.limit)?;
         let max = ctx.session.store.settings().await.search_limit_max.clamp(1, 100) as usize;
         let p = request(limit.as_deref(), b.token.as_deref(), max.min(100), max)?;
-        let cat = ctx.catalog();
-        let query: String = f.iter().map(|x| x.query.as_str()).collect::<Vec<_>>().join(" ");
-        let (key, nodes, total): (&str, Vec<Value>, usize) = match kind.as_str() {
-            "tracks" => {
-                let r = cat.search_tracks(&f, sort(b.sort_by.as_deref())?, p.offset, p.limit);
-                ("searchTracks", r.items.iter().map(|&t| cat.track_json(&cat[t])).collect(), r.total)
-            }
-            "albums" => {
-                let r = cat.search_albums(&query, p.offset, p.limit);
-                ("searchAlbums", r.items.iter().map(|&a| cat.album_json(&cat[a])).collect(), r.total)
-            }
-            "artists" => {
-                let r = cat.search_artists(&query, p.offset, p.limit);
-                ("searchArtists", r.items.iter().map(|&a| cat.artist_json(&cat[a])).collect(), r.total)
-            }
-            "playlists" => {
-                let r = cat.search_playlists(&query, p.offset, p.limit);
-                ("searchPlaylists", r.items.iter().map(|&x| cat.playlist_json(&cat[x])).collect(), r.total)
-            }
-            "podcastShows" => {
-                let r = cat.search_podcast_shows(&query, p.offset, p.limit);
-                let shows = r.items.iter().map(|&s| super::catalog::show_with_first_episodes(cat, &cat[s])).collect();
-                ("searchPodcastShows", shows, r.total)
-            }
-            "podcastEpisodes" => {
-                let r = cat.search_podcast_episodes(&query, p.offset, p.limit);
-                ("searchPodcastEpisodes", r.items.iter().map(|&e| cat.podcast_episode_json(&cat[e])).collect(), r.total)
-            }
-            other => return Err(MusicError::not_found("search type", other)),
-        };
-        if !tracks && b.sort_by.is_some() {
-            sort(b.sort_by.as_deref())?;
-        }
-        let n = nodes.len();
-        let edges: Vec<Value> = nodes.into_iter().map(|node| json!({ "node": node })).collect();
-        Ok(json!({ key: { "pageInfo": super::page::page_info(p.offset, n, total, 0), "edgeCount": n, "edges": edges } }))
+        let kind = Kind::parse(kind).ok_or_else(|| Problem::not_found(Noun::SearchType, kind))?;
+        let found = search::search(ctx.catalog(), kind, &filters, search::sort_by(b.sort_by.as_deref())?, p);
+        Ok(results_json(ctx.catalog(), kind, &found))
     })
     .await
 }

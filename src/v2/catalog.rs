@@ -1,5 +1,6 @@
 //! V2 catalog routes (spec `music-api.md` §5.1, §11.3), scope `music::catalog`: batch lookups of albums,
-//! tracks and playlists, the top and new-release album lists, and the customer's top tracks.
+//! tracks and playlists, the top and new-release album lists, and the customer's top tracks (the core's
+//! `api::library::top_tracks`; playlists through `api::playlists`).
 //!
 //! Batch rules: `/v2/tracks` takes at most 20 ids and answers them in request order, **404 `NOT_FOUND` when
 //! any id is unknown**; `/v2/playlists` and `/v2/albums` take at most 100 and leave unknown ids out. Over the
@@ -10,10 +11,9 @@ use serde_json::Value;
 
 use super::entities;
 use super::error::V2Error;
-use super::{PageRequest, Reply, V2Ctx, batch_ids, check_territory, list};
-use crate::api::Requires;
-use crate::catalog::{AlbumIdx, Catalog, Page, TrackIdx};
-use crate::v1::playlists::{Readable, readable};
+use super::{Reply, V2Ctx, batch_ids, check_territory, list};
+use crate::api::{Requires, library, playlists};
+use crate::catalog::{AlbumIdx, Catalog, Page};
 
 /// The `?ids=` cap of `/v2/tracks`.
 pub const MAX_TRACK_IDS: usize = 20;
@@ -52,27 +52,10 @@ pub async fn tracks(ctx: V2Ctx) -> Response {
 pub async fn playlists(ctx: V2Ctx) -> Response {
     ctx.handle(Requires::CATALOG, async |c| {
         let ids = batch_ids(ctx.query_param("ids"), MAX_IDS)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            if let Some(p) = readable(&ctx, c.user_id(), id).await {
-                out.push(playlist_json(&ctx, p).await);
-            }
-        }
-        Ok(Value::Array(out).into())
+        let found = playlists::named_all(&ctx, c.user_id(), &ids).await;
+        Ok(Value::Array(found.iter().flatten().map(entities::named_playlist).collect()).into())
     })
     .await
-}
-
-/// A readable playlist in the V2 shape (a customer playlist's owner named from their music profile).
-pub async fn playlist_json(ctx: &V2Ctx, p: Readable<'_>) -> Value {
-    let cat = ctx.catalog();
-    match p {
-        Readable::Catalog(p) => entities::catalog_playlist(cat, p),
-        Readable::Mine(p) => {
-            let owner = ctx.session.store.music().music_profile(&p.owner).await;
-            entities::user_playlist(cat, &p, &owner.name)
-        }
-    }
 }
 
 /// A page of a whole-catalog album list as `{items: Album[], nextToken}`.
@@ -97,77 +80,15 @@ pub async fn new_releases(ctx: V2Ctx) -> Response {
     album_list(ctx, Catalog::new_releases).await
 }
 
-/// How many of the customer's most played tracks lead their top tracks.
-pub const PERSONAL_TOP: usize = 10;
-
 /// `GET /v2/browse/tracks/top?first&after` → `{items: Track[], nextToken}`, personalised: the customer's most
 /// played tracks (by plays in their history, then the most recent) lead, then every other track by
 /// popularity.
 pub async fn top_tracks(ctx: V2Ctx) -> Response {
     ctx.handle(Requires::CATALOG, async |c| {
-        let p = ctx.page()?;
+        let page = library::top_tracks(&ctx, c.user_id(), ctx.page()?).await;
         let cat = ctx.catalog();
-        let history = ctx.session.store.music().history(c.user_id(), 0, usize::MAX).await;
-        let mut counts: Vec<(TrackIdx, usize)> = Vec::new();
-        for play in &history.items {
-            if let Some(t) = cat.track(&play.track_id) {
-                match counts.iter_mut().find(|(x, _)| *x == t.idx) {
-                    Some((_, n)) => *n += 1,
-                    None => counts.push((t.idx, 1)),
-                }
-            }
-        }
-        // A stable sort keeps the most recent first among equal counts.
-        counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
-        let personal: Vec<TrackIdx> = counts.into_iter().take(PERSONAL_TOP).map(|(t, _)| t).collect();
-        let page = personalised_page(cat, &personal, p);
-        let items = page.iter().map(|&t| entities::track(cat, &cat[t])).collect();
-        Ok(Reply::Ok(list(items, p.offset, cat.tracks().len(), history.version)))
+        let items = page.items.iter().map(|&t| entities::track(cat, &cat[t])).collect();
+        Ok(Reply::Ok(list(items, page.offset, page.total, page.version)))
     })
     .await
-}
-
-/// The page `p` of `personal` followed by every other track in popularity order.
-fn personalised_page(cat: &Catalog, personal: &[TrackIdx], p: PageRequest) -> Vec<TrackIdx> {
-    let mut out: Vec<TrackIdx> = personal.iter().skip(p.offset).take(p.limit).copied().collect();
-    let need = p.limit - out.len();
-    if need == 0 {
-        return out;
-    }
-    // The j-th track of the popularity order without `personal` sits at rank j plus the personal tracks
-    // ranked at or before it.
-    let mut ranks: Vec<usize> = personal.iter().map(|&t| cat.track_rank(t)).collect();
-    ranks.sort_unstable();
-    let mut rank = p.offset.saturating_sub(personal.len());
-    for r in ranks {
-        if r <= rank {
-            rank += 1;
-        }
-    }
-    let rest = cat.top_tracks(rank, need + personal.len());
-    out.extend(rest.items.into_iter().filter(|t| !personal.contains(t)).take(need));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn personalised_pages_put_the_personal_tracks_first_and_never_repeat_one() {
-        let cat = crate::catalog::Catalog::generate(3, 200);
-        let all = cat.top_tracks(0, usize::MAX).items;
-        let personal = vec![all[150], all[2], all[40]];
-        let mut want = personal.clone();
-        want.extend(all.iter().filter(|t| !personal.contains(t)));
-        for limit in [1, 2, 7, 50] {
-            let mut seen = Vec::new();
-            let mut offset = 0;
-            while offset < want.len() {
-                seen.extend(personalised_page(&cat, &personal, PageRequest { offset, limit }));
-                offset += limit;
-            }
-            assert_eq!(seen, want, "limit {limit}");
-        }
-    }
 }

@@ -5,7 +5,7 @@
 //! first; a track adds `mediaType:"audio"` and `label` (its album's label). A playlist has the V2 shape
 //! `{_type, id, title, description, visibility, trackCount, duration, url, owner{id,name},
 //! images[{url,width,height,imageType}], parentalSettings{hasExplicitLanguage}}`, for catalog and customer
-//! playlists alike.
+//! playlists alike, rendered from the core's description (`api::playlists::Named`).
 //!
 //! `fields[<type>]=a,b` keeps only those keys (plus `_type` and `id`) in every object of that type, wherever it
 //! is nested. An object's type is its `_type` (first letter lowered: `EntityGroup` → `entityGroup`), or for
@@ -14,8 +14,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::catalog::{Album, Artist, Catalog, CatalogPlaylist, Track};
-use crate::store::music::PlaylistMeta;
+use crate::api::playlists::{Named, Playlist};
+use crate::catalog::{Album, Artist, Catalog, Track};
 
 /// Puts `_type` in front of an object's keys.
 fn typed(ty: &str, v: Value) -> Value {
@@ -48,38 +48,28 @@ pub fn artist(cat: &Catalog, a: &Artist) -> Value {
     typed("Artist", cat.artist_json(a))
 }
 
-/// The V2 Playlist built from a V1 playlist JSON (which has `id, title, description, visibility, trackCount,
-/// duration, url, images[0].url`), its owner and whether a track is explicit.
-fn playlist_from_v1(v1: &Value, owner_id: &str, owner_name: &str, explicit: bool) -> Value {
+/// A V2 Playlist, its owner named `owner_name`: `{_type, id, title, description, visibility, trackCount, duration, url, owner{id,name},
+/// images[{url,width,height,imageType}], parentalSettings{hasExplicitLanguage}}`, catalog and customer playlists
+/// alike (a catalog playlist's owner is its curator, named "Amazon Music").
+pub fn playlist(pl: &Playlist, owner_name: &str) -> Value {
     json!({
         "_type": "Playlist",
-        "id": v1["id"],
-        "title": v1["title"],
-        "description": v1["description"],
-        "visibility": v1["visibility"],
-        "trackCount": v1["trackCount"],
-        "duration": v1["duration"],
-        "url": v1["url"],
-        "owner": { "id": owner_id, "name": owner_name },
-        "images": [{ "url": v1["images"][0]["url"], "width": 500, "height": 500, "imageType": "PRIMARY" }],
-        "parentalSettings": { "hasExplicitLanguage": explicit },
+        "id": pl.id,
+        "title": pl.title,
+        "description": pl.description,
+        "visibility": pl.visibility,
+        "trackCount": pl.track_count,
+        "duration": pl.duration,
+        "url": pl.url,
+        "owner": { "id": pl.owner_id, "name": owner_name },
+        "images": [{ "url": pl.image, "width": 500, "height": 500, "imageType": "PRIMARY" }],
+        "parentalSettings": { "hasExplicitLanguage": pl.explicit },
     })
 }
 
-/// The owner name of curated playlists.
-pub const CURATOR_NAME: &str = "Amazon Music";
-
-/// A curated catalog playlist in the V2 shape; its owner is the curator, named "Amazon Music".
-pub fn catalog_playlist(cat: &Catalog, p: &CatalogPlaylist) -> Value {
-    let explicit = p.tracks.iter().any(|&t| cat[t].explicit);
-    playlist_from_v1(&cat.playlist_json(p), &p.curator, CURATOR_NAME, explicit)
-}
-
-/// A customer's playlist in the V2 shape; `owner_name` is the owner's music profile name.
-pub fn user_playlist(cat: &Catalog, p: &PlaylistMeta, owner_name: &str) -> Value {
-    let explicit = p.track_ids.iter().filter_map(|t| cat.track(t)).any(|t| t.explicit);
-    let v1 = crate::v1::playlists::user_playlist_json(cat, p);
-    playlist_from_v1(&v1, &crate::v1::seed::music_profile_id(&p.owner), owner_name, explicit)
+/// A V2 Playlist of a playlist named after its owner.
+pub fn named_playlist(p: &Named) -> Value {
+    playlist(&p.playlist, &p.owner_name)
 }
 
 /// The fieldset types of §3.3.

@@ -224,7 +224,8 @@ impl From<BadPathSegment> for V2Error {
 }
 
 impl From<MusicError> for V2Error {
-    /// Errors of the V1 helpers V2 shares (view groups): the code mapped, the V1 message prefix dropped.
+    /// Errors of the V1 playback helpers V2's queues still share (`v2::playback`): the code mapped, the V1
+    /// message prefix dropped.
     fn from(e: MusicError) -> Self {
         let message = e.message.strip_prefix(crate::v1::error::MALFORMED).unwrap_or(&e.message).trim_start();
         let mut out = Self::injected(e.code.as_str(), e.retry_after);

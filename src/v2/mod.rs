@@ -4,17 +4,19 @@
 //!
 //! A handler is [`V2Ctx`] plus path parameters; it calls [`V2Ctx::handle`] with the route's scope and a closure
 //! that produces the answer. `handle` checks `X-Amzn-Device-Id` (401 `MISSING_DEVICE_ID`), then runs the shared
-//! gate (`music::api`: the auth chain with `x-api-key` ignored, injected faults, the rate limit), reads the
+//! gate (`api::request`: the auth chain with `x-api-key` ignored, injected faults, the rate limit), reads the
 //! sparse fieldsets (`fields[<type>]`), runs the closure and answers its JSON **unwrapped**, shaped by the
 //! fieldsets, or the V2 error `{"error":{"code","message","traceId"}}` (`error.rs`).
 //!
 //! Lists are `{"items":[…],"nextToken":"…"}` paged with `first` (1–100, default 20) and `after` (the
-//! previous page's `nextToken`; the cursor format is V1's, `music::page`), `nextToken` absent on the last
+//! previous page's `nextToken`; the cursor format is the core's, `api::page`), `nextToken` absent on the last
 //! page; batch lookups are bare arrays; views keep their cursors in `content.nextPageToken`.
 //!
-//! Files: `catalog.rs` (albums, tracks, playlists by id, top lists, browse), `search.rs`, `library.rs` (the
-//! customer's playlists and tracks, playlist writes), `views.rs`, `entities.rs` (the V2 entity shapes and
-//! sparse fieldsets), `error.rs`, `playback.rs` (playback queues, §5.3, on V1's playback sessions).
+//! The routes of `catalog.rs` (albums, tracks, playlists by id, top lists, browse), `search.rs`, `library.rs`
+//! (the customer's playlists and tracks, playlist writes) and `views.rs` read their parameters and body, make
+//! one call to the core (`api::playlists`, `api::library`, `api::search`, `api::views`, or the catalog) and
+//! render the typed result; `entities.rs` has the V2 entity shapes and sparse fieldsets; `error.rs`;
+//! `playback.rs` (playback queues, §5.3, on V1's playback sessions).
 
 pub mod catalog;
 pub mod entities;
@@ -32,6 +34,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 pub use crate::api::Reply;
+pub use crate::api::page::PageRequest;
 use crate::api::page::{decode_offset, encode_cursor};
 use crate::api::{ApiKey, ApiRequest, Ctx, Family, Policy, Refusal, Requires, json_response};
 use crate::context::AppState;
@@ -84,15 +87,6 @@ pub enum V2Api {}
 
 /// What every V2 handler starts from: the shared [`ApiRequest`] with the V2 envelope around it.
 pub type V2Ctx = Ctx<V2Api>;
-
-/// Where a page starts and how long it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    /// Items to skip.
-    pub offset: usize,
-    /// Items to return.
-    pub limit: usize,
-}
 
 /// The documented message for a `first` out of range (§6.2).
 pub const FIRST_RANGE: &str = "first parameter must be between 1 and 100";
