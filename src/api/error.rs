@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::store::playback::DisableType;
+use crate::store::playback::{DisableType, PlaybackError};
 
 /// What was not found, named the way each family names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub enum Noun {
     ViewGroup,
     /// A playback session (V2: a queue).
     PlaybackSession,
+    /// An entity of a playback queue, by its `entityReferenceId`.
+    QueueEntity,
 }
 
 impl Noun {
@@ -39,6 +41,7 @@ impl Noun {
             Noun::Episode => "podcast episode",
             Noun::ViewGroup => "view group",
             Noun::PlaybackSession => "playback session",
+            Noun::QueueEntity => "queue entity",
         }
     }
 
@@ -53,6 +56,7 @@ impl Noun {
             Noun::Episode => "Podcast episode",
             Noun::ViewGroup => "View group",
             Noun::PlaybackSession => "Queue",
+            Noun::QueueEntity => "Queue entity",
         }
     }
 }
@@ -81,6 +85,12 @@ pub enum Problem {
     MaxConcurrency(Cow<'static, str>),
     /// Something the mock could not do.
     Internal,
+    /// The caller has no Amazon Music account (no subscription tier), which a playback operation needs.
+    NoMusicAccount,
+    /// The playback rules (`store::playback`) refused an operation on the playback session (V2: queue) named
+    /// (empty when creating one or reporting events). Each family words it: V1 and V2 answer the end of a
+    /// queue, concurrency, pre-emption and a full queue in words of their own.
+    Playback(PlaybackError, String),
 }
 
 impl Problem {
