@@ -9,6 +9,7 @@
 //! - [`error`]: [`Problem`], the family-neutral error the domain operations return; each family maps it to
 //!   its own wire error (`From<Problem>`).
 //! - [`page`]: the cursor format every family's paging uses.
+//! - [`playback`]: playback sessions (V2's queues): the device headers, MRNs, the operations, stream permits.
 //!
 //! Nothing here knows a family's envelope or error shape: families depend on the core, never the reverse.
 
@@ -16,6 +17,7 @@ pub mod auth;
 pub mod error;
 pub mod family;
 pub mod page;
+pub mod playback;
 pub mod request;
 
 use axum::http::header;
