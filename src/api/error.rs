@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::store::playback::DisableType;
+use crate::store::playback::{DisableType, PlaybackError};
 
 /// What was not found, named the way each family names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub enum Noun {
     SearchType,
     /// A group of a search view (`topHits`, `tracks`, …).
     SearchGroup,
+    /// An entity of a playback queue, by its `entityReferenceId`.
+    QueueEntity,
 }
 
 impl Noun {
@@ -48,6 +50,7 @@ impl Noun {
             Noun::View => "view",
             Noun::SearchType => "search type",
             Noun::SearchGroup => "search group",
+            Noun::QueueEntity => "queue entity",
         }
     }
 
@@ -65,6 +68,7 @@ impl Noun {
             Noun::View => "View",
             Noun::SearchType => "Search type",
             Noun::SearchGroup => "Search group",
+            Noun::QueueEntity => "Queue entity",
         }
     }
 }
@@ -93,6 +97,12 @@ pub enum Problem {
     MaxConcurrency(Cow<'static, str>),
     /// Something the mock could not do.
     Internal,
+    /// The caller has no Amazon Music account (no subscription tier), which a playback operation needs.
+    NoMusicAccount,
+    /// The playback rules (`store::playback`) refused an operation on the playback session (V2: queue) named
+    /// (empty when creating one or reporting events). Each family words it: V1 and V2 answer the end of a
+    /// queue, concurrency, pre-emption and a full queue in words of their own.
+    Playback(PlaybackError, String),
 }
 
 impl Problem {

@@ -14,6 +14,7 @@
 //!   profile, collections, likes and follows, the listening history, top tracks), [`search`] (filters, sort,
 //!   one page of a kind, search groups), [`views`] (view groups and their pages); [`seed`] decides what
 //!   fixture customers start with.
+//! - [`playback`]: playback sessions (V2's queues): the device headers, MRNs, the operations, stream permits.
 //!
 //! Nothing here knows a family's envelope or error shape: families depend on the core, never the reverse.
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod family;
 pub mod library;
 pub mod page;
+pub mod playback;
 pub mod playlists;
 pub mod request;
 pub mod search;

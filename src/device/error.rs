@@ -247,6 +247,16 @@ impl From<Problem> for DeviceError {
             | Problem::NoMorePrevious(message)
             | Problem::MaxConcurrency(message) => Self::bad_request(message),
             Problem::Internal => Self::general(Report::ServiceUnavailable),
+            Problem::NoMusicAccount => {
+                let mut out = Self::general(Report::SubscriptionRequired);
+                out.brief = "No Amazon Music account was found for this customer.".into();
+                out.explanation = format!("<p>{}</p>", escape_html(crate::api::auth::NO_MUSIC_ACCOUNT));
+                out
+            }
+            Problem::Playback(crate::store::playback::PlaybackError::NotFound, id) => {
+                Problem::not_found(crate::api::Noun::PlaybackSession, id).into()
+            }
+            Problem::Playback(e, _) => Self::bad_request(e.to_string()),
         }
     }
 }

@@ -163,7 +163,7 @@ pub async fn authorize(
     let exp_s = verify(signed_path, query, now_s, &state.streams.key)?;
     let q = query_param(query, "q").unwrap_or("").to_owned();
     let qualities = Quality::ALL.into_iter().filter(|x| q.split(',').any(|n| n == x.wire_name())).collect();
-    crate::v1::playback::stream_permit(session, query).await.map_err(StreamError::PlaybackDenied)?;
+    crate::api::playback::stream_permit(session, query).await.map_err(StreamError::PlaybackDenied)?;
     let playback_session = query_param(query, "ps").map(str::to_owned);
     Ok(Grant { exp_s, now_s, qualities, q, playback_session })
 }

@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::api::BodyTooLarge;
 use crate::api::auth::{AuthError, Denial};
-use crate::api::error::{PATH_NOT_UTF8, Problem};
+use crate::api::error::{Noun, PATH_NOT_UTF8, Problem};
 use crate::journal::JournalNote;
+use crate::store::playback::{MAX_QUEUE, PlaybackError};
 
 /// The V1 error codes the mock answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +227,32 @@ impl From<Problem> for MusicError {
             Problem::NoMorePrevious(message) => Self::new(Code::NoMorePreviousEntity, message),
             Problem::MaxConcurrency(detail) => Self::max_concurrency(&detail),
             Problem::Internal => Self::internal(),
+            Problem::NoMusicAccount => Self::no_music_account(),
+            Problem::Playback(e, session) => Self::playback(&session, e),
+        }
+    }
+}
+
+impl MusicError {
+    /// V1's words for a refusal of the playback rules on session `session` (empty for a new one).
+    fn playback(session: &str, e: PlaybackError) -> Self {
+        match e {
+            PlaybackError::NotFound => Problem::not_found(Noun::PlaybackSession, session).into(),
+            PlaybackError::NotAllowed(d, message) => Problem::Disabled(d, message.into()).into(),
+            PlaybackError::NoMoreNext => {
+                Self::new(Code::NoMoreNextEntity, "There is no next entity: the end of the queue was reached.")
+            }
+            PlaybackError::NoMorePrevious => {
+                Self::new(Code::NoMorePreviousEntity, "There is no previous entity: this is the start of the queue.")
+            }
+            PlaybackError::MaxConcurrency => Self::max_concurrency(
+                "The customer is already playing on another device; playback there has been stopped, so a retry plays here.",
+            ),
+            PlaybackError::Preempted => Self::max_concurrency(&format!(
+                "Playback moved to another device; POST /v1/playback/sessions/{session}/restore to play here again."
+            )),
+            PlaybackError::QueueFull => Self::bad_request(format!("A queue holds at most {MAX_QUEUE} entities.")),
+            PlaybackError::UnknownMetric(m) => Self::not_found("metricId", &m),
         }
     }
 }

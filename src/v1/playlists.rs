@@ -15,7 +15,7 @@ use super::{V1Body, V1Ctx, V1Path, parse_body};
 use crate::api::Requires;
 use crate::api::library::Paged;
 use crate::api::playlists::{self, Added, MAX_ADD, NewPlaylist, Playlist, PlaylistEntry};
-pub use crate::api::playlists::{Readable, readable};
+use crate::api::playlists::Readable;
 use crate::catalog::Catalog;
 use crate::store::music::{Anchor, PlaylistPatch, Visibility};
 

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::api::auth::{AuthError, Denial};
-use crate::api::{BadPathSegment, BodyTooLarge, Problem};
+use crate::api::{BadPathSegment, BodyTooLarge, Noun, Problem};
 use crate::journal::JournalNote;
+use crate::store::playback::{MAX_QUEUE, PlaybackError};
 use crate::v1::error::{Code as V1Code, MusicError};
 
 /// The V2 error codes the mock answers.
@@ -94,6 +95,9 @@ impl Code {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
+
+/// The documented message of 429 `MAX_CONCURRENCY_REACHED` (§5.3, §6.2).
+pub const CONCURRENT_STREAMS: &str = "Concurrent stream limit exceeded";
 
 /// The documented message of `UNAUTHORIZED` (§6.2); the mock adds what exactly is wrong after it.
 pub const AUTHENTICATION_REQUIRED: &str = "Authentication required";
@@ -204,6 +208,33 @@ impl From<Problem> for V2Error {
                 Self::new(Code::MaxConcurrencyReached, format!("Concurrent stream limit exceeded. {detail}"))
             }
             Problem::Internal => Self::internal(),
+            Problem::NoMusicAccount => Self::forbidden(crate::api::auth::NO_MUSIC_ACCOUNT),
+            Problem::Playback(e, queue) => Self::playback(&queue, e),
+        }
+    }
+}
+
+impl V2Error {
+    /// V2's words for a refusal of the playback rules on queue `queue` (§5.3, §6.2; empty for a new one).
+    fn playback(queue: &str, e: PlaybackError) -> Self {
+        match e {
+            PlaybackError::NotFound => Problem::not_found(Noun::PlaybackSession, queue).into(),
+            PlaybackError::NotAllowed(d, message) => Problem::Disabled(d, message.into()).into(),
+            PlaybackError::NoMoreNext => {
+                Self::new(Code::NoMoreNextEntity, "No more next entity: the end of the queue was reached")
+            }
+            PlaybackError::NoMorePrevious => {
+                Self::new(Code::NoMorePreviousEntity, "No more previous entity: this is the start of the queue")
+            }
+            PlaybackError::MaxConcurrency => Self::new(Code::MaxConcurrencyReached, CONCURRENT_STREAMS),
+            PlaybackError::Preempted => Self::new(
+                Code::MaxConcurrencyReached,
+                format!("{CONCURRENT_STREAMS}. Playback moved to another device: create a new queue to play here"),
+            ),
+            PlaybackError::QueueFull => Self::bad_request(format!("A queue holds at most {MAX_QUEUE} entities")),
+            PlaybackError::UnknownMetric(m) => {
+                Self::new(Code::NotFound, format!("The requested metricId {m} was not found."))
+            }
         }
     }
 }

@@ -6,11 +6,11 @@
 
 use serde_json::{Value, json};
 
+use amazon_music_mock::api::playback::stream_permit;
 use amazon_music_mock::app::{AppState, Session};
 use amazon_music_mock::store::SessionId;
 use amazon_music_mock::store::playback::{StreamDenied, shuffle_order};
 use amazon_music_mock::stream::{self, Quality};
-use amazon_music_mock::v1::playback::stream_permit;
 
 use crate::lwa_support::*;
 use crate::music_support::*;
