@@ -11,7 +11,6 @@ use crate::api::auth::{AuthError, Denial};
 use crate::api::{BadPathSegment, BodyTooLarge, Noun, Problem};
 use crate::journal::JournalNote;
 use crate::store::playback::{MAX_QUEUE, PlaybackError};
-use crate::v1::error::{Code as V1Code, MusicError};
 
 /// The V2 error codes the mock answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,19 +170,7 @@ impl V2Error {
     /// The V2 error an injected fault with `code` answers: a V2 code as itself, a V1 code as its V2
     /// counterpart, anything else as 500 `INTERNAL`.
     pub fn injected(code: &str, retry_after: Option<u64>) -> Self {
-        let code = Code::parse(code).unwrap_or(match V1Code::parse(code) {
-            Some(V1Code::BadRequest) => Code::BadRequest,
-            Some(V1Code::InvalidAuthType | V1Code::InvalidAuthToken | V1Code::InvalidAccessToken) => Code::Unauthorized,
-            Some(V1Code::AccessDenied | V1Code::NoMusicAccount | V1Code::Disabled(_)) => Code::Forbidden,
-            Some(V1Code::ResourceNotFound) => Code::NotFound,
-            Some(V1Code::NoMoreNextEntity) => Code::NoMoreNextEntity,
-            Some(V1Code::NoMorePreviousEntity) => Code::NoMorePreviousEntity,
-            Some(V1Code::MaxConcurrencyReached) => Code::MaxConcurrencyReached,
-            Some(V1Code::MethodNotAllowed) => Code::MethodNotAllowed,
-            Some(V1Code::PayloadTooLarge) => Code::PayloadTooLarge,
-            Some(V1Code::Throttled) => Code::Throttled,
-            Some(V1Code::Internal) | None => Code::Internal,
-        });
+        let code = Code::parse(code).or_else(|| v1_counterpart(code)).unwrap_or(Code::Internal);
         match code {
             Code::Throttled => Self::throttled(retry_after),
             Code::Internal => Self::internal(),
@@ -254,15 +241,19 @@ impl From<BadPathSegment> for V2Error {
     }
 }
 
-impl From<MusicError> for V2Error {
-    /// Errors of the V1 playback helpers V2's queues still share (`v2::playback`): the code mapped, the V1
-    /// message prefix dropped.
-    fn from(e: MusicError) -> Self {
-        let message = e.message.strip_prefix(crate::v1::error::MALFORMED).unwrap_or(&e.message).trim_start();
-        let mut out = Self::injected(e.code.as_str(), e.retry_after);
-        out.message = message.to_owned().into();
-        out
-    }
+/// The V2 code that answers a fault naming one of V1's codes (`music-api.md` §11.2), so one fault list serves
+/// every family: V1's wire codes, spelled here as the wire spells them.
+fn v1_counterpart(code: &str) -> Option<Code> {
+    Some(match code {
+        "INVALID_AUTH_TYPE" | "INVALID_AUTH_TOKEN" | "INVALID_ACCESS_TOKEN" => Code::Unauthorized,
+        "ACCESS_DENIED" | "AUTH_NO_MUSIC_ACCOUNT_FOUND" => Code::Forbidden,
+        "NO_MORE_SKIPS"
+        | "NEED_AMAZON_MUSIC_UNLIMITED_CATALOG_ACCESS"
+        | "NEED_AMAZON_MUSIC_SUBSCRIPTION_TO_SHUFFLE_NON_STATION"
+        | "FEATURE_NOT_AVAILABLE" => Code::Forbidden,
+        "RESOURCE_NOT_FOUND" => Code::NotFound,
+        _ => return None,
+    })
 }
 
 /// A trace id in the documented form (`1-abc-def`, AWS X-Ray style): `1-<epoch seconds, 8 hex>-<24 hex>`.
@@ -313,5 +304,22 @@ mod tests {
         assert_eq!(V2Error::injected("THROTTLED", Some(3)).retry_after, Some(3));
         assert_eq!(V2Error::injected("MAX_CONCURRENCY_REACHED", None).message, "Concurrent stream limit exceeded");
         assert_eq!(V2Error::injected("SOMETHING_ELSE", None).code, Code::Internal);
+        for (v1, v2) in [
+            ("BAD_REQUEST", Code::BadRequest),
+            ("INVALID_AUTH_TYPE", Code::Unauthorized),
+            ("INVALID_AUTH_TOKEN", Code::Unauthorized),
+            ("INVALID_ACCESS_TOKEN", Code::Unauthorized),
+            ("ACCESS_DENIED", Code::Forbidden),
+            ("NO_MORE_SKIPS", Code::Forbidden),
+            ("FEATURE_NOT_AVAILABLE", Code::Forbidden),
+            ("RESOURCE_NOT_FOUND", Code::NotFound),
+            ("NO_MORE_NEXT_ENTITY", Code::NoMoreNextEntity),
+            ("NO_MORE_PREVIOUS_ENTITY", Code::NoMorePreviousEntity),
+            ("METHOD_NOT_ALLOWED", Code::MethodNotAllowed),
+            ("PAYLOAD_TOO_LARGE", Code::PayloadTooLarge),
+            ("INTERNAL", Code::Internal),
+        ] {
+            assert_eq!(V2Error::injected(v1, None).code, v2, "{v1}");
+        }
     }
 }
