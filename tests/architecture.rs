@@ -49,6 +49,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("entry points", &["cli", "main", "lib"]),
 ];
 
+/// Modules that share a layer but never use each other: the Music API families share the core below them, not
+/// each other's code ("one core under three thin families").
+const SIBLINGS_APART: &[&str] = &["v1", "v2", "device"];
+
 /// Files that may read the wall clock, and why. Everything that decides an expiry reads the session's
 /// virtual clock (`clock.rs`).
 const CLOCK_EXCEPTIONS: &[(&str, &str)] = &[
@@ -278,6 +282,11 @@ fn problems(sources: &Sources) -> Vec<String> {
             if unit != target_unit {
                 graph.entry(unit).or_default().insert(target_unit);
             }
+            let top = |m: &str| m.split('/').next().unwrap_or(m).to_owned();
+            let (a, b) = (top(module), top(&target));
+            if a != b && SIBLINGS_APART.contains(&a.as_str()) && SIBLINGS_APART.contains(&b.as_str()) {
+                out.push(format!("src/{module} uses src/{target}: a Music API family uses another's code; share it through the core (src/api/)"));
+            }
             if let Some(to) = layer_of(&target) {
                 if to > from {
                     out.push(format!(
@@ -401,6 +410,15 @@ fn a_planted_upward_use_a_circle_a_clock_read_and_a_lock_are_reported() {
             "src/admin holds a lock (std::sync::Mutex): state lives behind the store's methods",
             "src/admin holds a lock (std::sync::Mutex::new): state lives behind the store's methods"
         ]
+    );
+    let sibling = tree(&[("v1", "pub fn x() {}"), ("v2", "pub fn y() { crate::v1::x(); }")]);
+    assert!(
+        problems(&sibling).contains(
+            &"src/v2 uses src/v1: a Music API family uses another's code; share it through the core (src/api/)"
+                .to_owned()
+        ),
+        "{:#?}",
+        problems(&sibling)
     );
     // Test code is not judged.
     let test_only = tree(&[(

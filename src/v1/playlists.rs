@@ -14,8 +14,8 @@ use super::page::{connection, edge, page_info};
 use super::{V1Body, V1Ctx, V1Path, parse_body};
 use crate::api::Requires;
 use crate::api::library::Paged;
-use crate::api::playlists::{self, Added, MAX_ADD, NewPlaylist, Playlist, PlaylistEntry};
 use crate::api::playlists::Readable;
+use crate::api::playlists::{self, Added, MAX_ADD, NewPlaylist, Playlist, PlaylistEntry};
 use crate::catalog::Catalog;
 use crate::store::music::{Anchor, PlaylistPatch, Visibility};
 
