@@ -206,7 +206,7 @@ async fn found(ctx: &DeviceCtx, c: &Caller, q: &Query, kinds: Vec<Kind>) -> Vec<
     buckets
 }
 
-/// The results document: `#search` ("Results for \"<keywords>\"") with one item per non-empty category,
+/// The results document: `#search` (`Results for "<keywords>"`) with one item per non-empty category,
 /// each a node inlined in the document whose items link to the entries.
 pub fn results(links: &Links, keywords: &str, buckets: Vec<(Kind, Vec<Entry>)>) -> Value {
     let mut d = Doc::new("search");
