@@ -2,9 +2,13 @@
 //! fixtures, device-code decisions, revocation, forced expiry, settings, the request journal, Music API
 //! state and faults, the recorded playback sessions and events, stream URLs, and client conformance: plans,
 //! verdicts and the live dashboard.
-//! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409. Documented in
-//! `docs/ADMIN.md`.
+//! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409 ([`err`], or an [`AdminError`]
+//! from a helper). Documented in `docs/ADMIN.md`.
+//!
+//! Handlers extract, make one call and answer; the longer rules live in helpers: `expire.rs` (what
+//! `tokens/expire` expires), `streams.rs` (signed stream URLs), and the playback session's admin view here.
 
+mod expire;
 mod streams;
 
 use axum::Router;
@@ -17,8 +21,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::context::{AppState, Session};
-use crate::lwa::tokens::TokenKind;
+use crate::store::playback::PlaybackSession;
 use crate::store::{ClockChange, CodePairDecision, DecisionError, SessionId, SettingsPatch};
+use crate::stream::Capabilities;
 
 /// The admin routes, relative to `/__admin`.
 pub fn router() -> Router<AppState> {
@@ -74,6 +79,16 @@ fn clock_out_of_range(target: Option<i64>) -> Option<Response> {
 /// An admin error: `{"error": message}`.
 pub fn err(status: StatusCode, message: impl Into<String>) -> Response {
     (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// An admin refusal from a helper: its status and message, answered as [`err`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminError(pub StatusCode, pub String);
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        err(self.0, self.1)
+    }
 }
 
 /// A JSON body that may be empty (then `{}`), whose errors answer in the admin error shape.
@@ -231,45 +246,10 @@ async fn tokens_expire(
     session: Session,
     AdminJson(b): AdminJson<ExpireToken>,
 ) -> Response {
-    let t = b.token.trim();
-    if t.starts_with("Atza|") || t.starts_with("Atzr|") || t.starts_with("Atc|") {
-        return match state.tokens.verify(t) {
-            // Forced expiry is session state: expiring another session's token here would change nothing.
-            Ok(c) if c.sid != crate::lwa::token_sid(&session) => {
-                let (name, _) = c.sid.split_once('~').unwrap_or((&c.sid, ""));
-                let message = if name == session.id.as_str() {
-                    "the token was issued before this session was reset".to_owned()
-                } else {
-                    format!("the token was issued in session {name:?}, not this one")
-                };
-                err(StatusCode::NOT_FOUND, message)
-            }
-            Ok(c) => {
-                session.store.expire_token(&c.jti).await;
-                let kind = match c.knd {
-                    TokenKind::Access => "access_token",
-                    TokenKind::Refresh => "refresh_token",
-                    TokenKind::App => "app_token",
-                };
-                axum::Json(json!({"expired": kind})).into_response()
-            }
-            Err(_) => err(StatusCode::BAD_REQUEST, "not a token issued by this server (bad signature or format)"),
-        };
+    match expire::expire(&state, &session, b.token.trim()).await {
+        Ok(what) => axum::Json(json!({"expired": what.as_str()})).into_response(),
+        Err(e) => e.into_response(),
     }
-    if session.store.expire_auth_code(t).await {
-        return axum::Json(json!({"expired": "authorization_code"})).into_response();
-    }
-    let user_code = match session.store.code_pair_by_device_code(t).await {
-        Some(p) => Some(p.user_code),
-        None => session.store.code_pair(t).await.map(|p| p.user_code),
-    };
-    if let Some(uc) = user_code {
-        return match session.store.decide_code_pair(&uc, CodePairDecision::Expire).await {
-            Ok(_) => axum::Json(json!({"expired": "code_pair"})).into_response(),
-            Err(_) => err(StatusCode::CONFLICT, "the code pair was already used"),
-        };
-    }
-    err(StatusCode::NOT_FOUND, "no token, code or code pair matches")
 }
 
 async fn settings(session: Session) -> Response {
@@ -370,25 +350,27 @@ async fn playback_sessions(session: Session, f: PlaybackFilter) -> Response {
     let out: Vec<Value> = all
         .into_iter()
         .filter(|s| f.session.as_deref().is_none_or(|id| s.session_id == id))
-        .map(|s| {
-            let mut v = serde_json::to_value(&s).unwrap_or_default();
-            let c = s.capabilities;
-            let caps: Vec<&str> = [
-                (c.std_res, "STD_RES"),
-                (c.hi_fi, "HI_FI"),
-                (c.hi_res, "HI_RES"),
-                (c.three_dimensional, "THREE_DIMENSIONAL"),
-            ]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .collect();
-            v["capabilities"] = json!(caps);
-            v["state"] = json!(s.state_at(now));
-            v["holdsSlot"] = json!(s.holds_slot(now));
-            v
-        })
+        .map(|s| playback_session_json(&s, now))
         .collect();
     axum::Json(out).into_response()
+}
+
+/// A playback session as the admin API shows it at `now`: its record, with the device's capabilities by their
+/// header names, its state and whether it holds a concurrency slot.
+fn playback_session_json(s: &PlaybackSession, now: i64) -> Value {
+    let mut v = serde_json::to_value(s).unwrap_or_default();
+    v["capabilities"] = json!(capability_names(s.capabilities));
+    v["state"] = json!(s.state_at(now));
+    v["holdsSlot"] = json!(s.holds_slot(now));
+    v
+}
+
+/// The `X-Amzn-Audio-Device-Capability` names of what a device can play.
+fn capability_names(c: Capabilities) -> Vec<&'static str> {
+    [(c.std_res, "STD_RES"), (c.hi_fi, "HI_FI"), (c.hi_res, "HI_RES"), (c.three_dimensional, "THREE_DIMENSIONAL")]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
 }
 
 /// `GET /__admin/playback/events[?user=&session=]`: every recorded playback event, in arrival order.

@@ -14,6 +14,11 @@
 //! for station tracks a `trackRating {thumbRating, ratingURI}`. A track that cannot play has `error` (a local
 //! reference to a `GeneralErrorReport` in `generalErrorReports`) and no stream URL: every track of a playlist
 //! reserved to Amazon Music Unlimited for other tiers, or a track named by a `TRACK <asin>` fault.
+//!
+//! The handlers are thin: each looks up what its path names and makes one call. The navigation nodes are
+//! built by `nodes.rs`; a container handler gets its [`Chunk`] (`playlist_chunk`, `station_page`, or
+//! [`Chunk::single`] of an album's or a track's tracks), which [`chunk_doc`] puts in a document with
+//! [`put_chunk`].
 
 use axum::response::Response;
 use base64::Engine;
@@ -21,88 +26,26 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::error::{DeviceError, Report};
-use super::{DeviceCtx, Doc, Links};
+use super::nodes::{self, station_title};
+use super::{DeviceCtx, Doc};
 use crate::api::playlists::{Readable, readable};
 use crate::api::{ApiPath, Caller, Reply, Requires};
 use crate::catalog::{Catalog, Genre, PlaylistTier, SearchFilter, SortBy, TrackField, TrackIdx};
 use crate::fixtures::Tier;
 use crate::stream::{Capabilities, allowed_qualities};
 
-/// Items listed in a node built from a whole-catalog list.
-pub const NODE_ITEMS: usize = 20;
+/// Items listed in a node built from a whole-catalog list (defined with the nodes).
+pub use super::nodes::NODE_ITEMS;
 /// Tracks in one station chunk.
 pub const STATION_CHUNK: usize = 10;
 
 /// `GET /`: the root document.
 pub async fn root(ctx: DeviceCtx) -> Response {
     ctx.handle(Requires::DEVICE, async |c| {
-        let links = ctx.links();
-        let cat = ctx.catalog();
-        let mut d = Doc::new("root");
-        let mut nodes: Vec<(&str, &str, Vec<String>)> = Vec::new();
-
         let mine = ctx.session.store.music().user_playlists(c.user_id(), 0, 50).await;
-        let items = mine
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, p)| d.link(&format!("my_playlists_{i}"), &p.title, &links.url(&format!("playlist/{}", p.id))))
-            .collect();
-        nodes.push(("my_playlists", "Your Playlists", items));
-
-        let items = cat
-            .top_playlists(0, NODE_ITEMS)
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| {
-                let p = &cat[p];
-                d.link(&format!("popular_playlists_{i}"), &p.title, &links.url(&format!("playlist/{}", p.id)))
-            })
-            .collect();
-        nodes.push(("popular_playlists", "Popular Playlists", items));
-
-        let items = cat
-            .new_releases(0, NODE_ITEMS)
-            .items
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| album_link(&mut d, cat, &links, &format!("new_releases_{i}"), a))
-            .collect();
-        nodes.push(("new_releases", "New Releases", items));
-
-        let items = Genre::all()
-            .enumerate()
-            .map(|(i, g)| {
-                d.link(&format!("stations_{i}"), &station_title(g), &links.url(&format!("station/{}", g.id())))
-            })
-            .collect();
-        nodes.push(("stations", "Stations", items));
-
-        let items = Genre::all()
-            .enumerate()
-            .map(|(i, g)| d.link(&format!("genres_{i}"), g.name(), &links.url(&format!("nav/genre/{}", g.id()))))
-            .collect();
-        nodes.push(("genres", "Genres", items));
-
-        let mut root_items = Vec::new();
-        for (i, (name, title, items)) in nodes.into_iter().enumerate() {
-            let summary = d.node(name, title, items);
-            root_items.push(d.item(&format!("root_{i}"), title, &summary));
-        }
-        d.node("root", "Amazon Music", root_items);
-        Ok(Reply::Ok(d.json()))
+        Ok(Reply::Ok(nodes::root(ctx.catalog(), &ctx.links(), &mine.items)))
     })
     .await
-}
-
-fn station_title(g: Genre) -> String {
-    format!("{} Station", g.name())
-}
-
-fn album_link(d: &mut Doc, cat: &Catalog, links: &Links, name: &str, a: crate::catalog::AlbumIdx) -> String {
-    let a = &cat[a];
-    d.link(name, &a.title, &links.url(&format!("album/{}", a.id)))
 }
 
 /// `GET nav/genre/<genre>`: the genre's station, then its most popular albums.
@@ -110,27 +53,7 @@ pub async fn genre(ctx: DeviceCtx, genre: ApiPath<String>) -> Response {
     ctx.handle(Requires::DEVICE, async |_| {
         let slug = genre.value()?;
         let g = Genre::from_id(slug).ok_or_else(|| DeviceError::not_found(format!("No genre {slug}.")))?;
-        let links = ctx.links();
-        let cat = ctx.catalog();
-        let mut d = Doc::new("genre");
-        let mut items = vec![d.link("genre_station", &station_title(g), &links.url(&format!("station/{}", g.id())))];
-        let tracks =
-            cat.search_tracks(&[SearchFilter::field(TrackField::CategoryId, g.id())], SortBy::Popularity, 0, 500);
-        let mut albums = Vec::new();
-        for t in tracks.items {
-            let a = cat[t].album;
-            if !albums.contains(&a) {
-                albums.push(a);
-                if albums.len() == NODE_ITEMS {
-                    break;
-                }
-            }
-        }
-        for (i, a) in albums.into_iter().enumerate() {
-            items.push(album_link(&mut d, cat, &links, &format!("genre_album_{i}"), a));
-        }
-        d.node("genre", g.name(), items);
-        Ok(Reply::Ok(d.json()))
+        Ok(Reply::Ok(nodes::genre(ctx.catalog(), &ctx.links(), g)))
     })
     .await
 }
@@ -139,18 +62,8 @@ pub async fn genre(ctx: DeviceCtx, genre: ApiPath<String>) -> Response {
 pub async fn artist(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
     ctx.handle(Requires::DEVICE, async |_| {
         let id = id.value()?;
-        let cat = ctx.catalog();
-        let a = cat.artist(id).ok_or_else(|| DeviceError::not_found(format!("No artist {id}.")))?;
-        let links = ctx.links();
-        let mut d = Doc::new("artist");
-        let items = cat
-            .artist_albums(a.idx)
-            .iter()
-            .enumerate()
-            .map(|(i, &al)| album_link(&mut d, cat, &links, &format!("artist_album_{i}"), al))
-            .collect();
-        d.node("artist", &a.name, items);
-        Ok(Reply::Ok(d.json()))
+        let a = ctx.catalog().artist(id).ok_or_else(|| DeviceError::not_found(format!("No artist {id}.")))?;
+        Ok(Reply::Ok(nodes::artist(ctx.catalog(), &ctx.links(), a)))
     })
     .await
 }
@@ -253,18 +166,20 @@ pub async fn put_chunk(ctx: &DeviceCtx, c: &Caller, d: &mut Doc, chunk: Chunk) -
     Ok(())
 }
 
-/// A single-chunk container document.
-async fn container(
-    ctx: &DeviceCtx,
-    c: &Caller,
-    title: String,
-    container: String,
-    tracks: Vec<TrackIdx>,
-    blocked: Option<Report>,
-) -> Result<Reply, DeviceError> {
+impl Chunk {
+    /// A single-chunk container: its tracks numbered from 0, no next or previous chunk.
+    pub fn single(title: String, container: String, tracks: Vec<TrackIdx>, blocked: Option<Report>) -> Self {
+        let tracks = tracks.into_iter().enumerate().collect();
+        Chunk { title, container, tracks, blocked, station: false, next: Value::Null, prev: Value::Null }
+    }
+}
+
+/// The document of one container chunk (`#chunk`).
+///
+/// # Errors
+/// As [`put_chunk`].
+pub async fn chunk_doc(ctx: &DeviceCtx, c: &Caller, chunk: Chunk) -> Result<Reply, DeviceError> {
     let mut d = Doc::new("chunk");
-    let tracks = tracks.into_iter().enumerate().collect();
-    let chunk = Chunk { title, container, tracks, blocked, station: false, next: Value::Null, prev: Value::Null };
     put_chunk(ctx, c, &mut d, chunk).await?;
     Ok(Reply::Ok(d.json()))
 }
@@ -273,26 +188,35 @@ async fn container(
 pub async fn playlist(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
     ctx.handle(Requires::DEVICE, async |c| {
         let id = id.value()?;
-        let cat = ctx.catalog();
-        let p = readable(&ctx, c.user_id(), id)
-            .await
-            .ok_or_else(|| DeviceError::not_found(format!("No playlist {id}.")))?;
-        let (title, tracks, blocked) = match p {
-            Readable::Catalog(p) => {
-                let blocked = (p.tier == PlaylistTier::Unlimited && c.user.tier != Some(Tier::Unlimited))
-                    .then_some(Report::SubscriptionRequired);
-                (p.title.to_string(), p.tracks.to_vec(), blocked)
-            }
-            Readable::Mine(p) => {
-                let entries = ctx.session.store.music().playlist_entries(id, 0, usize::MAX).await;
-                let entries = entries.map(|p| p.items).unwrap_or_default();
-                let tracks = entries.iter().filter_map(|e| cat.track(&e.track_id)).map(|t| t.idx).collect();
-                (p.title, tracks, None)
-            }
-        };
-        container(&ctx, c, title, format!("playlist:{id}"), tracks, blocked).await
+        let chunk = playlist_chunk(&ctx, c, id).await?;
+        chunk_doc(&ctx, c, chunk).await
     })
     .await
+}
+
+/// The chunk of playlist `id`, if the caller may read it: a catalog playlist's tracks (every one blocked with
+/// a subscription report when the playlist is reserved to Amazon Music Unlimited and the caller's tier is
+/// another), or the tracks of a customer playlist's entries.
+///
+/// # Errors
+/// 404 for a playlist that does not exist or that the caller may not read.
+async fn playlist_chunk(ctx: &DeviceCtx, c: &Caller, id: &str) -> Result<Chunk, DeviceError> {
+    let cat = ctx.catalog();
+    let p = readable(ctx, c.user_id(), id).await.ok_or_else(|| DeviceError::not_found(format!("No playlist {id}.")))?;
+    let (title, tracks, blocked) = match p {
+        Readable::Catalog(p) => {
+            let blocked = (p.tier == PlaylistTier::Unlimited && c.user.tier != Some(Tier::Unlimited))
+                .then_some(Report::SubscriptionRequired);
+            (p.title.to_string(), p.tracks.to_vec(), blocked)
+        }
+        Readable::Mine(p) => {
+            let entries = ctx.session.store.music().playlist_entries(id, 0, usize::MAX).await;
+            let entries = entries.map(|p| p.items).unwrap_or_default();
+            let tracks = entries.iter().filter_map(|e| cat.track(&e.track_id)).map(|t| t.idx).collect();
+            (p.title, tracks, None)
+        }
+    };
+    Ok(Chunk::single(title, format!("playlist:{id}"), tracks, blocked))
 }
 
 /// `GET album/<asin>`: the album's tracks as one chunk.
@@ -301,7 +225,8 @@ pub async fn album(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
         let id = id.value()?;
         let cat = ctx.catalog();
         let a = cat.album(id).ok_or_else(|| DeviceError::not_found(format!("No album {id}.")))?;
-        container(&ctx, c, a.title.to_string(), format!("album:{id}"), cat.album_tracks(a.idx).to_vec(), None).await
+        let tracks = cat.album_tracks(a.idx).to_vec();
+        chunk_doc(&ctx, c, Chunk::single(a.title.to_string(), format!("album:{id}"), tracks, None)).await
     })
     .await
 }
@@ -311,7 +236,7 @@ pub async fn track(ctx: DeviceCtx, id: ApiPath<String>) -> Response {
     ctx.handle(Requires::DEVICE, async |c| {
         let id = id.value()?;
         let t = ctx.catalog().track(id).ok_or_else(|| DeviceError::not_found(format!("No track {id}.")))?;
-        container(&ctx, c, t.title.to_string(), format!("track:{id}"), vec![t.idx], None).await
+        chunk_doc(&ctx, c, Chunk::single(t.title.to_string(), format!("track:{id}"), vec![t.idx], None)).await
     })
     .await
 }
@@ -323,36 +248,50 @@ pub async fn station(ctx: DeviceCtx, genre: ApiPath<String>) -> Response {
     ctx.handle(Requires::DEVICE, async |c| {
         let slug = genre.value()?;
         let g = Genre::from_id(slug).ok_or_else(|| DeviceError::not_found(format!("No station {slug}.")))?;
-        let n: usize = match ctx.query_param("chunk").as_deref() {
-            None | Some("") => 0,
-            Some(s) => s.parse().ok().filter(|&n: &usize| n <= 1_000_000).ok_or_else(|| {
-                DeviceError::bad_request("chunk must be an integer from 0 to 1000000.")
-            })?,
-        };
-        let tracks = station_chunk(&ctx, c, g, n).await;
-        let total = station_size(ctx.catalog(), g);
-        let url = ctx.links().url(&format!("station/{}", g.id()));
-        let at = |chunk: usize, index: usize| json!({ "chunk": format!("{url}?chunk={chunk}#chunk"), "indexWithinChunk": index });
-        let next = if total == 0 { Value::Null } else { at(n + 1, 0) };
-        let prev = if n == 0 || total == 0 {
-            Value::Null
-        } else {
-            at(n - 1, station_chunk(&ctx, c, g, n - 1).await.len().saturating_sub(1))
-        };
-        let mut d = Doc::new("chunk");
-        let chunk = Chunk {
-            title: station_title(g),
-            container: format!("station:{}", g.id()),
-            tracks,
-            blocked: None,
-            station: true,
-            next,
-            prev,
-        };
-        put_chunk(&ctx, c, &mut d, chunk).await?;
-        Ok(Reply::Ok(d.json()))
+        let n = chunk_number(ctx.query_param("chunk").as_deref())?;
+        let chunk = station_page(&ctx, c, g, n).await;
+        chunk_doc(&ctx, c, chunk).await
     })
     .await
+}
+
+/// The station chunk a `?chunk=` value names: none or empty is chunk 0.
+///
+/// # Errors
+/// 400 for anything but an integer from 0 to 1000000.
+pub fn chunk_number(raw: Option<&str>) -> Result<usize, DeviceError> {
+    match raw {
+        None | Some("") => Ok(0),
+        Some(s) => s
+            .parse()
+            .ok()
+            .filter(|&n: &usize| n <= 1_000_000)
+            .ok_or_else(|| DeviceError::bad_request("chunk must be an integer from 0 to 1000000.")),
+    }
+}
+
+/// Chunk `n` of a genre's station with its remote pointers: `next` into chunk `n + 1`, `prev` (from chunk 1
+/// on) at the last track of chunk `n - 1`; both `null` for a genre without tracks.
+async fn station_page(ctx: &DeviceCtx, c: &Caller, g: Genre, n: usize) -> Chunk {
+    let tracks = station_chunk(ctx, c, g, n).await;
+    let total = station_size(ctx.catalog(), g);
+    let url = ctx.links().url(&format!("station/{}", g.id()));
+    let at = |chunk: usize, index: usize| json!({ "chunk": format!("{url}?chunk={chunk}#chunk"), "indexWithinChunk": index });
+    let next = if total == 0 { Value::Null } else { at(n + 1, 0) };
+    let prev = if n == 0 || total == 0 {
+        Value::Null
+    } else {
+        at(n - 1, station_chunk(ctx, c, g, n - 1).await.len().saturating_sub(1))
+    };
+    Chunk {
+        title: station_title(g),
+        container: format!("station:{}", g.id()),
+        tracks,
+        blocked: None,
+        station: true,
+        next,
+        prev,
+    }
 }
 
 fn station_filter(g: Genre) -> [SearchFilter; 1] {
@@ -391,6 +330,17 @@ async fn station_chunk(ctx: &DeviceCtx, c: &Caller, g: Genre, n: usize) -> Vec<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn station_chunks_are_numbered_from_0_to_a_million() {
+        assert_eq!(chunk_number(None).unwrap(), 0);
+        assert_eq!(chunk_number(Some("")).unwrap(), 0);
+        assert_eq!(chunk_number(Some("1000000")).unwrap(), 1_000_000);
+        for bad in ["-1", "1000001", "x", " 1"] {
+            let e = chunk_number(Some(bad)).unwrap_err();
+            assert_eq!(e.explanation, "<p>chunk must be an integer from 0 to 1000000.</p>");
+        }
+    }
 
     #[test]
     fn event_tokens_round_trip_with_bars_in_the_container() {

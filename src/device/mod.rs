@@ -7,16 +7,18 @@
 //! unless the origin is the Device API's host); the playback-event collector and rating handler of a track
 //! are relative (`../events/…`, `../rating/…`), resolved against the container document that lists them.
 //!
-//! A handler is [`DeviceCtx`] plus path parameters; [`DeviceCtx::handle`] runs the shared gate (`music::api`:
+//! A handler is [`DeviceCtx`] plus path parameters; [`DeviceCtx::handle`] runs the shared gate (`crate::api`:
 //! a bearer token with the scope `amazon_music:access` and nothing else, a profile enabled for music,
 //! injected faults as 409 reports; no rate limit) and answers the closure's document, or the error document
-//! of `error.rs`. `doc.rs` builds documents and their references; `browse.rs` the root, navigation nodes and
-//! track containers; `search.rs` search; `reports.rs` the playback-event collector, ratings and the
-//! availability query.
+//! of `error.rs`. Handlers are thin (extract, one call, render); the documents are built by plain functions
+//! beside them. `doc.rs` builds documents and their references; `browse.rs` the root, navigation nodes and
+//! track containers, with `nodes.rs` building the navigation nodes; `search.rs` search; `reports.rs` the
+//! playback-event collector, ratings and the availability query.
 
 pub mod browse;
 pub mod doc;
 pub mod error;
+pub mod nodes;
 pub mod reports;
 pub mod search;
 

@@ -26,19 +26,27 @@ pub const COUNTRIES: [&str; 13] = ["AU", "BR", "CA", "DE", "ES", "FR", "GB", "IN
 /// `POST events/<token>`: records the report; 204.
 pub async fn collect_event(ctx: DeviceCtx, token: ApiPath<String>, body: ApiBody) -> Response {
     ctx.handle(Requires::DEVICE, async |c| {
-        let token = token.value()?;
-        let (container, index, track_id) =
-            parse_event_token(token).ok_or_else(|| DeviceError::not_found("No such playback event collector."))?;
-        let report: serde_json::Value = parse_json(body.read()?).map_err(DeviceError::bad_request)?;
-        if !report.is_object() {
-            return Err(DeviceError::bad_request("A playback report is a JSON object."));
-        }
-        let event =
-            DeviceEvent { seq: 0, at_ms: 0, user_id: c.user_id().to_owned(), container, index, track_id, report };
+        let event = device_event(c.user_id(), token.value()?, &body)?;
         ctx.session.store.music().record_device_event(event).await;
         Ok(Reply::NoContent)
     })
     .await
+}
+
+/// The event a customer's device reports to the collector `token`: the token names the container, index and
+/// track; the body is the report, a JSON object.
+///
+/// # Errors
+/// 404 for a token that is not a collector's, then 413 for a body over the limit, then 400 for a body that is
+/// not a JSON object.
+pub fn device_event(user: &str, token: &str, body: &ApiBody) -> Result<DeviceEvent, DeviceError> {
+    let (container, index, track_id) =
+        parse_event_token(token).ok_or_else(|| DeviceError::not_found("No such playback event collector."))?;
+    let report: serde_json::Value = parse_json(body.read()?).map_err(DeviceError::bad_request)?;
+    if !report.is_object() {
+        return Err(DeviceError::bad_request("A playback report is a JSON object."));
+    }
+    Ok(DeviceEvent { seq: 0, at_ms: 0, user_id: user.to_owned(), container, index, track_id, report })
 }
 
 #[derive(Deserialize)]

@@ -8,12 +8,16 @@
 //!   category (1–100, default 10).
 //! - `GET flat_search/?keywords=&hasExplicit=&count=`: the matching tracks as one track container chunk
 //!   (`#chunk`), ready to play.
+//!
+//! The handlers read the query ([`kinds`] for `type`), gather each category's entries (the catalog's, or the
+//! customer's library) and render them ([`results`], or a [`Chunk`] for flat search).
 
 use axum::response::Response;
+use serde_json::Value;
 
-use super::browse::{Chunk, put_chunk};
+use super::browse::{Chunk, chunk_doc};
 use super::error::DeviceError;
-use super::{DeviceCtx, Doc};
+use super::{DeviceCtx, Doc, Links};
 use crate::api::{Caller, Reply, Requires};
 use crate::catalog::{Catalog, SearchFilter, SortBy, TrackIdx};
 use crate::store::music::Collection;
@@ -24,7 +28,7 @@ pub const DEFAULT_COUNT: usize = 10;
 pub const MAX_COUNT: usize = 100;
 
 /// A found entry: `(label, reference relative to the root)`.
-type Entry = (String, String);
+pub type Entry = (String, String);
 
 struct Query {
     keywords: String,
@@ -103,76 +107,134 @@ async fn library(ctx: &DeviceCtx, c: &Caller, q: &Query) -> Vec<Entry> {
     out
 }
 
+/// A category of search results (`type=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `track`: catalog tracks, each linking to a one-track container.
+    Track,
+    /// `album`: catalog albums.
+    Album,
+    /// `artist`: catalog artists, each linking to the artist's node.
+    Artist,
+    /// `library`: the customer's own playlists and library albums and tracks.
+    Library,
+}
+
+impl Kind {
+    /// Every category, in the order they are listed when `type` is not given.
+    pub const ALL: [Kind; 4] = [Kind::Track, Kind::Album, Kind::Artist, Kind::Library];
+
+    /// The `type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Track => "track",
+            Kind::Album => "album",
+            Kind::Artist => "artist",
+            Kind::Library => "library",
+        }
+    }
+
+    /// `(name, title)` of the category's node.
+    fn node(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Track => ("tracks", "Songs"),
+            Kind::Album => ("albums", "Albums"),
+            Kind::Artist => ("artists", "Artists"),
+            Kind::Library => ("library", "Your Library"),
+        }
+    }
+}
+
+/// The categories a `type` value keeps, in the order named, each once (names trimmed, any case); none or
+/// empty is every category.
+///
+/// # Errors
+/// 400 naming the first value that is not a category.
+pub fn kinds(raw: Option<&str>) -> Result<Vec<Kind>, DeviceError> {
+    let t = match raw.map(str::trim) {
+        None | Some("") => return Ok(Kind::ALL.to_vec()),
+        Some(t) => t,
+    };
+    let mut kinds = Vec::new();
+    for k in t.split(',').map(|k| k.trim().to_ascii_lowercase()).filter(|k| !k.is_empty()) {
+        let kind = Kind::ALL.into_iter().find(|kind| kind.as_str() == k).ok_or_else(|| {
+            DeviceError::bad_request(format!("type {k} is not one of track, album, artist, library."))
+        })?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
+/// The catalog's entries of a category for the keywords (none for [`Kind::Library`]: see [`library`]).
+fn catalog_entries(cat: &Catalog, q: &Query, kind: Kind) -> Vec<Entry> {
+    match kind {
+        Kind::Track => {
+            tracks(cat, q).into_iter().map(|t| (cat[t].title.to_string(), format!("track/{}", cat[t].id))).collect()
+        }
+        Kind::Album => {
+            let want = if q.explicit { q.count } else { q.count * 5 };
+            cat.search_albums(&q.keywords, 0, want)
+                .items
+                .into_iter()
+                .filter(|&a| q.explicit || !explicit_album(cat, a))
+                .take(q.count)
+                .map(|a| (cat[a].title.to_string(), format!("album/{}", cat[a].id)))
+                .collect()
+        }
+        Kind::Artist => cat
+            .search_artists(&q.keywords, 0, q.count)
+            .items
+            .into_iter()
+            .map(|a| (cat[a].name.to_string(), format!("nav/artist/{}", cat[a].id)))
+            .collect(),
+        Kind::Library => Vec::new(),
+    }
+}
+
+/// Each category's entries for the query, in the order of `kinds`.
+async fn found(ctx: &DeviceCtx, c: &Caller, q: &Query, kinds: Vec<Kind>) -> Vec<(Kind, Vec<Entry>)> {
+    let mut buckets = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        let entries = match kind {
+            Kind::Library => library(ctx, c, q).await,
+            kind => catalog_entries(ctx.catalog(), q, kind),
+        };
+        buckets.push((kind, entries));
+    }
+    buckets
+}
+
+/// The results document: `#search` (`Results for "<keywords>"`) with one item per non-empty category,
+/// each a node inlined in the document whose items link to the entries.
+pub fn results(links: &Links, keywords: &str, buckets: Vec<(Kind, Vec<Entry>)>) -> Value {
+    let mut d = Doc::new("search");
+    let mut items = Vec::new();
+    for (kind, entries) in buckets {
+        if entries.is_empty() {
+            continue;
+        }
+        let (name, title) = kind.node();
+        let refs = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (label, rel))| d.link(&format!("{name}_{i}"), label, &links.url(rel)))
+            .collect();
+        let summary = d.node(name, title, refs);
+        items.push(d.item(&format!("search_{name}"), title, &summary));
+    }
+    d.node("search", &format!("Results for \"{keywords}\""), items);
+    d.json()
+}
+
 /// `GET search/?keywords=&type=&hasExplicit=&count=`.
 pub async fn search(ctx: DeviceCtx) -> Response {
     ctx.handle(Requires::DEVICE, async |c| {
         let q = query(&ctx)?;
-        let mut kinds: Vec<String> = Vec::new();
-        match ctx.query_param("type").as_deref().map(str::trim) {
-            None | Some("") => kinds.extend(["track", "album", "artist", "library"].map(str::to_owned)),
-            Some(t) => {
-                for k in t.split(',').map(|k| k.trim().to_ascii_lowercase()).filter(|k| !k.is_empty()) {
-                    if !kinds.contains(&k) {
-                        kinds.push(k);
-                    }
-                }
-            }
-        }
-        if let Some(bad) = kinds.iter().find(|k| !matches!(k.as_str(), "track" | "album" | "artist" | "library")) {
-            return Err(DeviceError::bad_request(format!("type {bad} is not one of track, album, artist, library.")));
-        }
-        let cat = ctx.catalog();
-        let links = ctx.links();
-        let mut buckets: Vec<(&str, &str, Vec<Entry>)> = Vec::new();
-        for kind in &kinds {
-            match kind.as_str() {
-                "track" => {
-                    let items = tracks(cat, &q)
-                        .into_iter()
-                        .map(|t| (cat[t].title.to_string(), format!("track/{}", cat[t].id)))
-                        .collect();
-                    buckets.push(("tracks", "Songs", items));
-                }
-                "album" => {
-                    let want = if q.explicit { q.count } else { q.count * 5 };
-                    let items = cat
-                        .search_albums(&q.keywords, 0, want)
-                        .items
-                        .into_iter()
-                        .filter(|&a| q.explicit || !explicit_album(cat, a))
-                        .take(q.count)
-                        .map(|a| (cat[a].title.to_string(), format!("album/{}", cat[a].id)))
-                        .collect();
-                    buckets.push(("albums", "Albums", items));
-                }
-                "artist" => {
-                    let items = cat
-                        .search_artists(&q.keywords, 0, q.count)
-                        .items
-                        .into_iter()
-                        .map(|a| (cat[a].name.to_string(), format!("nav/artist/{}", cat[a].id)))
-                        .collect();
-                    buckets.push(("artists", "Artists", items));
-                }
-                _ => buckets.push(("library", "Your Library", library(&ctx, c, &q).await)),
-            }
-        }
-        let mut d = Doc::new("search");
-        let mut items = Vec::new();
-        for (name, title, entries) in buckets {
-            if entries.is_empty() {
-                continue;
-            }
-            let refs = entries
-                .iter()
-                .enumerate()
-                .map(|(i, (label, rel))| d.link(&format!("{name}_{i}"), label, &links.url(rel)))
-                .collect();
-            let summary = d.node(name, title, refs);
-            items.push(d.item(&format!("search_{name}"), title, &summary));
-        }
-        d.node("search", &format!("Results for \"{}\"", q.keywords), items);
-        Ok(Reply::Ok(d.json()))
+        let kinds = kinds(ctx.query_param("type").as_deref())?;
+        let buckets = found(&ctx, c, &q, kinds).await;
+        Ok(Reply::Ok(results(&ctx.links(), &q.keywords, buckets)))
     })
     .await
 }
@@ -182,18 +244,9 @@ pub async fn flat_search(ctx: DeviceCtx) -> Response {
     ctx.handle(Requires::DEVICE, async |c| {
         let q = query(&ctx)?;
         let found = tracks(ctx.catalog(), &q);
-        let mut d = Doc::new("chunk");
-        let chunk = Chunk {
-            title: format!("Results for \"{}\"", q.keywords),
-            container: format!("search:{}", q.keywords),
-            tracks: found.into_iter().enumerate().collect(),
-            blocked: None,
-            station: false,
-            next: serde_json::Value::Null,
-            prev: serde_json::Value::Null,
-        };
-        put_chunk(&ctx, c, &mut d, chunk).await?;
-        Ok(Reply::Ok(d.json()))
+        let chunk =
+            Chunk::single(format!("Results for \"{}\"", q.keywords), format!("search:{}", q.keywords), found, None);
+        chunk_doc(&ctx, c, chunk).await
     })
     .await
 }
@@ -207,5 +260,14 @@ mod tests {
         assert!(title_matches("Ava's Road Trip", "road TRIP"));
         assert!(!title_matches("Ava's Road Trip", "road movie"));
         assert!(!title_matches("Anything", "  "));
+    }
+
+    #[test]
+    fn types_keep_their_first_order_once_and_name_the_first_unknown() {
+        assert_eq!(kinds(None).unwrap(), Kind::ALL);
+        assert_eq!(kinds(Some("  ")).unwrap(), Kind::ALL);
+        assert_eq!(kinds(Some(" Artist, track,,ARTIST ")).unwrap(), [Kind::Artist, Kind::Track]);
+        let e = kinds(Some("track,Songs,foo")).unwrap_err();
+        assert_eq!(e.explanation, "<p>type songs is not one of track, album, artist, library.</p>");
     }
 }

@@ -1,9 +1,13 @@
 //! `/ap/oa`: the authorization endpoint (spec `lwa.md` §3, §13.6, §14).
 //!
 //! `GET` validates the request and shows the sign-in and consent page (or, with auto-consent, answers at
-//! once as the first fixture customer clicking Allow). The page posts the original parameters back with
-//! `user_id` and `decision`; `POST` validates them again (the flow keeps no server-side state before
-//! consent) and answers.
+//! once as the first fixture customer clicking Allow, or Deny when the session's `consent_decision` says so).
+//! The page posts the original parameters back with `user_id` and `decision`; `POST` validates them again
+//! (the flow keeps no server-side state before consent) and answers.
+//!
+//! The rules are plain functions: `check` (the order below), `Checked::first_answer` (what `GET` does with a
+//! valid request), `consent_answer` (the posted form) and `decide` (the redirect); the handlers extract, call
+//! them and answer.
 //!
 //! Order of checks:
 //! 1. an unknown or missing `client_id`, or a `redirect_uri` that is missing or not an Allowed Return URL,
@@ -26,7 +30,9 @@ use crate::context::{AppState, Session, note};
 use crate::fixtures::{Client, SecurityProfile};
 use crate::journal::BadMaterial;
 use crate::scope::ScopeSet;
-use crate::store::{AuthCodeRecord, ConsentDecision, MaterialPoint, PkceChallenge, PkceMethod, UnknownScopeResponse};
+use crate::store::{
+    AuthCodeRecord, ConsentDecision, MaterialPoint, PkceChallenge, PkceMethod, Settings, UnknownScopeResponse,
+};
 
 /// Authorization codes live five minutes (`lwa.md` §3.2).
 pub const CODE_LIFETIME_MS: i64 = 300_000;
@@ -217,32 +223,82 @@ fn query_value(url: &str, name: &str) -> Option<String> {
 
 /// `GET /ap/oa`.
 pub async fn authorize_get(State(state): State<AppState>, session: Session, req: Request) -> Response {
-    let Some(pairs) = req.uri().query().map_or(Some(Vec::new()), |q| parse_form(q.as_bytes())) else {
-        return page_response(&LwaError::malformed().description, &LwaParams::default());
-    };
-    let hidden = fields_to_repost(&pairs);
-    let params = LwaParams::from_pairs(pairs);
-    let settings = session.store.settings().await;
-    let checked = match check(&state, &params) {
+    let (params, checked) = checked_query(&state, req.uri().query());
+    let checked = match checked {
         Ok(c) => c,
         Err(o) => return finish(o, &params),
     };
-    if settings.auto_consent {
-        let user = state.fixtures.first_user().user_id.as_str().to_owned();
-        let allow = settings.consent_decision == ConsentDecision::Allow;
-        let mut resp =
-            decide(&state, &session, &params, checked, Some(&user), allow, settings.unknown_scope_response).await;
-        if !allow {
-            note(&mut resp, |n| n.facts.injected.push("consent denied (plan)".into()));
-        }
-        return resp;
+    let settings = session.store.settings().await;
+    let unknown = settings.unknown_scope_response;
+    match checked.first_answer(&settings) {
+        GetAnswer::ConsentPage => consent_response(&state, &session, &params, &checked),
+        GetAnswer::ScopeProblem => decide(&state, &session, &params, checked, None, true, unknown).await,
+        GetAnswer::AutoConsent { allow } => auto_consent(&state, &session, &params, checked, allow, unknown).await,
     }
-    match (&checked.scopes, settings.unknown_scope_response) {
-        (Err(ScopeFailure::Unknown), UnknownScopeResponse::Redirect) | (Err(ScopeFailure::Missing), _) => {
-            return decide(&state, &session, &params, checked, None, true, settings.unknown_scope_response).await;
+}
+
+/// A `GET`'s parameters (its query, none for a query that does not decode) and the request [`check`]ed: the
+/// 400 page "Malformed request" for a query that does not decode, or `check`'s outcome.
+fn checked_query<'a>(state: &'a AppState, query: Option<&str>) -> (LwaParams, Result<Checked<'a>, Outcome>) {
+    let Some(pairs) = query.map_or(Some(Vec::new()), |q| parse_form(q.as_bytes())) else {
+        return (LwaParams::default(), Err(Outcome::Page(LwaError::malformed().description.into_owned())));
+    };
+    let params = LwaParams::from_pairs(pairs);
+    let checked = check(state, &params);
+    (params, checked)
+}
+
+/// What `GET /ap/oa` answers to a checked request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GetAnswer {
+    /// The sign-in and consent page.
+    ConsentPage,
+    /// At once, before sign-in: the scope problem (a missing scope, or an unknown one the session redirects).
+    ScopeProblem,
+    /// At once, as the first fixture customer answering the page (auto-consent), allowing or not.
+    AutoConsent {
+        /// Whether the customer allows (the session's `consent_decision`).
+        allow: bool,
+    },
+}
+
+impl Checked<'_> {
+    /// What `GET` answers: with auto-consent, the customer's answer whatever the scopes; otherwise a missing
+    /// scope, or an unknown one when the session's `unknown_scope_response` is `redirect`, at once; otherwise
+    /// the page (where an unknown scope is refused after sign-in).
+    fn first_answer(&self, settings: &Settings) -> GetAnswer {
+        if settings.auto_consent {
+            return GetAnswer::AutoConsent { allow: settings.consent_decision == ConsentDecision::Allow };
         }
-        _ => {}
+        match (&self.scopes, settings.unknown_scope_response) {
+            (Err(ScopeFailure::Unknown), UnknownScopeResponse::Redirect) | (Err(ScopeFailure::Missing), _) => {
+                GetAnswer::ScopeProblem
+            }
+            _ => GetAnswer::ConsentPage,
+        }
     }
+}
+
+/// Auto-consent: the first fixture customer answers the page at once; a denial is the plan's, and noted so.
+async fn auto_consent(
+    state: &AppState,
+    session: &Session,
+    params: &LwaParams,
+    checked: Checked<'_>,
+    allow: bool,
+    unknown: UnknownScopeResponse,
+) -> Response {
+    let user = state.fixtures.first_user().user_id.as_str().to_owned();
+    let mut resp = decide(state, session, params, checked, Some(&user), allow, unknown).await;
+    if !allow {
+        note(&mut resp, |n| n.facts.injected.push("consent denied (plan)".into()));
+    }
+    resp
+}
+
+/// The sign-in and consent page of a checked request, which re-posts its parameters.
+fn consent_response(state: &AppState, session: &Session, params: &LwaParams, checked: &Checked<'_>) -> Response {
+    let hidden = fields_to_repost(params.pairs());
     let raw_scope = params.get("scope").ok().flatten();
     let view = super::pages::ConsentView {
         action: format!("{}/ap/oa", session.prefix),
@@ -271,20 +327,41 @@ pub async fn authorize_post(State(state): State<AppState>, session: Session, req
         Err(e) => return page_response(&e.description, &LwaParams::default()),
     };
     let settings = session.store.settings().await;
-    let checked = match check(&state, &params) {
-        Ok(c) => c,
-        Err(o) => return finish(o, &params),
-    };
+    match consent_answer(&state, &params) {
+        Ok((checked, consent)) => {
+            let unknown = settings.unknown_scope_response;
+            decide(&state, &session, &params, checked, Some(&consent.user), consent.allow, unknown).await
+        }
+        Err(o) => finish(o, &params),
+    }
+}
+
+/// The customer's answer on the consent page.
+struct Consent {
+    /// The fixture customer who signed in.
+    user: String,
+    /// Allow (or Deny).
+    allow: bool,
+}
+
+/// A posted consent form, checked: the request again ([`check`]), then `decision`, then `user_id`.
+///
+/// # Errors
+/// The outcome of the first check that fails: `check`'s, or the 400 page for a `decision` that is not `allow`
+/// or `deny`, or a `user_id` that is not a fixture customer.
+fn consent_answer<'a>(state: &'a AppState, params: &LwaParams) -> Result<(Checked<'a>, Consent), Outcome> {
+    let checked = check(state, params)?;
+    let page = |name| Outcome::Page(LwaError::invalid_param(name).description.into_owned());
     let allow = match params.get("decision") {
         Ok(Some("allow")) => true,
         Ok(Some("deny")) => false,
-        _ => return page_response(&LwaError::invalid_param("decision").description, &params),
+        _ => return Err(page("decision")),
     };
     let user = match params.get("user_id") {
         Ok(Some(u)) if state.fixtures.user(u).is_some() => u.to_owned(),
-        _ => return page_response(&LwaError::invalid_param("user_id").description, &params),
+        _ => return Err(page("user_id")),
     };
-    decide(&state, &session, &params, checked, Some(&user), allow, settings.unknown_scope_response).await
+    Ok((checked, Consent { user, allow }))
 }
 
 async fn decide(

@@ -1,5 +1,8 @@
 //! Code-based linking: `POST /auth/O2/create/codepair` (spec `lwa.md` §5, §13.5) and the verification
 //! page at `/us/code` where a person enters the user code, signs in and allows or denies.
+//!
+//! The code-pair request's checks are one plain function (`check_request`), in LWA's order; the verification
+//! form's decision is another (`submitted_decision`).
 
 use axum::extract::{RawQuery, Request, State};
 use axum::http::StatusCode;
@@ -11,7 +14,9 @@ use super::pages::{VerifyView, scope_lines, verify_done, verify_page as render_v
 use super::params::LwaParams;
 use super::{ScopeRequest, identify_client, resolve_scopes};
 use crate::context::{AppState, Session, note};
-use crate::store::{CodePairDecision, CodePairStatus, NewCodePair};
+use crate::fixtures::Fixtures;
+use crate::scope::ScopeSet;
+use crate::store::{CodePairDecision, CodePairRecord, CodePairStatus, NewCodePair};
 
 /// Code pairs live 600 s (`lwa.md` §5, §10).
 pub const CODE_PAIR_LIFETIME_S: u64 = 600;
@@ -40,10 +45,13 @@ pub async fn codepair(State(state): State<AppState>, session: Session, req: Requ
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let mut resp = match create(&state, &session, &params).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    };
+    let resp = create(&state, &session, &params).await.unwrap_or_else(IntoResponse::into_response);
+    noted(resp, &params)
+}
+
+/// Every answer of the endpoint: the hint when `response_type` was left out (and whether the request was let
+/// through), and the parameters (secrets redacted) and the client they name in the journal.
+fn noted(mut resp: Response, params: &LwaParams) -> Response {
     if params.get("response_type").ok().flatten().is_none() {
         let accepted = resp.status().is_success();
         super::Hint::CodepairResponseType.attach(&mut resp, accepted);
@@ -57,11 +65,40 @@ pub async fn codepair(State(state): State<AppState>, session: Session, req: Requ
     resp
 }
 
+/// Checks the request, makes the pair (it lives [`CODE_PAIR_LIFETIME_S`] on the session's clock, polled every
+/// `device_interval_seconds`) and answers it.
 async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Result<Response, LwaError> {
     let settings = session.store.settings().await;
+    let request = check_request(state, params, settings.accept_codepair_without_response_type)?;
+    let expires_at_ms = session.store.now_ms() + (CODE_PAIR_LIFETIME_S as i64) * 1000;
+    let pair = session.store.insert_code_pair(request.pair(expires_at_ms, settings.device_interval_seconds)).await;
+    Ok(codepair_response(pair))
+}
+
+/// A valid code-pair request.
+struct CodePairRequest {
+    client_id: String,
+    scopes: ScopeSet,
+    scope_data: Option<String>,
+}
+
+impl CodePairRequest {
+    fn pair(self, expires_at_ms: i64, interval_seconds: u64) -> NewCodePair {
+        let CodePairRequest { client_id, scopes, scope_data } = self;
+        NewCodePair { client_id, scopes, scope_data, expires_at_ms, interval_seconds }
+    }
+}
+
+/// The code-pair request's checks, in order: `response_type=device_code` (its absence let through when
+/// `lenient`), the client, which must be enabled for code-based linking, the scopes, and `scope_data`, a JSON
+/// object when sent.
+///
+/// # Errors
+/// The first failing check's error.
+fn check_request(state: &AppState, params: &LwaParams, lenient: bool) -> Result<CodePairRequest, LwaError> {
     match params.get("response_type")? {
         Some("device_code") => {}
-        None if settings.accept_codepair_without_response_type => {}
+        None if lenient => {}
         None => return Err(LwaError::missing("response_type")),
         Some(_) => return Err(LwaError::unsupported_response_type()),
     }
@@ -80,18 +117,14 @@ async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Resu
             return Err(LwaError::invalid_param("scope_data"));
         }
     }
-    let interval = settings.device_interval_seconds;
-    let pair = session
-        .store
-        .insert_code_pair(NewCodePair {
-            client_id: client.client.client_id.as_str().to_owned(),
-            scopes,
-            scope_data,
-            expires_at_ms: session.store.now_ms() + (CODE_PAIR_LIFETIME_S as i64) * 1000,
-            interval_seconds: interval,
-        })
-        .await;
+    Ok(CodePairRequest { client_id: client.client.client_id.as_str().to_owned(), scopes, scope_data })
+}
+
+/// The code pair's body with LWA's headers, noting the client, the device code's fingerprint, the interval and
+/// the scopes.
+fn codepair_response(pair: CodePairRecord) -> Response {
     let scopes = pair.scopes.to_string();
+    let interval = pair.interval_seconds;
     let body = CodePairResponse {
         user_code: pair.user_code,
         device_code: pair.device_code,
@@ -102,12 +135,12 @@ async fn create(state: &AppState, session: &Session, params: &LwaParams) -> Resu
     let mut resp = serde_json::to_vec(&body).unwrap_or_default().into_response();
     lwa_json_headers(&mut resp);
     note(&mut resp, |n| {
-        n.client_id = Some(client.client.client_id.as_str().to_owned());
+        n.client_id = Some(pair.client_id);
         n.facts.device_code = Some(crate::journal::fingerprint(&body.device_code));
         n.facts.interval = Some(interval);
         n.facts.scopes = Some(scopes);
     });
-    Ok(resp)
+    resp
 }
 
 /// The code typed in: `code`, or `cbl-code` as Amazon's own link carries it. `Err` when the query cannot
@@ -184,34 +217,37 @@ pub async fn verify_page(State(state): State<AppState>, session: Session, RawQue
 
 /// `POST /us/code`: `user_code`, `user_id`, `decision=allow|deny`.
 pub async fn verify_submit(State(state): State<AppState>, session: Session, req: Request) -> Response {
-    let params = match LwaParams::from_request(req, state.limits.body_limit).await {
-        Ok(p) => p,
-        Err(_) => {
-            let (status, html) =
-                page_with(&state, &session, None, Some("The form could not be read. Enter the code again.")).await;
-            return (status, Html(html)).into_response();
-        }
+    let (status, html) = match LwaParams::from_request(req, state.limits.body_limit).await {
+        Ok(params) => submit(&state, &session, &params).await,
+        Err(_) => page_with(&state, &session, None, Some("The form could not be read. Enter the code again.")).await,
     };
+    (status, Html(html)).into_response()
+}
+
+/// The page answering a submitted form: the decision taken (the done page), or the form again with what to
+/// change, or, for a code that cannot be decided, the code's page (400).
+async fn submit(state: &AppState, session: &Session, params: &LwaParams) -> (StatusCode, String) {
     let code = params.get("user_code").ok().flatten().unwrap_or("").to_owned();
-    let decision = match (params.get("decision").ok().flatten(), params.get("user_id").ok().flatten()) {
-        (Some("allow"), Some(u)) if state.fixtures.user(u).is_some() => CodePairDecision::Approve(u.to_owned()),
-        (Some("deny"), _) => CodePairDecision::Deny,
-        (Some("allow"), _) => {
-            let (status, html) =
-                page_with(&state, &session, Some(&code), Some("Choose who you are signing in as, then Allow.")).await;
-            return (status, Html(html)).into_response();
-        }
-        _ => {
-            let (status, html) = page_with(&state, &session, Some(&code), Some("Choose Allow or Deny.")).await;
-            return (status, Html(html)).into_response();
-        }
+    let decision = match submitted_decision(&state.fixtures, params) {
+        Ok(d) => d,
+        Err(problem) => return page_with(state, session, Some(&code), Some(problem)).await,
     };
     let approved = matches!(decision, CodePairDecision::Approve(_));
     match session.store.decide_code_pair(&code, decision).await {
-        Ok(_) => Html(verify_done(approved).into_string()).into_response(),
-        Err(_) => {
-            let (_, html) = page_for(&state, &session, Some(&code)).await;
-            (StatusCode::BAD_REQUEST, Html(html)).into_response()
-        }
+        Ok(_) => (StatusCode::OK, verify_done(approved).into_string()),
+        Err(_) => (StatusCode::BAD_REQUEST, page_for(state, session, Some(&code)).await.1),
+    }
+}
+
+/// The decision of a submitted form: allow as a fixture customer, or deny.
+///
+/// # Errors
+/// What the person must change: choose a customer to allow as, or choose Allow or Deny.
+fn submitted_decision(fixtures: &Fixtures, params: &LwaParams) -> Result<CodePairDecision, &'static str> {
+    match (params.get("decision").ok().flatten(), params.get("user_id").ok().flatten()) {
+        (Some("allow"), Some(u)) if fixtures.user(u).is_some() => Ok(CodePairDecision::Approve(u.to_owned())),
+        (Some("deny"), _) => Ok(CodePairDecision::Deny),
+        (Some("allow"), _) => Err("Choose who you are signing in as, then Allow."),
+        _ => Err("Choose Allow or Deny."),
     }
 }

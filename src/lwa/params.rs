@@ -162,6 +162,11 @@ impl LwaParams {
         LwaParams { pairs, basic: None }
     }
 
+    /// Every parameter, in the order received.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The value of `name`, if present and non-empty.
     ///
     /// # Errors

@@ -11,6 +11,7 @@ use super::params::parse_form;
 use super::tokens::{Claims, TokenKind};
 use super::{TokenProblem, check_token};
 use crate::context::{AppState, Session, note};
+use crate::fixtures::Fixtures;
 use crate::journal::fingerprint;
 use crate::scope::ScopeSet;
 
@@ -74,19 +75,21 @@ pub async fn tokeninfo(
         return LwaError::missing("access_token").into_response();
     };
     match check_token(&state, &session, &token, &[TokenKind::Access, TokenKind::App]).await {
-        Ok(c) => {
-            let now_s = session.store.now_ms().div_euclid(1000);
-            let body = TokenInfo {
-                aud: &c.cid,
-                user_id: c.sub.as_deref(),
-                iss: "https://www.amazon.com",
-                exp: c.exp.map_or(0, |e| (e - now_s).max(0)),
-                app_id: &c.pid,
-                iat: c.iat,
-            };
-            noted(json(&body), &token, Some(&c))
-        }
+        Ok(c) => noted(json(&token_info(&c, session.store.now_ms())), &token, Some(&c)),
         Err(_) => noted(LwaError::invalid_token_info().into_response(), &token, None),
+    }
+}
+
+/// What token info says of a valid token at `now_ms`: `exp` is the seconds it has left.
+fn token_info(c: &Claims, now_ms: i64) -> TokenInfo<'_> {
+    let now_s = now_ms.div_euclid(1000);
+    TokenInfo {
+        aud: &c.cid,
+        user_id: c.sub.as_deref(),
+        iss: "https://www.amazon.com",
+        exp: c.exp.map_or(0, |e| (e - now_s).max(0)),
+        app_id: &c.pid,
+        iat: c.iat,
     }
 }
 
@@ -130,23 +133,29 @@ pub async fn profile(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let Some(user) = c.sub.as_deref().and_then(|u| state.fixtures.user(u)) else {
-        return noted(LwaError::invalid_token_profile().into_response(), &token, Some(&c));
-    };
+    noted(profile_body(&state.fixtures, &c).map_or_else(IntoResponse::into_response, |b| json(&b)), &token, Some(&c))
+}
+
+/// The profile a customer token shows: the fields its scopes grant.
+///
+/// # Errors
+/// `invalid_token` for a token whose customer is not a fixture, then `insufficient_scope` for a token with no
+/// profile scope.
+fn profile_body<'a>(fixtures: &'a Fixtures, c: &Claims) -> Result<ProfileBody<'a>, LwaError> {
+    let user = c.sub.as_deref().and_then(|u| fixtures.user(u)).ok_or_else(LwaError::invalid_token_profile)?;
     let scopes = ScopeSet::parse(&c.scp).unwrap_or_default();
     let full = scopes.contains_str("profile");
     let id_only = scopes.contains_str("profile:user_id");
     let postal = scopes.contains_str("postal_code");
     if !full && !id_only && !postal {
-        return noted(LwaError::insufficient_scope().into_response(), &token, Some(&c));
+        return Err(LwaError::insufficient_scope());
     }
-    let body = ProfileBody {
+    Ok(ProfileBody {
         user_id: (full || id_only).then_some(user.user_id.as_str()),
         name: full.then_some(user.name.as_str()),
         postal_code: postal.then_some(user.postal_code.as_str()),
         email: full.then_some(user.email.as_str()),
-    };
-    noted(json(&body), &token, Some(&c))
+    })
 }
 
 #[derive(Serialize)]
@@ -168,13 +177,21 @@ pub async fn legacy_profile(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let user = c.sub.as_deref().and_then(|u| state.fixtures.user(u));
+    noted(legacy_body(&state.fixtures, &c).map_or_else(IntoResponse::into_response, |b| json(&b)), &token, Some(&c))
+}
+
+/// The legacy profile of a customer token with the `profile` scope.
+///
+/// # Errors
+/// `insufficient_scope` for a token without `profile`, or whose customer is not a fixture.
+fn legacy_body(fixtures: &Fixtures, c: &Claims) -> Result<serde_json::Value, LwaError> {
+    let user = c.sub.as_deref().and_then(|u| fixtures.user(u));
     let scopes = ScopeSet::parse(&c.scp).unwrap_or_default();
     match user {
         Some(u) if scopes.contains_str("profile") => {
-            let body = serde_json::json!({ "Profile": LegacyProfile { customer_id: u.user_id.as_str(), name: &u.name, primary_email: &u.email } });
-            noted(json(&body), &token, Some(&c))
+            let profile = LegacyProfile { customer_id: u.user_id.as_str(), name: &u.name, primary_email: &u.email };
+            Ok(serde_json::json!({ "Profile": profile }))
         }
-        _ => noted(LwaError::insufficient_scope().into_response(), &token, Some(&c)),
+        _ => Err(LwaError::insufficient_scope()),
     }
 }

@@ -1,5 +1,9 @@
 //! `POST /auth/o2/token`: the `authorization_code`, `refresh_token`, `client_credentials` and
 //! `device_code` grants (spec `lwa.md` §4, §13.2–§13.5).
+//!
+//! The handler reads the parameters, runs one grant (`run_grant`: a function per grant type) and notes the
+//! answer. A device-code poll's rules are plain functions: the checks before it counts (`check_poll`), the
+//! settings' rules for it (`poll_rules`) and LWA's answer to its outcome (`poll_answer`).
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +21,8 @@ use crate::context::{AppState, Session, note};
 use crate::fixtures::ClientKind;
 use crate::journal::{BadMaterial, BadMaterialFact, fingerprint};
 use crate::store::{
-    AuthCodeRecord, CodePairDecision, DeviceAutoDecision, ExpiredCodePairError, PkceMethod, PollOutcome, PollRules,
+    AuthCodeRecord, CodePairDecision, CodePairRecord, DeviceAutoDecision, ExpiredCodePairError, PkceMethod,
+    PollOutcome, PollRules, Settings,
 };
 
 /// The grant types the endpoint knows.
@@ -53,27 +58,37 @@ pub async fn token(State(state): State<AppState>, session: Session, req: Request
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    let mut resp = match run_grant(&state, &session, &params).await {
+    let resp = match run_grant(&state, &session, &params).await {
         Ok(r) if params.get("grant_type").ok().flatten() == Some("client_credentials") => r,
         Ok(r) => with_bad_material(&session, r).await,
-        Err(e) => {
-            let mut r = e.into_response();
-            let client = params
-                .basic
-                .as_ref()
-                .map(|b| b.client_id.clone())
-                .or_else(|| params.get("client_id").ok().flatten().map(str::to_owned));
-            let refused = refused_refresh(&state, &session, &params).await;
-            note(&mut r, |n| {
-                n.client_id = client;
-                if let Some((user, problem)) = refused {
-                    n.user_id = user;
-                    n.facts.token_problem = problem.map(|p| p.code().to_owned());
-                }
-            });
-            r
-        }
+        Err(e) => refused(&state, &session, &params, e).await,
     };
+    noted(&session, &params, resp).await
+}
+
+/// A refused grant's answer, noting the client the request named and, for a refused refresh, the refresh
+/// token's customer and why it was refused.
+async fn refused(state: &AppState, session: &Session, params: &LwaParams, e: LwaError) -> Response {
+    let mut r = e.into_response();
+    let client = params
+        .basic
+        .as_ref()
+        .map(|b| b.client_id.clone())
+        .or_else(|| params.get("client_id").ok().flatten().map(str::to_owned));
+    let refused = refused_refresh(state, session, params).await;
+    note(&mut r, |n| {
+        n.client_id = client;
+        if let Some((user, problem)) = refused {
+            n.user_id = user;
+            n.facts.token_problem = problem.map(|p| p.code().to_owned());
+        }
+    });
+    r
+}
+
+/// Every answer of the endpoint: the hint of the RFC 8628 grant type when it was sent (and whether it was let
+/// through), and the parameters, secrets redacted, in the journal.
+async fn noted(session: &Session, params: &LwaParams, mut resp: Response) -> Response {
     if params.get("grant_type").ok().flatten() == Some(DEVICE_CODE_URN) {
         let accepted = !session.store.settings().await.strict_lwa;
         super::Hint::DeviceCodeGrantUrn.attach(&mut resp, accepted);
@@ -286,43 +301,80 @@ async fn device_code(state: &AppState, session: &Session, params: &LwaParams) ->
     let user_code = params.get("user_code")?;
     let client = identify_client(state, params)?;
     let settings = session.store.settings().await;
-    let expired = || match settings.expired_code_pair_error {
-        ExpiredCodePairError::InvalidCodePair => LwaError::invalid_code_pair(),
-        ExpiredCodePairError::ExpiredToken => LwaError::expired_token(),
-    };
     // Checks that do not change the pair come first, so a wrong request does not count as a poll.
     let pair = session.store.code_pair_by_device_code(device_code).await.ok_or_else(LwaError::invalid_code_pair)?;
+    check_poll(&pair, user_code, client.as_ref())?;
+    let now = session.store.now_ms();
+    let rules = poll_rules(&settings, pair.interval_seconds, state.fixtures.first_user().user_id.as_str());
+    let outcome = session.store.poll_code_pair(device_code, now, &rules).await;
+    let approved = poll_answer(outcome, settings.expired_code_pair_error)?;
+    pair_tokens(state, session, &approved).await
+}
+
+/// A poll's own rules, before it counts: the `user_code`, when sent, is the pair's (any case), and the client,
+/// when named, is the one the pair was made for.
+///
+/// # Errors
+/// `invalid_code_pair` for another user code, `invalid_grant` for another client.
+fn check_poll(
+    pair: &CodePairRecord,
+    user_code: Option<&str>,
+    client: Option<&AuthenticatedClient<'_>>,
+) -> Result<(), LwaError> {
     if user_code.is_some_and(|u| !u.eq_ignore_ascii_case(&pair.user_code)) {
         return Err(LwaError::invalid_code_pair());
     }
-    if client.as_ref().is_some_and(|c| c.client.client_id.as_str() != pair.client_id) {
+    if client.is_some_and(|c| c.client.client_id.as_str() != pair.client_id) {
         return Err(LwaError::invalid_grant("device_code"));
     }
-    let now = session.store.now_ms();
-    let threshold_s = settings.slow_down_below_seconds.min(pair.interval_seconds);
+    Ok(())
+}
+
+/// How the session's settings answer a poll of a pair returned with `interval_s`: `slow_down` below the
+/// smaller of the setting's threshold and the interval, the first polls' forced `slow_down`, and the
+/// customer's automatic decision (approving as `first_user`).
+fn poll_rules(settings: &Settings, interval_s: u64, first_user: &str) -> PollRules {
+    let threshold_s = settings.slow_down_below_seconds.min(interval_s);
     let auto_decision = match settings.device_auto_decision {
         DeviceAutoDecision::Off => None,
         DeviceAutoDecision::Approve => {
-            let user = state.fixtures.first_user().user_id.as_str().to_owned();
-            Some((settings.device_decision_after_polls, CodePairDecision::Approve(user)))
+            Some((settings.device_decision_after_polls, CodePairDecision::Approve(first_user.to_owned())))
         }
         DeviceAutoDecision::Deny => Some((settings.device_decision_after_polls, CodePairDecision::Deny)),
     };
-    let rules = PollRules {
+    PollRules {
         min_gap_ms: i64::try_from(threshold_s).unwrap_or(i64::MAX).saturating_mul(1000),
         slow_down_first: settings.slow_down_first_polls,
         auto_decision,
-    };
-    let outcome = session.store.poll_code_pair(device_code, now, &rules).await;
-    let approved = match outcome {
-        PollOutcome::Approved(p) => p,
-        PollOutcome::Pending => return Err(LwaError::authorization_pending()),
-        PollOutcome::SlowDown { forced: false } => return Err(LwaError::slow_down()),
-        PollOutcome::SlowDown { forced: true } => return Err(LwaError::slow_down().injected("slow_down (plan)")),
-        PollOutcome::Denied => return Err(LwaError::access_denied()),
-        PollOutcome::Expired => return Err(expired()),
-        PollOutcome::Unknown | PollOutcome::Consumed => return Err(LwaError::invalid_code_pair()),
-    };
+    }
+}
+
+/// The approved pair a poll's outcome gives tokens for, or LWA's answer to it (an expired pair as the
+/// session's `expired_code_pair_error` says).
+///
+/// # Errors
+/// `authorization_pending`, `slow_down`, `access_denied`, `invalid_code_pair` or `expired_token`.
+fn poll_answer(outcome: PollOutcome, expired: ExpiredCodePairError) -> Result<CodePairRecord, LwaError> {
+    match outcome {
+        PollOutcome::Approved(p) => Ok(p),
+        PollOutcome::Pending => Err(LwaError::authorization_pending()),
+        PollOutcome::SlowDown { forced: false } => Err(LwaError::slow_down()),
+        PollOutcome::SlowDown { forced: true } => Err(LwaError::slow_down().injected("slow_down (plan)")),
+        PollOutcome::Denied => Err(LwaError::access_denied()),
+        PollOutcome::Expired => Err(match expired {
+            ExpiredCodePairError::InvalidCodePair => LwaError::invalid_code_pair(),
+            ExpiredCodePairError::ExpiredToken => LwaError::expired_token(),
+        }),
+        PollOutcome::Unknown | PollOutcome::Consumed => Err(LwaError::invalid_code_pair()),
+    }
+}
+
+/// The tokens of an approved code pair: for its customer and client, with a refresh token that refreshes
+/// without a secret.
+///
+/// # Errors
+/// `server_error` for a pair that is not approved or whose client is not a fixture.
+async fn pair_tokens(state: &AppState, session: &Session, approved: &CodePairRecord) -> Result<Response, LwaError> {
     let crate::store::CodePairStatus::Approved(user_id) = &approved.status else {
         return Err(LwaError::server_error());
     };
@@ -344,6 +396,28 @@ mod tests {
         assert!(!pkce_matches(PkceMethod::S256, challenge, &verifier.replace('d', "e")));
         assert!(pkce_matches(PkceMethod::Plain, verifier, verifier));
         assert!(!pkce_matches(PkceMethod::Plain, "short", "short"));
+    }
+
+    #[test]
+    fn polls_slow_down_below_the_smaller_of_the_threshold_and_the_interval() {
+        let mut s = Settings::default();
+        assert_eq!(poll_rules(&s, 30, "amzn1.account.A").min_gap_ms, 2000);
+        assert_eq!(poll_rules(&s, 1, "amzn1.account.A").min_gap_ms, 1000);
+        assert!(poll_rules(&s, 30, "amzn1.account.A").auto_decision.is_none());
+        s.device_auto_decision = DeviceAutoDecision::Approve;
+        s.device_decision_after_polls = 3;
+        let auto = poll_rules(&s, 30, "amzn1.account.A").auto_decision;
+        assert!(matches!(auto, Some((3, CodePairDecision::Approve(u))) if u == "amzn1.account.A"));
+    }
+
+    #[test]
+    fn an_expired_pair_is_answered_as_the_session_says() {
+        let e = poll_answer(PollOutcome::Expired, ExpiredCodePairError::ExpiredToken).unwrap_err();
+        assert_eq!(e.error, "expired_token");
+        let e = poll_answer(PollOutcome::Expired, ExpiredCodePairError::InvalidCodePair).unwrap_err();
+        assert_eq!(e.error, "invalid_code_pair");
+        let e = poll_answer(PollOutcome::SlowDown { forced: true }, ExpiredCodePairError::ExpiredToken).unwrap_err();
+        assert_eq!((e.error, e.injected), ("slow_down", Some("slow_down (plan)")));
     }
 
     #[test]

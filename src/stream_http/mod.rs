@@ -9,10 +9,14 @@
 //! | `GET\|HEAD /dash/{asin}/{sd\|hd\|uhd}/{n}.m4s?<same query>` | `/dash/{asin}/` | media segment `n` (from 1) |
 //! | `POST /license` | none | an opaque stub licence |
 //!
-//! Order of checks on a stream request: the file name's shape (404), then [`authorize`] (403), then the
-//! catalog (404 for an unknown track or a quality it does not list; 403 for a DASH quality outside `q`),
-//! then `If-None-Match`, `Range` and `If-Range` (`serve.rs`). Errors are
-//! `{"error": "<code>", "message": "<text>"}` ([`StreamError`]); the codes are listed in `docs/ROUTES.md`.
+//! Order of checks on a stream request: the file name's shape (404), then [`authorize`] (403), then for a DASH
+//! file its quality against `q` (403, [`Grant::allows`]), then the catalog (404 for an unknown track or a
+//! quality it does not list; for a manifest, 404 when the track has none of `q`), then `If-None-Match`,
+//! `Range` and `If-Range` (`serve.rs`). Errors are `{"error": "<code>", "message": "<text>"}`
+//! ([`StreamError`]); the codes are listed in `docs/ROUTES.md`.
+//!
+//! Handlers are thin: the file names are parsed by plain functions (`slug`, `DashFile::parse`), the manifest
+//! is `manifest_xml`, and `StreamRequest`'s methods find the track and the cached file.
 
 mod serve;
 
@@ -30,7 +34,7 @@ pub use self::serve::{Answer, CHUNK_BYTES, decide};
 use self::serve::{Source, respond};
 use crate::context::{AppState, Session, note};
 use crate::stream::{
-    MPD_CONTENT_TYPE, Quality, TrackAudio, UrlError, dash_dir, mpd, progressive_path, query_param, verify,
+    CachedFile, MPD_CONTENT_TYPE, Quality, TrackAudio, UrlError, dash_dir, mpd, progressive_path, query_param, verify,
 };
 
 /// The stream routes and the licence stub, at the root.
@@ -142,6 +146,18 @@ impl Grant {
     pub fn cache_control(&self) -> String {
         format!("private, max-age={}", (self.exp_s - self.now_s).max(0))
     }
+
+    /// Whether the URL's `q` grants the DASH quality `q`.
+    ///
+    /// # Errors
+    /// [`StreamError::QualityNotGranted`] (403) when it does not.
+    pub fn allows(&self, q: Quality) -> Result<(), StreamError> {
+        if self.qualities.contains(&q) {
+            Ok(())
+        } else {
+            Err(StreamError::QualityNotGranted { asked: q, granted: self.q.clone() })
+        }
+    }
 }
 
 /// The one gate every stream request passes: the URL's signature over `signed_path` and its expiry on the
@@ -207,6 +223,20 @@ impl StreamRequest {
         }
     }
 
+    /// A DASH file of `track` in quality `q`, from the stream cache.
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`] for a segment past the track's last (they start at 1); encoding errors.
+    async fn dash_file(&self, track: &TrackAudio, q: Quality, kind: DashFile) -> Result<CachedFile, StreamError> {
+        let cache = &self.state.streams.cache;
+        Ok(match kind {
+            DashFile::Init => cache.dash_init(track, q).await?,
+            DashFile::Segment(n) => cache.dash_segment(track, q, n).await?.ok_or_else(|| {
+                StreamError::NotFound(format!("track {} has no {q} segment {n} (segments start at 1)", track.id))
+            })?,
+        })
+    }
+
     /// The answer to this GET or HEAD, from `src`, cacheable until the URL expires; errors in their shape.
     async fn serve(self, r: Result<(Source, Grant), StreamError>) -> Response {
         let r = match r {
@@ -242,49 +272,60 @@ async fn manifest(r: StreamRequest, Path(asin): Path<String>) -> Response {
     let answer = async {
         let grant = r.authorize(&dash_dir(&asin)).await?;
         let track = r.track(&asin, None)?;
-        let qualities: Vec<Quality> =
-            grant.qualities.iter().copied().filter(|q| q.offered_in(track.qualities)).collect();
-        if qualities.is_empty() {
-            let message = format!("track {asin} has none of the qualities the URL grants ({:?})", grant.q);
-            return Err(StreamError::NotFound(message));
-        }
-        let xml = mpd(track.duration_s, &qualities, r.uri.query());
+        let xml = manifest_xml(&track, &grant, r.uri.query())?;
         Ok((Source::memory(xml, MPD_CONTENT_TYPE), grant))
     }
     .await;
     r.serve(answer).await
 }
 
+/// The MPD of `track` under a URL's `grant`: one representation per quality both grant and track have, its
+/// segment URLs carrying the manifest's own `query`.
+///
+/// # Errors
+/// [`StreamError::NotFound`] when the track has none of the granted qualities.
+fn manifest_xml(track: &TrackAudio, grant: &Grant, query: Option<&str>) -> Result<String, StreamError> {
+    let qualities: Vec<Quality> = grant.qualities.iter().copied().filter(|q| q.offered_in(track.qualities)).collect();
+    if qualities.is_empty() {
+        let message = format!("track {} has none of the qualities the URL grants ({:?})", track.id, grant.q);
+        return Err(StreamError::NotFound(message));
+    }
+    Ok(mpd(track.duration_s, &qualities, query))
+}
+
 /// The file of a DASH representation: `init.mp4` or `{n}.m4s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DashFile {
     Init,
     Segment(u64),
 }
 
-/// `/dash/{asin}/{quality}/{init.mp4|n.m4s}`.
-async fn dash_file(r: StreamRequest, Path((asin, quality, file)): Path<(String, String, String)>) -> Response {
-    let answer = async {
+impl DashFile {
+    /// The quality and file a DASH path names: `{sd|hd|uhd}/init.mp4` or `{sd|hd|uhd}/{n}.m4s` (`n` in digits).
+    ///
+    /// # Errors
+    /// [`StreamError::NotFound`] for any other name.
+    fn parse(quality: &str, file: &str) -> Result<(Quality, DashFile), StreamError> {
         let not_found = || StreamError::NotFound(format!("no DASH file {quality}/{file}"));
-        let q = slug(&quality).ok_or_else(not_found)?;
+        let q = slug(quality).ok_or_else(not_found)?;
         let number = |n: &str| n.bytes().all(|b| b.is_ascii_digit()).then(|| n.parse().ok()).flatten();
-        let kind = match (file.as_str(), file.strip_suffix(".m4s").and_then(number)) {
+        let kind = match (file, file.strip_suffix(".m4s").and_then(number)) {
             ("init.mp4", _) => DashFile::Init,
             (_, Some(n)) => DashFile::Segment(n),
             _ => return Err(not_found()),
         };
+        Ok((q, kind))
+    }
+}
+
+/// `/dash/{asin}/{quality}/{init.mp4|n.m4s}`.
+async fn dash_file(r: StreamRequest, Path((asin, quality, file)): Path<(String, String, String)>) -> Response {
+    let answer = async {
+        let (q, kind) = DashFile::parse(&quality, &file)?;
         let grant = r.authorize(&dash_dir(&asin)).await?;
-        if !grant.qualities.contains(&q) {
-            return Err(StreamError::QualityNotGranted { asked: q, granted: grant.q });
-        }
+        grant.allows(q)?;
         let track = r.track(&asin, Some(q))?;
-        let cache = &r.state.streams.cache;
-        let file = match kind {
-            DashFile::Init => cache.dash_init(&track, q).await?,
-            DashFile::Segment(n) => cache.dash_segment(&track, q, n).await?.ok_or_else(|| {
-                StreamError::NotFound(format!("track {asin} has no {q} segment {n} (segments start at 1)"))
-            })?,
-        };
-        Ok((Source::File(file), grant))
+        Ok((Source::File(r.dash_file(&track, q, kind).await?), grant))
     }
     .await;
     r.serve(answer).await
@@ -309,4 +350,19 @@ async fn license(State(state): State<AppState>, req: Request) -> Response {
         (header::HeaderName::from_static("x-amm-mock"), "license-stub"),
     ];
     (headers, Bytes::from(blob)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dash_file_names_are_a_lower_case_quality_and_init_or_a_numbered_segment() {
+        assert_eq!(DashFile::parse("hd", "init.mp4").unwrap(), (Quality::Hd, DashFile::Init));
+        assert_eq!(DashFile::parse("sd", "12.m4s").unwrap(), (Quality::Sd, DashFile::Segment(12)));
+        for (q, file) in [("HD", "init.mp4"), ("hd", "+1.m4s"), ("hd", "1.mp4"), ("xx", "1.m4s"), ("hd", ".m4s")] {
+            let e = DashFile::parse(q, file).unwrap_err();
+            assert_eq!(e.to_string(), format!("no DASH file {q}/{file}"));
+        }
+    }
 }
