@@ -137,11 +137,11 @@ fn resolve(args: &RunArgs) -> Result<RunConfig, Vec<String>> {
             }
             Target::Url { base: url.clone(), mock: if args.mock { MockMode::Required } else { MockMode::Detect } }
         }
-        None => Target::InProcess(ServerConfig {
+        None => Target::InProcess(Box::new(ServerConfig {
             seed: Some(args.seed),
             fixtures: args.fixtures.clone(),
             ..ServerConfig::default()
-        }),
+        })),
     };
     let options = RunOptions {
         target,

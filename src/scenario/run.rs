@@ -29,7 +29,7 @@ mod media;
 pub enum Target {
     /// Start the mock in this process on a free loopback port, with this configuration (its `bind` is
     /// replaced by `127.0.0.1:0`).
-    InProcess(ServerConfig),
+    InProcess(Box<ServerConfig>),
     /// A running server at this base URL.
     Url {
         /// `http://host:port` (a path prefix is kept).
@@ -68,7 +68,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            target: Target::InProcess(ServerConfig { seed: Some(1), ..ServerConfig::default() }),
+            target: Target::InProcess(Box::new(ServerConfig { seed: Some(1), ..ServerConfig::default() })),
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             filters: Vec::new(),
             baseline: None,
@@ -137,7 +137,7 @@ pub async fn run(
     let mut server: Option<RunningServer> = None;
     let (base, mock, in_process) = match &opts.target {
         Target::InProcess(cfg) => {
-            let cfg = ServerConfig { bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..cfg.clone() };
+            let cfg = ServerConfig { bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), ..(**cfg).clone() };
             let s = crate::server::start(&cfg).await?;
             let base = s.uri();
             server = Some(s);
