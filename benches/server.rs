@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use amazon_music_mock::server::{ServerConfig, start};
+use amazon_music_mock::{ServerConfig, start};
 use serde_json::{Value, json};
 
 const DEVICE_CLIENT: &str = "amzn1.application-oa2-client.d58e72e310275dff6c15c0c8e9df4696";
@@ -91,14 +91,14 @@ async fn main() {
     // Start-up with the embedded defaults (800-track catalog).
     let mut startups = Vec::new();
     for _ in 0..5 {
-        let (s, _, d) = server(amazon_music_mock::server::DEFAULT_CATALOG_SIZE).await;
+        let (s, _, d) = server(amazon_music_mock::DEFAULT_CATALOG_SIZE).await;
         startups.push(d);
         s.stop().await;
     }
     let (med, _) = stats(startups);
     println!("start-up to first answered request (embedded defaults): median {:.1} ms", med.as_secs_f64() * 1e3);
 
-    let (s, base, _) = server(amazon_music_mock::server::DEFAULT_CATALOG_SIZE).await;
+    let (s, base, _) = server(amazon_music_mock::DEFAULT_CATALOG_SIZE).await;
     let (access, refresh) = tokens(&http, &base, "music::catalog music::library:read").await;
 
     let t0 = Instant::now();

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use amazon_music_mock::catalog::{Catalog, SearchFilter, SortBy, TrackField};
+use amazon_music_mock::test_support::catalog::{Catalog, SearchFilter, SortBy, TrackField};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use amazon_music_mock::server::{ServerConfig, start};
+use amazon_music_mock::{ServerConfig, start};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 

@@ -8,8 +8,10 @@
 
 use std::time::Instant;
 
-use amazon_music_mock::catalog::AudioQualities;
-use amazon_music_mock::stream::{Quality, SegmentLayout, StreamCache, TrackAudio, encode_progressive, mpd};
+use amazon_music_mock::test_support::catalog::AudioQualities;
+use amazon_music_mock::test_support::stream::{
+    Quality, SegmentLayout, StreamCache, TrackAudio, encode_progressive, mpd,
+};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

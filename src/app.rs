@@ -16,7 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-pub use crate::context::{AppState, CanonicalPath, DEVICE_HOST, Inner, Limits, Session, host_name, note};
+pub use crate::context::{AppState, CanonicalPath, DEVICE_HOST, Session, host_name, note};
 use crate::journal::{Facts, JournalEntry, JournalNote, RECORDED_HEADERS, looks_like_token, redact};
 use crate::store::SessionId;
 

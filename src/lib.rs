@@ -14,31 +14,61 @@
 //! # }
 //! ```
 //!
+//! The public API is what a Rust test embedding the mock needs: [`MockAmazon`] (start, `uri`, `addr`) and its
+//! [`ServerConfig`], [`RunningServer`] and [`start`] for a server on a chosen address, [`TlsSource`] for HTTPS;
+//! the scenario runner ([`scenario::run`] with [`scenario::RunOptions`]) and client verdicts ([`verdict`]).
+//! Everything else is internal.
+//!
 //! From a shell: `cargo run --release -- serve` prints `listening on http://127.0.0.1:8080`.
 //! See `ARCHITECTURE.md` for the map of the code and `docs/ROUTES.md` for every route.
 
-pub mod admin;
-pub mod api;
-pub mod app;
-pub mod catalog;
-pub mod cli;
-pub mod clock;
-pub mod context;
-pub mod device;
-pub mod fixtures;
-pub mod ids;
-pub mod journal;
-pub mod lwa;
-pub mod plan;
+mod admin;
+mod api;
+mod app;
+mod catalog;
+mod cli;
+mod clock;
+mod context;
+mod device;
+mod fixtures;
+mod ids;
+mod journal;
+mod lwa;
+mod plan;
 pub mod scenario;
-pub mod scope;
-pub mod server;
-pub mod store;
-pub mod stream;
-pub mod stream_http;
-pub mod tls;
-pub mod v1;
-pub mod v2;
+mod scope;
+mod server;
+mod store;
+mod stream;
+mod stream_http;
+mod tls;
+mod v1;
+mod v2;
 pub mod verdict;
 
-pub use server::{MockAmazon, RunningServer, ServerConfig};
+pub use cli::main as cli_main;
+pub use server::{DEFAULT_CATALOG_SIZE, MockAmazon, RunningServer, ServerConfig, StartError, start};
+pub use tls::TlsSource;
+
+/// Internals that the crate's own integration tests, examples and benches reach into (the catalog, the
+/// streaming engine, the store's ids and playback rules, the application state). Not a stable API: embedders
+/// use [`MockAmazon`], [`ServerConfig`], [`scenario`] and [`verdict`].
+#[doc(hidden)]
+pub mod test_support {
+    pub use crate::api::playback::stream_permit;
+    pub use crate::app::{AppState, Session};
+    /// The generated catalog.
+    pub mod catalog {
+        pub use crate::catalog::*;
+    }
+    pub use crate::fixtures::CatalogFile;
+    pub use crate::journal::fingerprint;
+    pub use crate::plan::{Plan, load_dir};
+    pub use crate::server::build_state;
+    pub use crate::store::SessionId;
+    pub use crate::store::playback::{StreamDenied, shuffle_order};
+    /// The streaming engine.
+    pub mod stream {
+        pub use crate::stream::*;
+    }
+}

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    amazon_music_mock::cli::main()
+    amazon_music_mock::cli_main()
 }

@@ -165,11 +165,6 @@ impl fmt::Display for ScopeSet {
     }
 }
 
-/// `satisfies(granted, required)` as a free function, for call sites that read better that way.
-pub fn satisfies(granted: &ScopeSet, required: &Scope) -> bool {
-    granted.satisfies(required)
-}
-
 /// A scope the mock knows, with the description the consent page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownScope {

@@ -75,8 +75,6 @@ pub struct Caller {
     pub claims: Claims,
     /// The customer.
     pub user: User,
-    /// Granted scopes.
-    pub scopes: ScopeSet,
     /// The granted scope that satisfied the route's requirement.
     pub scope_used: Option<String>,
 }
@@ -224,7 +222,7 @@ pub async fn authenticate(
     if !user.has_music_account {
         return Err(refuse(Denial::NoMusicAccount, NO_MUSIC_ACCOUNT));
     }
-    Ok(Caller { claims, user, scopes, scope_used })
+    Ok(Caller { claims, user, scope_used })
 }
 
 fn not_enabled(profile: &str) -> AuthError {

@@ -89,12 +89,6 @@ pub enum Problem {
     Forbidden(Cow<'static, str>),
     /// A playback action the tier or queue does not allow.
     Disabled(DisableType, Cow<'static, str>),
-    /// Past the end of a playback queue.
-    NoMoreNext(Cow<'static, str>),
-    /// Before the start of a playback queue.
-    NoMorePrevious(Cow<'static, str>),
-    /// Every playback slot is held by other devices; the detail says by which.
-    MaxConcurrency(Cow<'static, str>),
     /// Something the mock could not do.
     Internal,
     /// The caller has no Amazon Music account (no subscription tier), which a playback operation needs.

@@ -122,16 +122,6 @@ impl ApiRequest {
         self.query_pairs_ref()?.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
-    /// Every query parameter in order (`None` when the query does not decode to UTF-8).
-    pub fn query_pairs(&self) -> Option<Vec<(String, String)>> {
-        self.query_pairs_ref().map(<[_]>::to_vec)
-    }
-
-    /// Whether the query string decodes (percent-decoding to UTF-8).
-    pub fn query_decodes(&self) -> bool {
-        self.query_pairs_ref().is_some()
-    }
-
     /// A header's value as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())

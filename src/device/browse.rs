@@ -34,8 +34,6 @@ use crate::catalog::{Catalog, Genre, PlaylistTier, SearchFilter, SortBy, TrackFi
 use crate::fixtures::Tier;
 use crate::stream::{Capabilities, allowed_qualities};
 
-/// Items listed in a node built from a whole-catalog list (defined with the nodes).
-pub use super::nodes::NODE_ITEMS;
 /// Tracks in one station chunk.
 pub const STATION_CHUNK: usize = 10;
 

@@ -93,6 +93,7 @@ impl Links {
     }
 
     /// The root document's URL (`…/`).
+    #[cfg(test)]
     pub fn root(&self) -> String {
         format!("{}/", self.base)
     }

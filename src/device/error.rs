@@ -242,10 +242,7 @@ impl From<Problem> for DeviceError {
             Problem::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", "Not authorized", "This item is not available.", &message)
             }
-            Problem::Disabled(_, message)
-            | Problem::NoMoreNext(message)
-            | Problem::NoMorePrevious(message)
-            | Problem::MaxConcurrency(message) => Self::bad_request(message),
+            Problem::Disabled(_, message) => Self::bad_request(message),
             Problem::Internal => Self::general(Report::ServiceUnavailable),
             Problem::NoMusicAccount => {
                 let mut out = Self::general(Report::SubscriptionRequired);

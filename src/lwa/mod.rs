@@ -344,19 +344,6 @@ impl TokenProblem {
             TokenProblem::WrongKind => "wrong_kind",
         }
     }
-
-    /// A short reason for logs and helpful messages.
-    pub fn reason(self) -> &'static str {
-        match self {
-            TokenProblem::Malformed => "the token is malformed",
-            TokenProblem::Forged => "the token signature is invalid",
-            TokenProblem::OtherSession => "the token was issued in another session, or before a reset of this one",
-            TokenProblem::Expired => "the token has expired",
-            TokenProblem::ForcedExpired => "the token was expired by the test harness",
-            TokenProblem::Revoked => "the grant behind the token was revoked",
-            TokenProblem::WrongKind => "this kind of token cannot be used here",
-        }
-    }
 }
 
 /// Verifies a token of one of the `kinds` against signature, session, virtual-clock expiry, forced

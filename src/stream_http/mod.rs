@@ -30,7 +30,6 @@ use axum::routing::{get, post};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-pub use self::serve::{Answer, CHUNK_BYTES, decide};
 use self::serve::{Source, respond};
 use crate::context::{AppState, Session, note};
 use crate::stream::{

@@ -145,12 +145,6 @@ impl MusicError {
         self
     }
 
-    /// Adds to what the journal notes about this error.
-    pub fn noting(mut self, f: impl FnOnce(&mut JournalNote)) -> Self {
-        f(self.note.get_or_insert_with(Box::default));
-        self
-    }
-
     /// 400 with the documented message.
     pub fn malformed() -> Self {
         Self::new(Code::BadRequest, MALFORMED)
@@ -223,9 +217,6 @@ impl From<Problem> for MusicError {
             Problem::NotFound(noun, id) => Self::not_found(noun.v1(), &id),
             Problem::Forbidden(message) => Self::new(Code::AccessDenied, message),
             Problem::Disabled(d, message) => Self::new(Code::Disabled(d), message),
-            Problem::NoMoreNext(message) => Self::new(Code::NoMoreNextEntity, message),
-            Problem::NoMorePrevious(message) => Self::new(Code::NoMorePreviousEntity, message),
-            Problem::MaxConcurrency(detail) => Self::max_concurrency(&detail),
             Problem::Internal => Self::internal(),
             Problem::NoMusicAccount => Self::no_music_account(),
             Problem::Playback(e, session) => Self::playback(&session, e),

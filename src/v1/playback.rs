@@ -16,14 +16,12 @@
 //! | `POST /playback/sessions/{id}/restore` | take a slot again (device headers) |
 //! | `POST /playback/event`, `POST /playback/events` | report start/stop events |
 //!
-//! The stream routes check a URL's `ps` with `api::playback::stream_permit`; [`stream_denied_error`] is the
-//! V1 wording of its refusals.
+//! The stream routes check a URL's `ps` with `api::playback::stream_permit` and answer its refusals themselves.
 
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{Code, MusicError};
 use super::{V1Body, V1Ctx, V1Path, parse_body};
 use crate::api::Requires;
 use crate::api::playback::{
@@ -31,7 +29,7 @@ use crate::api::playback::{
     note_event_types,
 };
 use crate::catalog::play_params_id;
-use crate::store::playback::{PlaybackOp, PlaybackState, StreamDenied};
+use crate::store::playback::{PlaybackOp, PlaybackState};
 
 /// V1's `loopMode` (`LOOP_ON|LOOP_OFF`).
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -127,20 +125,6 @@ fn active_session(ctx: &V1Ctx, q: &Queue) -> Value {
         "currentEntity": q.entities.first().map(|p| playable(ctx, q, p)),
         "queueState": queue_state(q),
     })
-}
-
-/// The V1 error for a refused stream: 429 `MAX_CONCURRENCY_REACHED` when another device took over, 403
-/// `ACCESS_DENIED` when the session is unknown, ended or expired (restore it, or create a new one).
-pub fn stream_denied_error(d: StreamDenied) -> MusicError {
-    match d {
-        StreamDenied::Preempted => MusicError::max_concurrency(
-            "Playback was started on another device; restore the playback session to stream here.",
-        ),
-        other => MusicError::new(
-            Code::AccessDenied,
-            format!("{other}: restore the playback session or create a new one, then use its new URLs."),
-        ),
-    }
 }
 
 // ---- routes ------------------------------------------------------------------------------------------

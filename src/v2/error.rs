@@ -189,11 +189,6 @@ impl From<Problem> for V2Error {
             Problem::TooLarge(limit) => BodyTooLarge(limit).into(),
             Problem::NotFound(noun, id) => Self::not_found(noun.v2(), &id),
             Problem::Forbidden(message) | Problem::Disabled(_, message) => Self::forbidden(message),
-            Problem::NoMoreNext(message) => Self::new(Code::NoMoreNextEntity, message),
-            Problem::NoMorePrevious(message) => Self::new(Code::NoMorePreviousEntity, message),
-            Problem::MaxConcurrency(detail) => {
-                Self::new(Code::MaxConcurrencyReached, format!("Concurrent stream limit exceeded. {detail}"))
-            }
             Problem::Internal => Self::internal(),
             Problem::NoMusicAccount => Self::forbidden(crate::api::auth::NO_MUSIC_ACCOUNT),
             Problem::Playback(e, queue) => Self::playback(&queue, e),

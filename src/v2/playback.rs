@@ -27,7 +27,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::entities;
-pub use super::error::CONCURRENT_STREAMS;
 use super::error::{Code, V2Error};
 use super::{Reply, V2Ctx, parse_body};
 use crate::api::playback::{

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use amazon_music_mock::plan::Plan;
+use amazon_music_mock::test_support::Plan;
 use amazon_music_mock::verdict::{RULES, Status, Verdict};
 
 use crate::refclient::{Config, Ending, Flow, Misbehaviours, Pace, run};
@@ -17,7 +17,7 @@ fn plans_dir() -> PathBuf {
 
 /// Every shipped plan, with its text.
 fn shipped() -> Vec<(Plan, String)> {
-    let (plans, errors) = amazon_music_mock::plan::load_dir(&plans_dir());
+    let (plans, errors) = amazon_music_mock::test_support::load_dir(&plans_dir());
     assert!(errors.is_empty(), "{}", errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
     assert!(plans.len() >= 8, "the plans are in scenarios/clients");
     plans

@@ -246,7 +246,7 @@ async fn exchange(app: &TestApp, code: String) -> Resp {
 }
 
 fn fingerprint(v: &str) -> String {
-    amazon_music_mock::journal::fingerprint(v)
+    amazon_music_mock::test_support::fingerprint(v)
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use amazon_music_mock::ServerConfig;
-use amazon_music_mock::catalog::PlaylistTier;
+use amazon_music_mock::test_support::catalog::PlaylistTier;
 use serde_json::{Value, json};
 
 use crate::lwa_support::*;
@@ -183,10 +183,10 @@ async fn playlists_and_albums_are_one_chunk_of_instances_definitions_and_event_c
         assert_eq!(path, app.url(&format!("/dash/{}/manifest.mpd", track.id)));
         let want_q: Vec<&str> = track.audio_qualities.names().filter(|q| ["SD", "HD", "UHD"].contains(q)).collect();
         assert_eq!(query_param(stream, "q").unwrap(), want_q.join(","));
-        let key = amazon_music_mock::stream::DEFAULT_STREAM_KEY.as_bytes();
+        let key = amazon_music_mock::test_support::stream::DEFAULT_STREAM_KEY.as_bytes();
         let exp: i64 = query_param(stream, "exp").unwrap().parse().unwrap();
         assert_eq!(
-            amazon_music_mock::stream::verify(&format!("/dash/{}/", track.id), Some(query), exp - 1, key),
+            amazon_music_mock::test_support::stream::verify(&format!("/dash/{}/", track.id), Some(query), exp - 1, key),
             Ok(exp)
         );
     }
@@ -194,7 +194,7 @@ async fn playlists_and_albums_are_one_chunk_of_instances_definitions_and_event_c
     let first = ptr_str(&d, "/trackDefinitions/track_def_0/x-amm-mockStreamUrl");
     let mpd = app.send(app.http.get(first)).await;
     assert_eq!(mpd.status, 200, "{}", mpd.text);
-    assert_eq!(mpd.header("content-type"), Some(amazon_music_mock::stream::MPD_CONTENT_TYPE));
+    assert_eq!(mpd.header("content-type"), Some(amazon_music_mock::test_support::stream::MPD_CONTENT_TYPE));
     assert!(mpd.text.contains("<MPD"), "{}", mpd.text);
     // Without the capability header a listener gets SD only; so does a Prime customer with it.
     let plain = dev.doc(&url).await;

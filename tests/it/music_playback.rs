@@ -6,11 +6,11 @@
 
 use serde_json::{Value, json};
 
-use amazon_music_mock::api::playback::stream_permit;
-use amazon_music_mock::app::{AppState, Session};
-use amazon_music_mock::store::SessionId;
-use amazon_music_mock::store::playback::{StreamDenied, shuffle_order};
-use amazon_music_mock::stream::{self, Quality};
+use amazon_music_mock::test_support::SessionId;
+use amazon_music_mock::test_support::stream::{self, Quality};
+use amazon_music_mock::test_support::stream_permit;
+use amazon_music_mock::test_support::{AppState, Session};
+use amazon_music_mock::test_support::{StreamDenied, shuffle_order};
 
 use crate::lwa_support::*;
 use crate::music_support::*;
@@ -84,7 +84,7 @@ async fn app_with_state() -> (TestApp, AppState) {
 async fn app_with_config(cfg: amazon_music_mock::ServerConfig) -> (TestApp, AppState) {
     let cfg =
         amazon_music_mock::ServerConfig { bind: std::net::SocketAddr::from(([127, 0, 0, 1], 0)), seed: Some(1), ..cfg };
-    let state = amazon_music_mock::server::build_state(&cfg).expect("state");
+    let state = amazon_music_mock::test_support::build_state(&cfg).expect("state");
     (TestApp::spawn_with_state(state.clone()).await, state)
 }
 

@@ -319,11 +319,11 @@ impl TestApp {
 /// The catalog the test servers serve: `MockAmazon::start` generates it from seed 1 with the default size and
 /// adds the embedded `fixtures/catalog.yaml`, so tests pick real ids (and orders) from the same catalog instead
 /// of hard-coding generated values.
-pub fn catalog() -> &'static amazon_music_mock::catalog::Catalog {
-    static CATALOG: std::sync::OnceLock<amazon_music_mock::catalog::Catalog> = std::sync::OnceLock::new();
+pub fn catalog() -> &'static amazon_music_mock::test_support::catalog::Catalog {
+    static CATALOG: std::sync::OnceLock<amazon_music_mock::test_support::catalog::Catalog> = std::sync::OnceLock::new();
     CATALOG.get_or_init(|| {
-        let (file, spec) = amazon_music_mock::fixtures::CatalogFile::load(None).expect("embedded catalog.yaml");
-        spec.build(&file, 1, amazon_music_mock::server::DEFAULT_CATALOG_SIZE).expect("the embedded catalog builds")
+        let (file, spec) = amazon_music_mock::test_support::CatalogFile::load(None).expect("embedded catalog.yaml");
+        spec.build(&file, 1, amazon_music_mock::DEFAULT_CATALOG_SIZE).expect("the embedded catalog builds")
     })
 }
 

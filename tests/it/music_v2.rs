@@ -289,7 +289,12 @@ async fn search_answers_one_catalog_view_whose_groups_page_by_their_next_page_to
     let next = v2.ok(&format!("/v2/search/tracks?query={q}&after={}&first=2", enc(&token))).await;
     assert_eq!(keys(&next), ["_type", "id", "title", "viewType", "content"]);
     let want: Vec<String> = catalog()
-        .search_tracks(&[amazon_music_mock::catalog::SearchFilter::any(&*artist.name)], Default::default(), 2, 2)
+        .search_tracks(
+            &[amazon_music_mock::test_support::catalog::SearchFilter::any(&*artist.name)],
+            Default::default(),
+            2,
+            2,
+        )
         .items
         .iter()
         .map(|&t| catalog()[t].id.as_str().to_owned())

@@ -74,7 +74,7 @@ async fn each_wrong_stream_fails_its_scenario_naming_the_step_and_the_expectatio
 
     assert_eq!(report.exit_code(), 1);
     assert_eq!(report.summary_line(), "0 passed, 11 failed, 0 skipped", "{}", failures(&report));
-    let other = amazon_music_mock::stream::tone_hz(OTHER);
+    let other = amazon_music_mock::test_support::stream::tone_hz(OTHER);
     assert_eq!(
         headline(&report, "wrong frequency"),
         format!("step 2 (the file): audio frequency: expected {} Hz ± 2, got {other:.1} Hz", server.tone)

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use amazon_music_mock::stream::{
+use amazon_music_mock::test_support::stream::{
     self, Piece, Quality, RangePlan, SegmentLayout, StreamCache, TrackAudio, content_range, multipart_layout,
     plan_ranges, sign, tone_hz, unsatisfied_range, verify,
 };
@@ -98,8 +98,11 @@ async fn dash_tree(
         signed_over: signed.clone(),
     };
     files.insert(format!("{dir}manifest.mpd"), entry(stream::MPD_CONTENT_TYPE, manifest.into_bytes()));
-    let track =
-        TrackAudio { id: ASIN.into(), duration_s: SECONDS, qualities: amazon_music_mock::catalog::AudioQualities::UHD };
+    let track = TrackAudio {
+        id: ASIN.into(),
+        duration_s: SECONDS,
+        qualities: amazon_music_mock::test_support::catalog::AudioQualities::UHD,
+    };
     for &q in qualities {
         let init = cache.dash_init(&track, q).await.expect("init");
         files.insert(

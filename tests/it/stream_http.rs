@@ -3,7 +3,7 @@
 //! `POST /__admin/streams/sign`. Audio is checked with Symphonia and, when installed, ffprobe.
 
 use amazon_music_mock::ServerConfig;
-use amazon_music_mock::stream::{DEFAULT_STREAM_KEY, sign, tone_hz};
+use amazon_music_mock::test_support::stream::{DEFAULT_STREAM_KEY, sign, tone_hz};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 

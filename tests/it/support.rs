@@ -77,7 +77,7 @@ impl TestApp {
     }
 
     /// A mock over a state the test keeps a clone of (see `MockAmazon::start_with_state`).
-    pub async fn spawn_with_state(state: amazon_music_mock::app::AppState) -> Self {
+    pub async fn spawn_with_state(state: amazon_music_mock::test_support::AppState) -> Self {
         Self::around(MockAmazon::start_with_state(state).await)
     }
 

@@ -10,7 +10,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use amazon_music_mock::tls::TlsSource;
+use amazon_music_mock::TlsSource;
 use amazon_music_mock::{MockAmazon, ServerConfig};
 use serde_json::{Value, json};
 

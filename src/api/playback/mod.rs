@@ -26,7 +26,7 @@ use axum::response::Response;
 pub use body::{
     CreateBody, EnqueueBody, EventBody, EventsBody, LoopWire, Play, ShuffleBody, check_event, check_events,
 };
-pub use resolve::{ARTIST_QUEUE, MrnKind, parse_mrn};
+pub use resolve::{MrnKind, parse_mrn};
 use resolve::{resolve, station_tracks, tier};
 
 use super::auth::Caller;
