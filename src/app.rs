@@ -1,4 +1,5 @@
-//! Wiring: [`AppState`], the router of every domain, and the outer layer every request passes through.
+//! Wiring: the router of every domain, and the outer layer every request passes through (the state handlers
+//! share, `AppState`, is `context.rs`'s).
 //!
 //! The outer layer (`outer`) runs before routing. It
 //! 1. takes a `/s/{session}` prefix off the path and picks that session (the default one otherwise);
@@ -206,7 +207,7 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
 }
 
 /// Admin routes that judge a session and so must not create it.
-const JUDGING_PATHS: &[&str] = &["/__admin/verdict", "/__admin/ui", "/__admin/ui/live"];
+const JUDGING_PATHS: &[&str] = &["/__admin/verdict", "/__admin/ui", "/__admin/ui/live", "/__admin/session"];
 
 /// 404 for a judging route of a session that does not exist: JSON for the API, a short page for the
 /// dashboard.

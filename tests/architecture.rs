@@ -56,8 +56,16 @@ const SIBLINGS_APART: &[&str] = &["v1", "v2", "device"];
 /// Files that may read the wall clock, and why. Everything that decides an expiry reads the session's
 /// virtual clock (`clock.rs`).
 const CLOCK_EXCEPTIONS: &[(&str, &str)] = &[
-    ("clock", "the virtual clock itself, and the two named real-time readings (`real_now_secs`, `real_age`)"),
-    ("app", "a request's duration for the journal and the log (Instant; it decides nothing)"),
+    (
+        "clock",
+        "the virtual clock itself, and the named real-time readings (`real_now_secs`, `real_now_ms` for session \
+         eviction, `real_age`)",
+    ),
+    (
+        "app",
+        "a request's duration for the journal and the log (Instant; it decides nothing), and the `Date` header's \
+         epoch (UNIX_EPOCH, from the session's virtual time)",
+    ),
     ("scenario/run", "how long a scenario and a run took (Instant; reports only)"),
     ("verdict/cmd", "how long asking for the verdict took (Instant; reports only)"),
     ("tls", "the validity period of the certificate made at start (real time, which TLS clients check)"),

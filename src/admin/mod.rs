@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(settings).put(put_settings))
         .route("/requests", get(requests))
         .route("/sessions", get(sessions))
+        .route("/session", axum::routing::delete(drop_session))
         .route("/users/{user_id}/library", get(user_library))
         .route("/faults", get(faults).post(add_fault).delete(clear_faults))
         .route("/device/events", get(device_events))
@@ -263,8 +264,53 @@ async fn put_settings(session: Session, AdminJson(patch): AdminJson<SettingsPatc
     axum::Json(session.store.update_settings(patch).await).into_response()
 }
 
-async fn requests(session: Session) -> Response {
-    axum::Json(session.store.journal().await).into_response()
+/// `?after=SEQ&limit=N`: the entries after `SEQ` (0: from the start), at most `N` (1–1000; none: all).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JournalPage {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+/// The largest journal page.
+pub const MAX_JOURNAL_PAGE: usize = 1000;
+
+/// `GET /__admin/requests[?after=SEQ&limit=N]`: the journal, oldest first, or one page of it; when entries
+/// remain after the page, `x-amm-next-after` names the `after` of the next one.
+async fn requests(
+    session: Session,
+    query: Result<axum::extract::Query<JournalPage>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let page = match query {
+        Ok(q) => q.0,
+        Err(e) => {
+            return err(StatusCode::BAD_REQUEST, format!("{}: use ?after=SEQ&limit=N", e.body_text()));
+        }
+    };
+    if page.limit.is_some_and(|l| !(1..=MAX_JOURNAL_PAGE).contains(&l)) {
+        return err(StatusCode::BAD_REQUEST, format!("limit must be between 1 and {MAX_JOURNAL_PAGE}"));
+    }
+    let (entries, more) = session.store.journal_page(page.after.unwrap_or(0), page.limit.unwrap_or(usize::MAX)).await;
+    let next = entries.last().map(|e| e.seq).filter(|_| more);
+    let mut resp = axum::Json(entries).into_response();
+    if let Some(seq) = next {
+        resp.headers_mut().insert("x-amm-next-after", seq.into());
+    }
+    resp
+}
+
+/// `DELETE /s/{name}/__admin/session`: forgets the session (its clock, settings, codes, grants, music state
+/// and journal); the next request naming it starts afresh. 404 when it does not exist (the outer layer checks
+/// before anything creates it); the default session cannot be dropped (reset it).
+async fn drop_session(State(state): State<AppState>, session: Session) -> Response {
+    if session.id == SessionId::default_session() {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "the default session cannot be dropped: POST /__admin/reset empties it, or use /s/{name}/ sessions",
+        );
+    }
+    state.store.drop_session(&session.id);
+    axum::Json(json!({"dropped": session.id})).into_response()
 }
 
 async fn sessions(State(state): State<AppState>) -> Response {

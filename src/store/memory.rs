@@ -518,6 +518,13 @@ impl SessionStore for MemorySession {
         }
     }
 
+    async fn journal_page(&self, after: u64, limit: usize) -> (Vec<JournalEntry>, bool) {
+        let j = lock(&self.journal);
+        let mut rest = j.entries.iter().filter(|e| e.seq > after);
+        let page: Vec<JournalEntry> = rest.by_ref().take(limit).cloned().collect();
+        (page, rest.next().is_some())
+    }
+
     async fn journal(&self) -> Vec<JournalEntry> {
         lock(&self.journal).entries.iter().cloned().collect()
     }

@@ -627,6 +627,8 @@ pub trait SessionStore: Send + Sync {
     async fn purge_expired(&self) -> usize;
     /// Appends to the bounded request journal (the entry cut to [`JournalEntry::bound`]).
     async fn journal_append(&self, entry: JournalEntry);
+    /// The entries after sequence number `after`, at most `limit`, oldest first; and whether more remain.
+    async fn journal_page(&self, after: u64, limit: usize) -> (Vec<JournalEntry>, bool);
     /// The journal, oldest first.
     async fn journal(&self) -> Vec<JournalEntry>;
 

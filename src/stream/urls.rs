@@ -10,8 +10,8 @@
 //!
 //! `q` lists the renditions the listener may fetch (bound into the signature, so a Free listener cannot
 //! edit an SD-only URL into an HD one). `ps` names the playback session the URL was minted for; the stream
-//! routes check every request in one place (`stream_http::authorize`), where the concurrency rule (a
-//! pre-empted session may no longer stream) is to be added.
+//! routes check every request in one place (`stream_http::authorize`), which also applies the concurrency rule
+//! (a pre-empted session may no longer stream) through `api::playback::stream_permit`.
 //! Paths are signed without the `/s/{session}` prefix, which `base` carries.
 
 use std::sync::Arc;

@@ -2,9 +2,10 @@
 //!
 //! Every route is served with and without the `/v1` prefix, with or without a trailing slash (the outer
 //! layer strips it). A handler is `V1Ctx` (the request's session, headers, method and path) plus path
-//! parameters; it calls [`V1Ctx::handle`] with the route's required scope and a closure that produces the
-//! `data` payload. `handle` runs the auth chain (`auth.rs`), then injected faults and the optional rate
-//! limit, then the closure, and wraps the result in `{"data": …}` or the error envelope (`error.rs`).
+//! parameters; it calls the core's one `Ctx::handle` (`api::family`) with the route's required scope and a
+//! closure that produces the `data` payload. `handle` runs the gate (`api::request`: the auth chain of
+//! `api::auth` with `x-api-key` required, injected faults, the rate limit), then the closure, and [`V1Api`]
+//! wraps the result in `{"data": …}` or the error envelope (`error.rs`).
 //! Query strings and bodies are parsed *inside* the closure, after the auth chain, so a bad body never
 //! hides an auth error.
 //!

@@ -16,7 +16,7 @@
 //! (the customer's playlists and tracks, playlist writes) and `views.rs` read their parameters and body, make
 //! one call to the core (`api::playlists`, `api::library`, `api::search`, `api::views`, or the catalog) and
 //! render the typed result; `entities.rs` has the V2 entity shapes and sparse fieldsets; `error.rs`;
-//! `playback.rs` (playback queues, §5.3, on V1's playback sessions).
+//! `playback.rs` (playback queues, §5.3, on the core's playback sessions, `api::playback`).
 
 pub mod catalog;
 pub mod entities;

@@ -595,6 +595,56 @@ async fn the_journal_is_bounded_and_keeps_the_newest_entries() {
     assert_eq!(j[0]["seq"], 1);
 }
 
+#[tokio::test]
+async fn the_journal_pages_with_after_and_limit() {
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        app.get(&format!("/s/paged/user/profile?n={i}")).await;
+    }
+    let seqs = |r: &Resp| r.json().as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect::<Vec<_>>();
+    let r = app.get("/s/paged/__admin/requests?limit=2").await;
+    assert_eq!((r.status, seqs(&r), r.header("x-amm-next-after")), (200, vec![1, 2], Some("2")));
+    let r = app.get("/s/paged/__admin/requests?after=2&limit=2").await;
+    assert_eq!((seqs(&r), r.header("x-amm-next-after")), (vec![3, 4], Some("4")));
+    let r = app.get("/s/paged/__admin/requests?after=4&limit=2").await;
+    assert_eq!((seqs(&r), r.header("x-amm-next-after")), (vec![5], None));
+    let r = app.get("/s/paged/__admin/requests").await;
+    assert_eq!((seqs(&r), r.header("x-amm-next-after")), (vec![1, 2, 3, 4, 5], None));
+    let r = app.get("/s/paged/__admin/requests?limit=0").await;
+    assert_eq!((r.status, r.json()), (400, json!({"error": "limit must be between 1 and 1000"})));
+    let r = app.get("/s/paged/__admin/requests?after=x").await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["error"].as_str().unwrap().ends_with(": use ?after=SEQ&limit=N"), "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_session_can_be_dropped_and_starts_afresh() {
+    let app = TestApp::spawn().await;
+    app.admin("POST", "/s/gone/__admin/clock/set", json!({"now": 1_000_000})).await;
+    let r = app.send(app.http.delete(app.url("/s/gone/__admin/session"))).await;
+    assert_eq!((r.status, r.json()), (200, json!({"dropped": "gone"})));
+    let sessions = app.admin("GET", "/__admin/sessions", json!({})).await;
+    assert!(!sessions.as_array().unwrap().contains(&json!("gone")), "{sessions}");
+    // Dropping what does not exist creates nothing.
+    let r = app.send(app.http.delete(app.url("/s/gone/__admin/session"))).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(
+        r.json()["error"],
+        "no session named \"gone\": a session exists once a request was sent under /s/gone/ (check the session name)"
+    );
+    let sessions = app.admin("GET", "/__admin/sessions", json!({})).await;
+    assert!(!sessions.as_array().unwrap().contains(&json!("gone")), "{sessions}");
+    // Asked again, it starts afresh: its clock is the real one again.
+    let clock = app.admin("GET", "/s/gone/__admin/clock", json!({})).await;
+    assert_ne!(clock["now"], 1_000_000, "{clock}");
+    let r = app.send(app.http.delete(app.url("/__admin/session"))).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["error"],
+        "the default session cannot be dropped: POST /__admin/reset empties it, or use /s/{name}/ sessions"
+    );
+}
+
 // ---- sessions --------------------------------------------------------------------------------------
 
 #[tokio::test]
