@@ -281,22 +281,27 @@ async fn requests(
     session: Session,
     query: Result<axum::extract::Query<JournalPage>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let page = match query {
-        Ok(q) => q.0,
-        Err(e) => {
-            return err(StatusCode::BAD_REQUEST, format!("{}: use ?after=SEQ&limit=N", e.body_text()));
-        }
+    let (after, limit) = match journal_page(query) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
     };
-    if page.limit.is_some_and(|l| !(1..=MAX_JOURNAL_PAGE).contains(&l)) {
-        return err(StatusCode::BAD_REQUEST, format!("limit must be between 1 and {MAX_JOURNAL_PAGE}"));
-    }
-    let (entries, more) = session.store.journal_page(page.after.unwrap_or(0), page.limit.unwrap_or(usize::MAX)).await;
+    let (entries, more) = session.store.journal_page(after, limit).await;
     let next = entries.last().map(|e| e.seq).filter(|_| more);
     let mut resp = axum::Json(entries).into_response();
-    if let Some(seq) = next {
-        resp.headers_mut().insert("x-amm-next-after", seq.into());
-    }
+    next.map(|seq| resp.headers_mut().insert("x-amm-next-after", seq.into()));
     resp
+}
+
+/// The page asked for: `after` (0: from the start) and `limit` (none: every entry).
+fn journal_page(
+    query: Result<axum::extract::Query<JournalPage>, axum::extract::rejection::QueryRejection>,
+) -> Result<(u64, usize), AdminError> {
+    let page =
+        query.map_err(|e| AdminError(StatusCode::BAD_REQUEST, format!("{}: use ?after=SEQ&limit=N", e.body_text())))?.0;
+    if page.limit.is_some_and(|l| !(1..=MAX_JOURNAL_PAGE).contains(&l)) {
+        return Err(AdminError(StatusCode::BAD_REQUEST, format!("limit must be between 1 and {MAX_JOURNAL_PAGE}")));
+    }
+    Ok((page.after.unwrap_or(0), page.limit.unwrap_or(usize::MAX)))
 }
 
 /// `DELETE /s/{name}/__admin/session`: forgets the session (its clock, settings, codes, grants, music state

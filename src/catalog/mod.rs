@@ -7,7 +7,7 @@
 //! Build once at start-up, then share read-only (e.g. in an `Arc`):
 //!
 //! ```
-//! # use amazon_music_mock::catalog;
+//! # use amazon_music_mock::test_support::catalog;
 //! use catalog::{Catalog, SearchFilter, SortBy, TrackField};
 //!
 //! let mut cat = Catalog::generate(42, 800); // same seed → same catalog
