@@ -126,7 +126,7 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let prefix = session_name.map(|s| format!("/s/{s}")).unwrap_or_default();
     // Asking for a verdict judges a session; it never creates one (a typo in a CI job's session name would
     // otherwise judge an empty session and pass).
-    if JUDGING_PATHS.contains(&path.as_str()) && !state.store.session_exists(&id) {
+    if EXISTING_SESSION_PATHS.contains(&path.as_str()) && !state.store.session_exists(&id) {
         return no_such_session(&id, &path);
     }
     let store = state.store.session(&id);
@@ -206,8 +206,9 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     resp
 }
 
-/// Admin routes that judge a session and so must not create it.
-const JUDGING_PATHS: &[&str] = &["/__admin/verdict", "/__admin/ui", "/__admin/ui/live", "/__admin/session"];
+/// Admin routes about a session that must exist, and so must not create it: the judging routes, and dropping
+/// a session.
+const EXISTING_SESSION_PATHS: &[&str] = &["/__admin/verdict", "/__admin/ui", "/__admin/ui/live", "/__admin/session"];
 
 /// 404 for a judging route of a session that does not exist: JSON for the API, a short page for the
 /// dashboard.

@@ -198,6 +198,28 @@ fn bound_pairs(pairs: &mut Vec<(String, String)>) {
 }
 
 impl JournalEntry {
+    /// A `POST /auth/o2/token` entry answered 400 with these parameters and nothing else (for tests).
+    #[cfg(test)]
+    pub(crate) fn token_request(params: Vec<(String, String)>) -> Self {
+        JournalEntry {
+            seq: 0,
+            at_ms: 0,
+            method: "POST".into(),
+            host: None,
+            path: "/auth/o2/token".into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            params,
+            status: 400,
+            error: None,
+            client_id: None,
+            user_id: None,
+            token: None,
+            facts: Facts::default(),
+            duration_us: 0,
+        }
+    }
+
     /// Cuts the entry to the journal's bounds ([`VALUE_BYTES`] per string, [`PAIRS`] per list), so that no
     /// request, however large, makes the journal hold more than a few hundred KiB for it. Every store applies
     /// it on append.
@@ -347,23 +369,9 @@ pub const RECORDED_HEADERS: &[&str] = &[
 mod tests {
     #[test]
     fn an_entry_is_cut_to_the_bounds_with_markers() {
-        let mut e = super::JournalEntry {
-            seq: 0,
-            at_ms: 0,
-            method: "POST".into(),
-            host: None,
-            path: "/auth/o2/token".into(),
-            query: Vec::new(),
-            headers: vec![("user-agent".into(), "é".repeat(600))],
-            params: (0..1000).map(|i| (format!("k{i}"), "v".repeat(5000))).collect(),
-            status: 400,
-            error: None,
-            client_id: None,
-            user_id: None,
-            token: None,
-            facts: super::Facts::default(),
-            duration_us: 0,
-        };
+        let mut e =
+            super::JournalEntry::token_request((0..1000).map(|i| (format!("k{i}"), "v".repeat(5000))).collect());
+        e.headers = vec![("user-agent".into(), "é".repeat(600))];
         let before = e.weight();
         e.bound();
         assert_eq!(e.params.len(), super::PAIRS);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::memory::MemoryStore;
 use super::*;
-use crate::journal::{Facts, JournalEntry};
+use crate::journal::JournalEntry;
 use crate::scope::ScopeSet;
 
 fn stores(bounds: Bounds) -> Vec<(&'static str, Arc<dyn Store>)> {
@@ -30,23 +30,7 @@ fn code(expires_at_ms: i64) -> AuthCodeRecord {
 }
 
 fn entry(params: Vec<(String, String)>) -> JournalEntry {
-    JournalEntry {
-        seq: 0,
-        at_ms: 0,
-        method: "POST".into(),
-        host: None,
-        path: "/auth/o2/token".into(),
-        query: Vec::new(),
-        headers: Vec::new(),
-        params,
-        status: 400,
-        error: None,
-        client_id: None,
-        user_id: None,
-        token: None,
-        facts: Facts::default(),
-        duration_us: 0,
-    }
+    JournalEntry::token_request(params)
 }
 
 #[tokio::test]

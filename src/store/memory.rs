@@ -153,7 +153,8 @@ struct CodePairs {
 }
 
 struct Journal {
-    entries: VecDeque<JournalEntry>,
+    /// Each entry with its [`JournalEntry::weight`], weighed once on append.
+    entries: VecDeque<(usize, JournalEntry)>,
     next_seq: u64,
     /// The sum of the entries' [`JournalEntry::weight`].
     bytes: usize,
@@ -509,24 +510,24 @@ impl SessionStore for MemorySession {
         entry.seq = j.next_seq;
         j.next_seq += 1;
         j.bytes += weight;
-        j.entries.push_back(entry);
+        j.entries.push_back((weight, entry));
         while j.entries.len() > self.bounds.journal_entries
             || (j.bytes > self.bounds.journal_bytes && j.entries.len() > 1)
         {
-            let Some(old) = j.entries.pop_front() else { break };
-            j.bytes -= old.weight();
+            let Some((old, _)) = j.entries.pop_front() else { break };
+            j.bytes -= old;
         }
     }
 
     async fn journal_page(&self, after: u64, limit: usize) -> (Vec<JournalEntry>, bool) {
         let j = lock(&self.journal);
-        let mut rest = j.entries.iter().filter(|e| e.seq > after);
+        let mut rest = j.entries.iter().map(|(_, e)| e).filter(|e| e.seq > after);
         let page: Vec<JournalEntry> = rest.by_ref().take(limit).cloned().collect();
         (page, rest.next().is_some())
     }
 
     async fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.journal).entries.iter().cloned().collect()
+        lock(&self.journal).entries.iter().map(|(_, e)| e.clone()).collect()
     }
 
     async fn load_plan(&self, plan: Option<Arc<Plan>>) {
