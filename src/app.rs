@@ -112,7 +112,7 @@ fn split_session(path: &str) -> Result<(Option<&str>, String), ()> {
 async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let Ok((session_name, path)) = split_session(req.uri().path()) else {
-        let body = json!({"error": "invalid session id: use 1-64 characters of A-Z a-z 0-9 . _ -"});
+        let body = json!({"error": format!("invalid session id: use {}", SessionId::RULE)});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     };
     let host = req
@@ -317,6 +317,11 @@ mod tests {
         assert_eq!(split_session("/v1/albums/B0064UPU4G/"), Ok((None, "/v1/albums/B0064UPU4G".into())));
         assert_eq!(split_session("/"), Ok((None, "/".into())));
         assert!(split_session("/s/bad%20id/x").is_err());
+        assert!(
+            split_session("/s/./x").is_err() && split_session("/s/../x").is_err() && split_session("/s/..").is_err()
+        );
+        assert_eq!(split_session("/s/a..b/x"), Ok((Some("a..b"), "/x".into())));
+        assert_eq!(split_session("/s/.hidden/x"), Ok((Some(".hidden"), "/x".into())));
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! fixtures, device-code decisions, revocation, forced expiry, settings, the request journal, Music API
 //! state and faults, the recorded playback sessions and events, stream URLs, and client conformance: plans,
 //! verdicts and the live dashboard.
-//! JSON in and out; errors are `{"error": "<message>"}` with 400, 404 or 409 ([`err`], or an [`AdminError`]
-//! from a helper). Documented in `docs/ADMIN.md`.
+//! JSON in and out; every refusal is `{"error": "<message>"}`, with 400, 404, 405 (and `Allow`), 409 or 413
+//! ([`err`], or an [`AdminError`] from a helper; extractors that refuse answer the same way). Bodies are read
+//! up to [`ADMIN_BODY_LIMIT`]. Documented in `docs/ADMIN.md`.
 //!
 //! Handlers extract, make one call and answer; the longer rules live in helpers: `expire.rs` (what
 //! `tokens/expire` expires), `streams.rs` (signed stream URLs), and the playback session's admin view here.
@@ -92,16 +93,39 @@ impl IntoResponse for AdminError {
     }
 }
 
-/// A JSON body that may be empty (then `{}`), whose errors answer in the admin error shape.
+/// The largest body an admin route reads (JSON bodies and plans alike), whatever `--body-limit` says: a
+/// larger one is 413 in the admin error shape.
+pub const ADMIN_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Reads a request's whole body, up to [`ADMIN_BODY_LIMIT`].
+///
+/// # Errors
+/// 413 over the limit, 400 when the body cannot be read; both in the admin error shape.
+async fn admin_body(req: Request) -> Result<axum::body::Bytes, Response> {
+    axum::body::to_bytes(req.into_body(), ADMIN_BODY_LIMIT).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return err(StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE);
+            }
+            source = s.source();
+        }
+        err(StatusCode::BAD_REQUEST, format!("the body could not be read: {e}"))
+    })
+}
+
+/// The message of a body over [`ADMIN_BODY_LIMIT`].
+pub const TOO_LARGE: &str = "the body is larger than 1 MiB (1048576 bytes), the admin API's limit";
+
+/// A JSON body that may be empty (then `{}`), whose errors answer in the admin error shape. Its type decides
+/// the fields: every admin body type refuses unknown ones (`deny_unknown_fields`).
 pub struct AdminJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AdminJson<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, _: &S) -> Result<Self, Response> {
-        let bytes = axum::body::to_bytes(req.into_body(), 1024 * 1024)
-            .await
-            .map_err(|_| err(StatusCode::PAYLOAD_TOO_LARGE, "body over 1 MiB"))?;
+        let bytes = admin_body(req).await?;
         let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
         // serde would also read a struct from a JSON array (`[1]` as `{"seconds": 1}`): only objects are bodies.
         let bad = |e: String| err(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}"));
@@ -109,15 +133,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AdminJson<T> {
         if !value.is_object() {
             return Err(bad("expected a JSON object".into()));
         }
-        serde_json::from_value(value).map(AdminJson).map_err(|e| bad(e.to_string()))
+        // Read again from the text, so that a refused field is reported with its line and column.
+        serde_json::from_slice(text).map(AdminJson).map_err(|e| bad(e.to_string()))
     }
 }
+
+/// A text body (a plan's YAML or JSON), up to [`ADMIN_BODY_LIMIT`], whose errors answer in the admin error
+/// shape.
+pub struct AdminText(pub String);
+
+impl<S: Send + Sync> FromRequest<S> for AdminText {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Response> {
+        let bytes = admin_body(req).await?;
+        String::from_utf8(bytes.to_vec())
+            .map(AdminText)
+            .map_err(|_| err(StatusCode::BAD_REQUEST, "the plan must be UTF-8 YAML or JSON text"))
+    }
+}
+
+/// The body of the routes that take no field: none, or `{}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
 
 async fn health(session: Session) -> Response {
     axum::Json(json!({"status": "ok", "session": session.id})).into_response()
 }
 
-async fn reset(session: Session) -> Response {
+async fn reset(session: Session, AdminJson(NoFields {}): AdminJson<NoFields>) -> Response {
     session.store.reset().await;
     axum::Json(json!({"reset": true, "session": session.id})).into_response()
 }
@@ -126,11 +171,11 @@ async fn clock(session: Session) -> Response {
     axum::Json(session.store.clock_state()).into_response()
 }
 
-async fn clock_freeze(session: Session) -> Response {
+async fn clock_freeze(session: Session, AdminJson(NoFields {}): AdminJson<NoFields>) -> Response {
     axum::Json(session.store.change_clock(ClockChange::Freeze).await).into_response()
 }
 
-async fn clock_unfreeze(session: Session) -> Response {
+async fn clock_unfreeze(session: Session, AdminJson(NoFields {}): AdminJson<NoFields>) -> Response {
     axum::Json(session.store.change_clock(ClockChange::Unfreeze).await).into_response()
 }
 
@@ -327,8 +372,14 @@ async fn sessions(State(state): State<AppState>) -> Response {
 async fn user_library(
     State(state): State<AppState>,
     session: Session,
-    axum::extract::Path(user_id): axum::extract::Path<String>,
+    path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Response {
+    let user_id = match path {
+        Ok(axum::extract::Path(u)) => u,
+        Err(e) => {
+            return err(StatusCode::BAD_REQUEST, format!("the user id in the path is not usable: {}", e.body_text()));
+        }
+    };
     match state.fixtures.user(&user_id) {
         Some(u) if u.has_music_account => axum::Json(session.store.music().dump(&user_id).await).into_response(),
         Some(_) => err(StatusCode::NOT_FOUND, format!("user {user_id:?} has no music account")),
@@ -443,11 +494,8 @@ async fn plan(session: Session) -> Response {
 
 /// `POST /__admin/plan`: a plan's YAML (or JSON) text as the body. The session is reset, then the plan
 /// applied; the answer is the plan as loaded.
-async fn load_plan(session: Session, body: axum::body::Bytes) -> Response {
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return err(StatusCode::BAD_REQUEST, "the plan must be UTF-8 YAML or JSON text");
-    };
-    match crate::plan::Plan::parse("plan", text) {
+async fn load_plan(session: Session, AdminText(text): AdminText) -> Response {
+    match crate::plan::Plan::parse("plan", &text) {
         Ok(p) => {
             let p = std::sync::Arc::new(p);
             session.store.load_plan(Some(p.clone())).await;

@@ -41,10 +41,16 @@ impl SessionId {
     /// The session of un-prefixed routes.
     pub const DEFAULT: &'static str = "default";
 
-    /// Validates a session name: 1–64 characters of `[A-Za-z0-9._-]`.
+    /// What a session name may be, for messages: [`SessionId::parse`] accepts exactly this.
+    pub const RULE: &'static str = "1-64 characters of A-Z a-z 0-9 . _ -, other than . and ..";
+
+    /// Validates a session name: 1–64 characters of `[A-Za-z0-9._-]`, other than `.` and `..` (path
+    /// segments that mean "here" and "up" to every URL library, and so could never name a session reliably).
     pub fn parse(s: &str) -> Option<Self> {
         let ok = !s.is_empty()
             && s.len() <= 64
+            && s != "."
+            && s != ".."
             && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
         ok.then(|| SessionId(s.to_owned()))
     }

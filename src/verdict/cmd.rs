@@ -239,7 +239,7 @@ pub async fn verdict_command(args: VerdictArgs) -> ExitCode {
     }
     if let Some(s) = &args.session {
         if crate::store::SessionId::parse(s).is_none() {
-            return usage_error(format!("--session {s:?}: use 1-64 characters of A-Z a-z 0-9 . _ -"));
+            return usage_error(format!("--session {s:?}: use {}", crate::store::SessionId::RULE));
         }
     }
     let required = if args.require_all {

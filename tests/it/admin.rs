@@ -409,7 +409,117 @@ async fn sessions_lists_every_session_seen() {
     assert_eq!(list, json!(["alpha", "default", "zeta"]));
     let r = app.get("/s/bad%20name/__admin/health").await;
     assert_eq!(r.status, 400);
-    assert_eq!(r.json()["error"], "invalid session id: use 1-64 characters of A-Z a-z 0-9 . _ -");
+    assert_eq!(r.json(), json!({"error": INVALID_SESSION}));
+}
+
+/// The one answer to a session name outside the documented alphabet.
+const INVALID_SESSION: &str = "invalid session id: use 1-64 characters of A-Z a-z 0-9 . _ -, other than . and ..";
+
+/// A request written on the socket as is: URL libraries resolve `.` and `..` segments before sending, so a
+/// session named `..` can only arrive this way. Answers the status line and the body.
+async fn raw_get(app: &TestApp, target: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.mock.uri().trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connects");
+    let req = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("sends");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.expect("reads");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+#[tokio::test]
+async fn session_names_are_the_documented_alphabet_and_never_dot_segments() {
+    let app = TestApp::spawn().await;
+    for bad in ["/s/./__admin/health", "/s/../__admin/health", "/s/../v1/me", "/s/..", "/s/a%2Fb/__admin/health"] {
+        let (status, body) = raw_get(&app, bad).await;
+        assert_eq!(status, "HTTP/1.1 400 Bad Request", "{bad}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"error": INVALID_SESSION}), "{bad}");
+    }
+    let long = "a".repeat(65);
+    for bad in [long.as_str(), "b%C3%A4d", "semi;colon"] {
+        let r = app.get(&format!("/s/{bad}/__admin/health")).await;
+        assert_eq!((r.status, r.json()), (400, json!({"error": INVALID_SESSION})), "{bad}");
+    }
+    // Dots inside a name are fine, and so is the longest name.
+    let longest = "z".repeat(64);
+    for good in ["a..b", ".hidden", "v1.2", "a_b-c", longest.as_str()] {
+        let (status, body) = raw_get(&app, &format!("/s/{good}/__admin/health")).await;
+        assert_eq!(status, "HTTP/1.1 200 OK", "{good}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"status": "ok", "session": good}));
+    }
+    assert!(!app.admin("GET", "/__admin/sessions", json!({})).await.as_array().unwrap().iter().any(|s| s == ".."));
+}
+
+#[tokio::test]
+async fn bodies_over_one_mib_are_413_in_the_admin_error_shape_plans_included() {
+    let app = TestApp::spawn().await;
+    let too_large = json!({"error": "the body is larger than 1 MiB (1048576 bytes), the admin API's limit"});
+    // A plan of exactly 1 MiB loads; one byte more is refused, and so is a plan of 1.5 MB.
+    let head = "name: big\n";
+    let exact = format!("{head}#{}\n", "x".repeat(1024 * 1024 - head.len() - 2));
+    assert_eq!(exact.len(), 1024 * 1024);
+    let r = app.send(app.http.post(app.url("/s/big/__admin/plan")).body(exact.clone())).await;
+    assert_eq!((r.status, r.json()), (200, json!({"name": "big", "seed": 0, "settings": {}})));
+    for body in [format!("{exact} "), format!("{head}#{}\n", "x".repeat(1_500_000))] {
+        let r = app.send(app.http.post(app.url("/s/big2/__admin/plan")).body(body)).await;
+        assert_eq!(r.status, 413, "{}", r.text);
+        assert!(r.header("content-type").is_some_and(|c| c.starts_with("application/json")), "{:?}", r.headers);
+        assert_eq!(r.json(), too_large);
+    }
+    assert_eq!(
+        admin_raw(&app, "GET", "/s/big2/__admin/plan", None).await.status,
+        404,
+        "a refused plan changes nothing"
+    );
+    // JSON bodies have the same limit.
+    let big = format!(r#"{{"auto_consent":true,"pad":"{}"}}"#, "x".repeat(1024 * 1024));
+    for (method, path) in [("PUT", "/__admin/settings"), ("POST", "/__admin/faults"), ("POST", "/__admin/reset")] {
+        let r = admin_raw(&app, method, path, Some(&big)).await;
+        assert_eq!((r.status, r.json()), (413, too_large.clone()), "{method} {path}");
+    }
+    assert_eq!(app.admin("GET", "/__admin/settings", json!({})).await["auto_consent"], false);
+}
+
+#[tokio::test]
+async fn routes_without_fields_refuse_unknown_ones_as_documented() {
+    let app = TestApp::spawn().await;
+    for path in ["/__admin/reset", "/__admin/clock/freeze", "/__admin/clock/unfreeze"] {
+        let r = admin_raw(&app, "POST", path, Some(r#"{"bogus":1}"#)).await;
+        assert_eq!(
+            (r.status, r.json()),
+            (400, json!({"error": "invalid JSON body: unknown field `bogus`, there are no fields at line 1 column 8"})),
+            "{path}"
+        );
+        let r = admin_raw(&app, "POST", path, Some("[]")).await;
+        assert_eq!((r.status, r.json()), (400, json!({"error": "invalid JSON body: expected a JSON object"})));
+        // None, `{}` and whitespace are all the empty body.
+        for ok in [None, Some("{}"), Some(" \n")] {
+            assert_eq!(admin_raw(&app, "POST", path, ok).await.status, 200, "{path} {ok:?}");
+        }
+    }
+    assert_eq!(app.admin("GET", "/__admin/clock", json!({})).await["frozen"], false);
+    // A refused field is reported with its position, as docs/ADMIN.md shows.
+    let r = admin_raw(&app, "POST", "/__admin/device/deny", Some(r#"{"bogus":1}"#)).await;
+    assert_eq!(
+        r.json(),
+        json!({"error": "invalid JSON body: unknown field `bogus`, expected `user_code` at line 1 column 8"})
+    );
+    let r = admin_raw(&app, "POST", "/__admin/clock/set", Some("{}")).await;
+    assert_eq!(r.json(), json!({"error": "invalid JSON body: missing field `now` at line 1 column 2"}));
+}
+
+#[tokio::test]
+async fn a_path_that_does_not_decode_is_refused_in_the_admin_error_shape() {
+    let app = TestApp::spawn().await;
+    let r = app.get("/__admin/users/%FF/library").await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.header("content-type").is_some_and(|c| c.starts_with("application/json")), "{:?}", r.headers);
+    assert_eq!(
+        r.json(),
+        json!({"error": "the user id in the path is not usable: Invalid URL: Invalid UTF-8 in `user_id`"})
+    );
 }
 
 // ---- journal ---------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ async fn a_latency_fault_delays_the_answer() {
 async fn bad_fault_bodies_are_400_in_the_admin_error_shape() {
     let app = TestApp::spawn().await;
     let cases = [
-        (r#"{"error":"INTERNAL"}"#, "invalid JSON body: missing field `route`"),
+        (r#"{"error":"INTERNAL"}"#, "invalid JSON body: missing field `route` at line 1 column 20"),
         (r#"{"route":"  ","error":"INTERNAL"}"#, "route is required: \"METHOD /path\" with * wildcards, or \"*\""),
         (
             r#"{"route":"*","error":"TEAPOT"}"#,
