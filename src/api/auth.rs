@@ -59,6 +59,18 @@ impl Requires {
     }
 }
 
+/// RFC 6750 §3: the `WWW-Authenticate` every Music API 401 carries (`docs/ROUTES.md` A53; the realm is the
+/// mock's choice): `Bearer realm="Amazon Music"` when no
+/// token was judged (none sent, an empty one, another scheme, or a request refused before the token was
+/// read), and `Bearer realm="Amazon Music", error="invalid_token"` when the token sent was refused.
+pub fn bearer_challenge(token_refused: bool) -> axum::http::HeaderValue {
+    if token_refused {
+        axum::http::HeaderValue::from_static("Bearer realm=\"Amazon Music\", error=\"invalid_token\"")
+    } else {
+        axum::http::HeaderValue::from_static("Bearer realm=\"Amazon Music\"")
+    }
+}
+
 /// How a family treats `x-api-key` (step 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKey {

@@ -8,14 +8,15 @@
 //! 3. the query string decoded once (a query that does not decode is a bad request in every family), and
 //!    what the family reads from it before the route ([`Family::shape`]: V2's sparse fieldsets);
 //! 4. the route's closure: extract, one core call, and the family's rendering of the result;
-//! 5. the family's envelope ([`Family::render`]), then the journal's notes: the caller once the gate let
-//!    it through (and the plan's `revoke` rule), the family, the token's fingerprint.
+//! 5. the family's envelope ([`Family::render`]), with RFC 6750's `WWW-Authenticate` on a 401
+//!    ([`bearer_challenge`]); then the journal's notes: the caller once the gate let it through (and the plan's
+//!    `revoke` rule), the family, the token's fingerprint.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::Response;
 
-use super::auth::{Caller, Requires};
+use super::auth::{Caller, Denial, Requires, bearer_challenge};
 use super::error::{Problem, QUERY_NOT_UTF8};
 use super::request::{ApiRequest, Policy, Refusal};
 use crate::context::AppState;
@@ -84,7 +85,8 @@ impl<F: Family> Ctx<F> {
         f: impl AsyncFnOnce(&Caller) -> Result<F::Answer, F::Error>,
     ) -> Response {
         let mut caller = None;
-        let (shape, out) = match self.prepare(requires, &mut caller).await {
+        let mut token_refused = false;
+        let (shape, out) = match self.prepare(requires, &mut caller, &mut token_refused).await {
             Ok(shape) => match &caller {
                 Some(c) => (Some(shape), f(c).await),
                 None => (None, Err(Problem::Internal.into())),
@@ -92,16 +94,29 @@ impl<F: Family> Ctx<F> {
             Err(e) => (None, Err(e)),
         };
         let mut resp = F::render(self, shape, out);
+        if resp.status() == axum::http::StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, bearer_challenge(token_refused));
+        }
         if let Some(c) = &caller {
             self.answered(&mut resp, c).await;
         }
         self.noted(F::API, resp)
     }
 
-    /// Everything before the route; `caller` is set once the gate lets the request through.
-    async fn prepare(&self, requires: Requires, caller: &mut Option<Caller>) -> Result<F::Shape, F::Error> {
+    /// Everything before the route; `caller` is set once the gate lets the request through, `token_refused`
+    /// when the gate refused the token sent (the auth chain found it bad, or a fault answered as if it were).
+    async fn prepare(
+        &self,
+        requires: Requires,
+        caller: &mut Option<Caller>,
+        token_refused: &mut bool,
+    ) -> Result<F::Shape, F::Error> {
         F::admit(self)?;
-        *caller = Some(self.gate(F::policy(requires)).await.map_err(F::refused)?);
+        let gated = self.gate(F::policy(requires)).await.inspect_err(|r| {
+            *token_refused =
+                matches!(r, Refusal::Denied(e) if e.denial == Denial::BadToken) || matches!(r, Refusal::Fault(..));
+        });
+        *caller = Some(gated.map_err(F::refused)?);
         let pairs = self.query_pairs_ref().ok_or_else(|| F::Error::from(Problem::bad_request(QUERY_NOT_UTF8)))?;
         F::shape(pairs)
     }

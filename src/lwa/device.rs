@@ -39,14 +39,16 @@ pub struct CodePairResponse {
     pub expires_in: u64,
 }
 
-/// `POST /auth/O2/create/codepair`.
+/// `POST /auth/O2/create/codepair`. A 401 to a client that used HTTP Basic carries the Basic challenge, as at
+/// the token endpoint.
 pub async fn codepair(State(state): State<AppState>, session: Session, req: Request) -> Response {
+    let basic = super::error::sent_basic(req.headers());
     let params = match LwaParams::from_request(req, state.limits.body_limit).await {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error::basic_challenge(e.into_response(), basic),
     };
     let resp = create(&state, &session, &params).await.unwrap_or_else(IntoResponse::into_response);
-    noted(resp, &params)
+    super::error::basic_challenge(noted(resp, &params), basic)
 }
 
 /// Every answer of the endpoint: the hint when `response_type` was left out (and whether the request was let

@@ -211,6 +211,43 @@ impl LwaError {
     }
 }
 
+/// The realm of LWA's challenges (`WWW-Authenticate`; `docs/ROUTES.md` A52).
+pub const LWA_REALM: &str = "Login with Amazon";
+
+/// Whether a request tried HTTP Basic client authentication (an `Authorization` header whose scheme is
+/// `Basic`, decodable or not).
+pub fn sent_basic(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split(' ').next())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"))
+}
+
+/// RFC 6749 §5.2: a 401 `invalid_client` answered to a client that authenticated with HTTP Basic carries
+/// `WWW-Authenticate: Basic realm="Login with Amazon"`, the scheme it used. Other answers are left alone.
+pub fn basic_challenge(mut resp: Response, sent_basic: bool) -> Response {
+    if sent_basic && resp.status() == StatusCode::UNAUTHORIZED {
+        let value = format!("Basic realm=\"{LWA_REALM}\"");
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    resp
+}
+
+/// RFC 6750 §3: the `WWW-Authenticate` of a 401 from a resource LWA protects with bearer tokens (the customer
+/// profile): `Bearer realm="Login with Amazon", error="invalid_token"` for a token that was sent and refused.
+pub fn bearer_invalid_token(mut resp: Response) -> Response {
+    if resp.status() == StatusCode::UNAUTHORIZED {
+        let value = format!("Bearer realm=\"{LWA_REALM}\", error=\"invalid_token\"");
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    resp
+}
+
 /// Adds LWA's no-cache headers and JSON content type to a response.
 pub fn lwa_json_headers(resp: &mut Response) {
     let h = resp.headers_mut();

@@ -150,6 +150,10 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds.
     pub expires_in: u64,
+    /// The ids (`jti`) of the tokens issued, for the store (not on the wire): an authorization code's
+    /// exchange binds them to the code, so that a replay of the code revokes exactly them.
+    #[serde(skip)]
+    pub token_ids: Vec<String>,
 }
 
 /// The `client_credentials` success body (`lwa.md` §4.3): `scope`, and no refresh token.
@@ -253,6 +257,7 @@ pub async fn issue_user_tokens(
         jti: token_id(session),
         pc: false,
     };
+    let mut token_ids = vec![base.jti.clone()];
     let refresh_token = with_refresh.then(|| {
         let r = Claims {
             knd: TokenKind::Refresh,
@@ -261,9 +266,16 @@ pub async fn issue_user_tokens(
             pc: issue.public_refresh,
             ..base.clone()
         };
+        token_ids.push(r.jti.clone());
         state.tokens.mint(&r)
     });
-    TokenResponse { access_token: state.tokens.mint(&base), refresh_token, token_type: "bearer", expires_in: lifetime }
+    TokenResponse {
+        access_token: state.tokens.mint(&base),
+        refresh_token,
+        token_type: "bearer",
+        expires_in: lifetime,
+        token_ids,
+    }
 }
 
 /// Mints a new access token from a refresh token's claims (same grant, same scopes).

@@ -116,13 +116,14 @@ async fn customer(state: &AppState, session: &Session, token: Option<String>) ->
             if matches!(p, TokenProblem::Expired | TokenProblem::ForcedExpired) {
                 e.description = "The access token provided is expired".into();
             }
-            Err(noted(e.into_response(), &token, None))
+            Err(super::error::bearer_invalid_token(noted(e.into_response(), &token, None)))
         }
     }
 }
 
 /// `GET /user/profile`: fields follow the granted scopes (`profile` → `user_id`, `name`, `email`;
-/// `profile:user_id` → `user_id`; `postal_code` → `postal_code`).
+/// `profile:user_id` → `user_id`; `postal_code` → `postal_code`). Every 401 carries the bearer challenge
+/// (RFC 6750 §3).
 pub async fn profile(
     State(state): State<AppState>,
     session: Session,
@@ -133,7 +134,8 @@ pub async fn profile(
         Ok(x) => x,
         Err(r) => return r,
     };
-    noted(profile_body(&state.fixtures, &c).map_or_else(IntoResponse::into_response, |b| json(&b)), &token, Some(&c))
+    let resp = profile_body(&state.fixtures, &c).map_or_else(IntoResponse::into_response, |b| json(&b));
+    super::error::bearer_invalid_token(noted(resp, &token, Some(&c)))
 }
 
 /// The profile a customer token shows: the fields its scopes grant.

@@ -52,18 +52,20 @@ impl GrantType {
     }
 }
 
-/// The handler: reads the parameters, runs the grant, notes the parameters in the journal.
+/// The handler: reads the parameters, runs the grant, notes the parameters in the journal; a 401 to a client
+/// that used HTTP Basic carries the Basic challenge.
 pub async fn token(State(state): State<AppState>, session: Session, req: Request) -> Response {
+    let basic = super::error::sent_basic(req.headers());
     let params = match LwaParams::from_request(req, state.limits.body_limit).await {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(e) => return super::error::basic_challenge(e.into_response(), basic),
     };
     let resp = match run_grant(&state, &session, &params).await {
         Ok(r) if params.get("grant_type").ok().flatten() == Some("client_credentials") => r,
         Ok(r) => with_bad_material(&session, r).await,
         Err(e) => refused(&state, &session, &params, e).await,
     };
-    noted(&session, &params, resp).await
+    super::error::basic_challenge(noted(&session, &params, resp).await, basic)
 }
 
 /// A refused grant's answer, noting the client the request named and, for a refused refresh, the refresh
@@ -201,6 +203,8 @@ async fn authorization_code(state: &AppState, session: &Session, params: &LwaPar
         public_refresh: !client.with_secret,
     };
     let body = issue_user_tokens(state, session, issue, with_refresh).await;
+    // A replay of this code revokes exactly these tokens (RFC 6749 §4.1.2).
+    session.store.bind_code_tokens(code, &body.token_ids).await;
     Ok(token_json(&body, issued(&body, client.client.client_id.as_str(), Some(&record.user_id), &record.scopes)))
 }
 
@@ -221,7 +225,8 @@ fn issued<'a>(
     }
 }
 
-/// The code's own rules: unexpired, issued to this client, and the client proved itself by secret or PKCE.
+/// The code's own rules: unexpired, issued to this client, and the client proved itself by secret or PKCE; a
+/// verifier comes with a code issued with a challenge, and only then.
 async fn check_code(
     session: &Session,
     client: &AuthenticatedClient<'_>,
@@ -234,6 +239,8 @@ async fn check_code(
     match (&record.pkce, verifier) {
         (Some(p), Some(v)) if !pkce_matches(p.method, &p.challenge, v) => return Err(LwaError::invalid_grant("code")),
         (Some(_), None) => return Err(LwaError::invalid_grant("code")),
+        // A verifier for a code issued without a challenge: a PKCE downgrade (RFC 9700 §4.8.2).
+        (None, Some(_)) => return Err(LwaError::invalid_grant("code")),
         _ => {}
     }
     // A confidential client without PKCE must present its secret.
@@ -266,6 +273,8 @@ async fn refresh_token(state: &AppState, session: &Session, params: &LwaParams) 
         refresh_token: Some(token.to_owned()),
         token_type: "bearer",
         expires_in: lifetime,
+        // Not bound to the code the grant began with: a replay of it revokes the tokens its exchange issued.
+        token_ids: Vec::new(),
     };
     let scopes = crate::scope::ScopeSet::parse(&claims.scp).unwrap_or_default();
     Ok(token_json(&body, issued(&body, &claims.cid, claims.sub.as_deref(), &scopes)))

@@ -1,7 +1,7 @@
 //! The store contract's bounds, checked on every backend the tests can build (today the in-memory one):
 //! sessions evicted beyond `max_sessions` (least recently used) and when idle, the default session kept, one
-//! session dropped on request, expired codes and code pairs forgotten, the journal held under its entry and
-//! byte caps with each entry cut to its bounds.
+//! session dropped on request, expired codes (live or consumed) and code pairs forgotten, a replayed code's
+//! tokens revoked, the journal held under its entry and byte caps with each entry cut to its bounds.
 
 use std::sync::Arc;
 
@@ -114,5 +114,40 @@ async fn the_journal_keeps_under_its_entry_and_byte_caps_and_cuts_entries() {
         let journal = s.journal().await;
         assert_eq!(journal.iter().map(|e| e.seq).collect::<Vec<_>>(), [12, 13, 14], "{name}: the byte cap");
         assert!(journal.iter().all(|e| e.params.len() == crate::journal::PAIRS), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_code_revokes_exactly_the_tokens_of_its_exchange_until_it_expires() {
+    for (name, store) in stores(Bounds::default()) {
+        let s = store.session(&id("replay"));
+        let now = s.now_ms();
+        let ids = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
+        let first = s.insert_auth_code(code(now + 300_000)).await;
+        assert!(s.take_auth_code(&first).await.is_some(), "{name}");
+        s.bind_code_tokens(&first, &ids("a1", "r1")).await;
+        assert_eq!(s.token_state("a1", None, 0).await, TokenState::Active, "{name}");
+        // The replay: refused, and the two tokens of the first exchange revoked; others untouched.
+        assert!(s.take_auth_code(&first).await.is_none(), "{name}");
+        for t in ["a1", "r1"] {
+            assert_eq!(s.token_state(t, Some(("u", "c")), 0).await, TokenState::Revoked, "{name}: {t}");
+        }
+        assert_eq!(s.token_state("other", Some(("u", "c")), 0).await, TokenState::Active, "{name}");
+        // Tokens bound after a replay (a slow first exchange racing it) are revoked at once.
+        let racing = s.insert_auth_code(code(now + 300_000)).await;
+        s.take_auth_code(&racing).await;
+        s.take_auth_code(&racing).await;
+        s.bind_code_tokens(&racing, &ids("a2", "r2")).await;
+        assert_eq!(s.token_state("r2", None, 0).await, TokenState::Revoked, "{name}");
+        // A consumed code is forgotten at its expiry: a replay then is an unknown code and revokes nothing.
+        let late = s.insert_auth_code(code(now + 300_000)).await;
+        s.take_auth_code(&late).await;
+        s.bind_code_tokens(&late, &ids("a3", "r3")).await;
+        s.change_clock(ClockChange::Advance(301)).await;
+        assert!(s.take_auth_code(&late).await.is_none(), "{name}");
+        assert_eq!(s.token_state("a3", None, 0).await, TokenState::Active, "{name}");
+        // A reset forgets consumed codes and revocations alike.
+        s.reset().await;
+        assert_eq!(s.token_state("a1", None, 0).await, TokenState::Active, "{name}");
     }
 }

@@ -22,6 +22,10 @@ use crate::journal::JournalEntry;
 /// Authorization codes are purged of expired ones every this many inserts (and by every sweep).
 const PURGE_EVERY: u64 = 1024;
 
+/// The most tokens a session revokes one by one (two per replayed authorization code); beyond it a replay
+/// revokes its whole grant (`docs/STATE.md`).
+pub const MAX_REVOKED_TOKENS: usize = 100_000;
+
 /// Recovers the data of a poisoned lock: a panic elsewhere must not take the session down with it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -144,6 +148,44 @@ impl Store for MemoryStore {
 struct Grants {
     generations: HashMap<(String, String), u64>,
     expired_tokens: HashSet<String>,
+    /// Tokens revoked one by one: those of an authorization code that was replayed.
+    revoked_tokens: HashSet<String>,
+}
+
+/// A session's authorization codes: those not yet exchanged, and those exchanged (kept until their expiry, so
+/// that a replay is recognised and revokes what the first exchange issued).
+#[derive(Default)]
+struct Codes {
+    live: HashMap<String, AuthCodeRecord>,
+    consumed: HashMap<String, ConsumedCode>,
+}
+
+impl Codes {
+    /// Forgets every code, live or consumed, past its expiry at `now`; how many.
+    fn purge(&mut self, now: i64) -> usize {
+        let before = self.live.len() + self.consumed.len();
+        self.live.retain(|_, r| now < r.expires_at_ms);
+        self.consumed.retain(|_, c| now < c.expires_at_ms);
+        if self.live.len() < self.live.capacity() / 4 {
+            self.live.shrink_to_fit();
+        }
+        if self.consumed.len() < self.consumed.capacity() / 4 {
+            self.consumed.shrink_to_fit();
+        }
+        before - self.live.len() - self.consumed.len()
+    }
+}
+
+/// An authorization code after its first exchange.
+struct ConsumedCode {
+    /// The code's own expiry, virtual epoch ms: a replay after it is an unknown code.
+    expires_at_ms: i64,
+    /// Its (customer, client) grant: revoked whole instead when a session holds [`MAX_REVOKED_TOKENS`].
+    grant: (String, String),
+    /// The ids of the tokens the exchange issued (none when it failed).
+    tokens: Vec<String>,
+    /// Whether it was replayed: tokens bound afterwards are revoked at once.
+    replayed: bool,
 }
 
 #[derive(Default)]
@@ -169,7 +211,7 @@ pub struct MemorySession {
     /// draws a fresh sequence so that codes and token ids issued before it are never handed out again.
     initial_rng: Option<StdRng>,
     settings: RwLock<Settings>,
-    codes: Mutex<HashMap<String, AuthCodeRecord>>,
+    codes: Mutex<Codes>,
     pairs: Mutex<CodePairs>,
     grants: Mutex<Grants>,
     journal: Mutex<Journal>,
@@ -232,6 +274,21 @@ impl MemorySession {
 
     fn pair_expired(p: &CodePairRecord, now_ms: i64) -> bool {
         p.status == CodePairStatus::Expired || now_ms >= p.expires_at_ms
+    }
+
+    /// Revokes these tokens of `grant`; or, once the session holds [`MAX_REVOKED_TOKENS`] revoked one by one,
+    /// the whole grant (every token of that customer and client, as the admin's revocation does), so that
+    /// replays cannot grow the set without end.
+    fn revoke_tokens(&self, ids: Vec<String>, grant: (String, String)) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut g = lock(&self.grants);
+        if g.revoked_tokens.len() + ids.len() > MAX_REVOKED_TOKENS {
+            *g.generations.entry(grant).or_insert(0) += 1;
+        } else {
+            g.revoked_tokens.extend(ids);
+        }
     }
 }
 
@@ -296,7 +353,7 @@ impl SessionStore for MemorySession {
         self.plan_network.store(plan.as_ref().is_some_and(|p| !p.network.is_empty()), Ordering::Release);
         self.plan_revoke.store(plan.as_ref().is_some_and(|p| p.revoke.is_some()), Ordering::Release);
         *self.settings.write().unwrap_or_else(|e| e.into_inner()) = settings;
-        lock(&self.codes).clear();
+        *lock(&self.codes) = Codes::default();
         *lock(&self.pairs) = CodePairs::default();
         *lock(&self.grants) = Grants::default();
         let mut j = lock(&self.journal);
@@ -313,24 +370,58 @@ impl SessionStore for MemorySession {
         let mut codes = lock(&self.codes);
         let mut rng = lock(&self.rng);
         let mut code = ids::authorization_code(&mut *rng);
-        while codes.contains_key(&code) {
+        while codes.live.contains_key(&code) || codes.consumed.contains_key(&code) {
             code = ids::authorization_code(&mut *rng);
         }
-        codes.insert(code.clone(), record);
+        codes.live.insert(code.clone(), record);
         if self.codes_since_purge.fetch_add(1, Ordering::Relaxed) + 1 >= PURGE_EVERY {
             self.codes_since_purge.store(0, Ordering::Relaxed);
-            let now = self.clock.now_ms();
-            codes.retain(|_, r| now < r.expires_at_ms);
+            codes.purge(self.clock.now_ms());
         }
         code
     }
 
     async fn take_auth_code(&self, code: &str) -> Option<AuthCodeRecord> {
-        lock(&self.codes).remove(code)
+        let now = self.clock.now_ms();
+        let replayed = {
+            let mut codes = lock(&self.codes);
+            if let Some(r) = codes.live.remove(code) {
+                let consumed = ConsumedCode {
+                    expires_at_ms: r.expires_at_ms,
+                    grant: (r.user_id.clone(), r.client_id.clone()),
+                    tokens: Vec::new(),
+                    replayed: false,
+                };
+                codes.consumed.insert(code.to_owned(), consumed);
+                return Some(r);
+            }
+            match codes.consumed.get_mut(code) {
+                Some(c) if now < c.expires_at_ms => {
+                    c.replayed = true;
+                    (std::mem::take(&mut c.tokens), c.grant.clone())
+                }
+                _ => return None,
+            }
+        };
+        self.revoke_tokens(replayed.0, replayed.1);
+        None
+    }
+
+    async fn bind_code_tokens(&self, code: &str, token_ids: &[String]) {
+        let (revoke, grant) = {
+            let mut codes = lock(&self.codes);
+            let Some(c) = codes.consumed.get_mut(code) else { return };
+            if !c.replayed {
+                c.tokens.extend_from_slice(token_ids);
+                return;
+            }
+            (token_ids.to_vec(), c.grant.clone())
+        };
+        self.revoke_tokens(revoke, grant);
     }
 
     async fn expire_auth_code(&self, code: &str) -> bool {
-        match lock(&self.codes).get_mut(code) {
+        match lock(&self.codes).live.get_mut(code) {
             Some(r) => {
                 r.expires_at_ms = i64::MIN;
                 true
@@ -463,6 +554,9 @@ impl SessionStore for MemorySession {
         if g.expired_tokens.contains(token_id) {
             return TokenState::ForcedExpired;
         }
+        if g.revoked_tokens.contains(token_id) {
+            return TokenState::Revoked;
+        }
         if let Some((user, client)) = grant {
             // A lookup without allocating: revocations are few, so scan them.
             let current = g.generations.iter().find(|((u, c), _)| u == user && c == client).map_or(0, |(_, v)| *v);
@@ -475,15 +569,7 @@ impl SessionStore for MemorySession {
 
     async fn purge_expired(&self) -> usize {
         let now = self.clock.now_ms();
-        let mut n = {
-            let mut codes = lock(&self.codes);
-            let before = codes.len();
-            codes.retain(|_, r| now < r.expires_at_ms);
-            if codes.len() < codes.capacity() / 4 {
-                codes.shrink_to_fit();
-            }
-            before - codes.len()
-        };
+        let mut n = lock(&self.codes).purge(now);
         let mut pairs = lock(&self.pairs);
         let gone: Vec<(String, String)> = pairs
             .by_device

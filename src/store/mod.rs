@@ -494,7 +494,8 @@ pub enum DecisionError {
 pub enum TokenState {
     /// Usable.
     Active,
-    /// Its grant was revoked after it was issued.
+    /// Its grant was revoked after it was issued, or it was revoked alone (the authorization code it was
+    /// issued for was replayed).
     Revoked,
     /// Forced to expire through the admin API.
     ForcedExpired,
@@ -549,7 +550,7 @@ pub const CODE_PAIR_GRACE_MS: i64 = 3600 * 1000;
 pub struct Swept {
     /// Sessions evicted for idleness.
     pub sessions: usize,
-    /// Authorization codes and code pairs forgotten after they expired.
+    /// Authorization codes (live or consumed) and code pairs forgotten after they expired.
     pub codes: usize,
 }
 
@@ -599,7 +600,14 @@ pub trait SessionStore: Send + Sync {
     /// Stores an authorization code's grant and returns the new code.
     async fn insert_auth_code(&self, record: AuthCodeRecord) -> String;
     /// Removes and returns a code's grant (codes are single use). Expiry is the caller's check.
+    ///
+    /// A taken code is remembered as consumed until its expiry (then forgotten like the others, by
+    /// [`SessionStore::purge_expired`]): taking it again before then is a replay, which answers `None` and
+    /// revokes the tokens its first exchange issued ([`SessionStore::bind_code_tokens`]; RFC 6749 §4.1.2).
     async fn take_auth_code(&self, code: &str) -> Option<AuthCodeRecord>;
+    /// Records the ids of the tokens a consumed code's exchange issued, so that a replay of the code revokes
+    /// exactly them; when the code was replayed meanwhile, revokes them at once.
+    async fn bind_code_tokens(&self, code: &str, token_ids: &[String]);
     /// Forces a code to expire; false when there is no such code.
     async fn expire_auth_code(&self, code: &str) -> bool;
 
@@ -628,7 +636,7 @@ pub trait SessionStore: Send + Sync {
     /// Whether a verified token is still good.
     async fn token_state(&self, token_id: &str, grant: Option<(&str, &str)>, generation: u64) -> TokenState;
 
-    /// Forgets authorization codes past their expiry and code pairs past their expiry and
+    /// Forgets authorization codes (live or consumed) past their expiry and code pairs past their expiry and
     /// [`CODE_PAIR_GRACE_MS`], on the session's clock; how many.
     async fn purge_expired(&self) -> usize;
     /// Appends to the bounded request journal (the entry cut to [`JournalEntry::bound`]).

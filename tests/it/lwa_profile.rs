@@ -170,10 +170,21 @@ async fn profile_with_a_bad_token_is_401_invalid_token() {
         let r = app.profile(t).await;
         assert_lwa_error(&r, 401, "invalid_token", BAD_PROFILE);
         assert_lwa_headers(&r);
+        assert_eq!(r.header("www-authenticate"), Some(CHALLENGE), "RFC 6750 §3 (docs/ROUTES.md A40)");
     }
     let v = app.web_tokens("profile").await;
-    assert_lwa_error(&app.profile(s(&v, "refresh_token")).await, 401, "invalid_token", BAD_PROFILE);
+    let r = app.profile(s(&v, "refresh_token")).await;
+    assert_lwa_error(&r, 401, "invalid_token", BAD_PROFILE);
+    assert_eq!(r.header("www-authenticate"), Some(CHALLENGE));
+    // The legacy profile too; a good token and a missing one (400) carry no challenge.
+    let r = app.get("/ap/user/profile?access_token=Atza%7Cnope").await;
+    assert_eq!((r.status, r.header("www-authenticate")), (401, Some(CHALLENGE)));
+    assert_eq!(app.profile(s(&v, "access_token")).await.header("www-authenticate"), None);
+    assert_eq!(app.get("/user/profile").await.header("www-authenticate"), None);
 }
+
+/// The challenge of a refused bearer token at the profile endpoints.
+const CHALLENGE: &str = r#"Bearer realm="Login with Amazon", error="invalid_token""#;
 
 #[tokio::test]
 async fn profile_with_an_expired_access_token_is_401() {
@@ -185,6 +196,7 @@ async fn profile_with_an_expired_access_token_is_401() {
     app.advance(1).await;
     let r = app.profile(s(&v, "access_token")).await;
     assert_lwa_error(&r, 401, "invalid_token", "The access token provided is expired");
+    assert_eq!(r.header("www-authenticate"), Some(CHALLENGE));
     // A refresh brings a working token back.
     let fresh = app.refresh_web(s(&v, "refresh_token")).await.json();
     assert_eq!(app.profile(s(&fresh, "access_token")).await.status, 200);

@@ -877,3 +877,150 @@ async fn tokens_stay_within_2048_bytes_with_every_scope_and_the_longest_session_
         assert!(t.len() <= 2048, "{} bytes", t.len());
     }
 }
+
+// ---- OAuth corners: a stray verifier, a replayed code, the Basic challenge ----------------------------
+
+/// The web client's code exchange with its secret, plus `extra` parameters.
+async fn exchange_web(app: &TestApp, code: &str, extra: &[(&str, &str)]) -> Resp {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("client_id", WEB_CLIENT),
+        ("client_secret", WEB_SECRET),
+    ];
+    form.extend_from_slice(extra);
+    app.post_form(TOKEN, &form).await
+}
+
+#[tokio::test]
+async fn a_verifier_for_a_code_issued_without_a_challenge_is_invalid_grant() {
+    let app = TestApp::spawn().await;
+    // RFC 9700 §4.8.2: no challenge at /ap/oa, so a verifier at the exchange is a downgrade.
+    let code = app.code(WEB_CLIENT, WEB_RETURN, "profile", &[]).await;
+    let r = exchange_web(&app, &code, &[("code_verifier", VERIFIER)]).await;
+    assert_lwa_error(&r, 400, "invalid_grant", BAD_CODE);
+    assert_eq!(r.header("www-authenticate"), None);
+    // The attempt consumed the code (A23), and no token came of it.
+    assert_lwa_error(&exchange_web(&app, &code, &[]).await, 400, "invalid_grant", BAD_CODE);
+    // The public client too, which has no secret to fall back on.
+    let code = app.code(PUBLIC_CLIENT, PUBLIC_RETURN, "profile", &[]).await;
+    let r = app
+        .post_form(
+            TOKEN,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("client_id", PUBLIC_CLIENT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_lwa_error(&r, 400, "invalid_grant", BAD_CODE);
+    // Without the stray verifier the same exchange works.
+    let code = app.code(WEB_CLIENT, WEB_RETURN, "profile", &[]).await;
+    assert_user_token_response(&exchange_web(&app, &code, &[]).await);
+}
+
+#[tokio::test]
+async fn a_replayed_code_is_invalid_grant_and_revokes_exactly_the_tokens_of_its_first_exchange() {
+    let app = TestApp::spawn().await;
+    app.freeze().await;
+    let code = app.code(WEB_CLIENT, WEB_RETURN, "profile", &[]).await;
+    let first = assert_user_token_response(&exchange_web(&app, &code, &[]).await);
+    // Another grant of the same customer and client, and an access token refreshed from the first one.
+    let other = app.web_tokens("profile").await;
+    let refreshed = assert_user_token_response(&app.refresh_web(s(&first, "refresh_token")).await);
+    assert_eq!(app.profile(s(&first, "access_token")).await.status, 200);
+
+    let r = exchange_web(&app, &code, &[]).await;
+    assert_lwa_error(&r, 400, "invalid_grant", BAD_CODE);
+
+    // The first exchange's access and refresh tokens are revoked: 401 with the challenge, invalid_grant,
+    // invalid_token at tokeninfo.
+    let r = app.profile(s(&first, "access_token")).await;
+    assert_lwa_error(
+        &r,
+        401,
+        "invalid_token",
+        "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
+    );
+    assert_eq!(r.header("www-authenticate"), Some(r#"Bearer realm="Login with Amazon", error="invalid_token""#));
+    assert_lwa_error(&app.refresh_web(s(&first, "refresh_token")).await, 400, "invalid_grant", BAD_REFRESH);
+    let info = app.get(&format!("/auth/o2/tokeninfo?access_token={}", enc(s(&first, "access_token")))).await;
+    assert_lwa_error(&info, 400, "invalid_token", "The request has an invalid parameter : access_token");
+    // Nothing else: the other grant's tokens work, and so does the access token refreshed before the replay
+    // (for its lifetime; its refresh token is gone).
+    assert_eq!(app.profile(s(&other, "access_token")).await.status, 200);
+    assert_user_token_response(&app.refresh_web(s(&other, "refresh_token")).await);
+    assert_eq!(app.profile(s(&refreshed, "access_token")).await.status, 200);
+    // The journal says why the refresh was refused.
+    let journal = app.admin("GET", "/__admin/requests", json!({})).await;
+    let refused = journal.as_array().unwrap().iter().rev().find(|e| e["error"] == "invalid_grant").unwrap();
+    assert_eq!(refused["token_problem"], "revoked");
+}
+
+#[tokio::test]
+async fn a_code_replayed_after_its_expiry_is_unknown_and_revokes_nothing() {
+    let app = TestApp::spawn().await;
+    app.freeze().await;
+    let code = app.code(WEB_CLIENT, WEB_RETURN, "profile", &[]).await;
+    let first = assert_user_token_response(&exchange_web(&app, &code, &[]).await);
+    app.advance(300).await;
+    assert_lwa_error(&exchange_web(&app, &code, &[]).await, 400, "invalid_grant", BAD_CODE);
+    assert_user_token_response(&app.refresh_web(s(&first, "refresh_token")).await);
+    // A code whose first exchange failed revokes nothing when replayed: there is nothing to revoke.
+    let code = app.code(WEB_CLIENT, WEB_RETURN, "profile", &[]).await;
+    let r = exchange_web(&app, &code, &[("redirect_uri", "http://elsewhere/cb")]).await;
+    assert_lwa_error(&r, 400, "invalid_grant", "The request has an invalid grant parameter : redirect_uri");
+    assert_lwa_error(&exchange_web(&app, &code, &[]).await, 400, "invalid_grant", BAD_CODE);
+    assert_user_token_response(&app.refresh_web(s(&first, "refresh_token")).await);
+}
+
+#[tokio::test]
+async fn a_401_after_http_basic_carries_the_basic_challenge_and_no_other_401_does() {
+    let app = TestApp::spawn().await;
+    let challenge = Some(r#"Basic realm="Login with Amazon""#);
+    let refresh = [("grant_type", "refresh_token"), ("refresh_token", "Atzr|x")];
+    let with_auth =
+        |value: String| app.send(app.http.post(app.url(TOKEN)).header("authorization", value).form(&refresh));
+    // A wrong secret, an unknown client, and a Basic header that does not decode (A47): each 401 invalid_client
+    // with the challenge of the scheme the client used (RFC 6749 §5.2).
+    for value in [
+        basic(WEB_CLIENT, "wrong"),
+        basic("amzn1.application-oa2-client.00000000000000000000000000000000", "x"),
+        "Basic !!!".to_owned(),
+        "basic".to_owned(),
+    ] {
+        let r = with_auth(value.clone()).await;
+        assert_lwa_error(&r, 401, "invalid_client", "Client authentication failed");
+        assert_eq!(r.header("www-authenticate"), challenge, "{value}");
+    }
+    // The code-pair endpoint authenticates Basic the same way (A49).
+    let r = app
+        .send(
+            app.http
+                .post(app.url(CODEPAIR))
+                .header("authorization", basic(DEVICE_CLIENT, "wrong"))
+                .form(&[("response_type", "device_code"), ("scope", "profile")]),
+        )
+        .await;
+    assert_lwa_error(&r, 401, "invalid_client", "Client authentication failed");
+    assert_eq!(r.header("www-authenticate"), challenge);
+    // Credentials as parameters: 401 without a challenge; a refusal other than 401 after Basic: none either.
+    let r = app
+        .post_form(
+            TOKEN,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "Atzr|x"),
+                ("client_id", WEB_CLIENT),
+                ("client_secret", "wrong"),
+            ],
+        )
+        .await;
+    assert_lwa_error(&r, 401, "invalid_client", "Client authentication failed");
+    assert_eq!(r.header("www-authenticate"), None);
+    let r = with_auth(basic(WEB_CLIENT, WEB_SECRET)).await;
+    assert_lwa_error(&r, 400, "invalid_grant", BAD_REFRESH);
+    assert_eq!(r.header("www-authenticate"), None);
+}

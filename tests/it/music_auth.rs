@@ -452,3 +452,66 @@ async fn auth_errors_come_before_bad_bodies_bad_parameters_and_unknown_ids() {
     let r = app.v1_raw("GET", "/v1/me/playlists?limit=0", &[], None).await;
     assert_v1_error(&r, 401, "INVALID_AUTH_TYPE", NO_AUTH);
 }
+
+// ---- RFC 6750 §3: the challenge on every 401 --------------------------------------------------------
+
+/// A case of the challenge test: what, the path, the headers, the status and the challenge expected.
+type ChallengeCase<'a> = (&'a str, String, Vec<(&'static str, String)>, u16, Option<&'a str>);
+
+#[tokio::test]
+async fn every_401_of_every_family_carries_the_bearer_challenge_and_other_answers_none() {
+    let app = TestApp::spawn().await;
+    let bare = Some(r#"Bearer realm="Amazon Music""#);
+    let refused = Some(r#"Bearer realm="Amazon Music", error="invalid_token""#);
+    let token = app.music_token(USER_UNLIMITED, "music::catalog amazon_music:access").await;
+    let bearer = format!("Bearer {token}");
+    let send = |path: String, headers: Vec<(&'static str, String)>| {
+        let mut req = app.http.get(app.url(&path));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        app.send(req)
+    };
+    let key = ("x-api-key", API_KEY.to_owned());
+    let device = ("x-amzn-device-id", "phone-1".to_owned());
+    let cases: Vec<ChallengeCase<'_>> = vec![
+        // V1: no token, another scheme, an empty bearer: no token was judged.
+        ("v1 none", track_path(), vec![key.clone()], 401, bare),
+        ("v1 basic", track_path(), vec![key.clone(), ("authorization", "Basic dXNlcjpwYXNz".into())], 401, bare),
+        ("v1 empty", track_path(), vec![key.clone(), ("authorization", "Bearer ".into())], 401, bare),
+        // A token sent and refused.
+        ("v1 garbage", track_path(), vec![key.clone(), ("authorization", "Bearer Atza|garbage".into())], 401, refused),
+        ("v1 ok", track_path(), vec![key.clone(), ("authorization", bearer.clone())], 200, None),
+        // A 403 is no 401: no challenge.
+        ("v1 403", track_path(), vec![("authorization", bearer.clone())], 403, None),
+        // V2: the device id is checked before the token, so its 401 judged no token.
+        ("v2 no device", "/v2/albums/top?first=1".into(), vec![("authorization", bearer.clone())], 401, bare),
+        ("v2 none", "/v2/albums/top?first=1".into(), vec![device.clone()], 401, bare),
+        (
+            "v2 refused",
+            "/v2/albums/top?first=1".into(),
+            vec![device.clone(), ("authorization", "Bearer Atza|x".into())],
+            401,
+            refused,
+        ),
+        ("v2 ok", "/v2/albums/top?first=1".into(), vec![device.clone(), ("authorization", bearer.clone())], 200, None),
+        // The Device API.
+        ("device none", "/device/".into(), vec![], 401, bare),
+        ("device refused", "/device/".into(), vec![("authorization", "Bearer Atzr|x".into())], 401, refused),
+        ("device ok", "/device/".into(), vec![("authorization", bearer.clone())], 200, None),
+    ];
+    for (what, path, headers, status, challenge) in cases {
+        let r = send(path, headers).await;
+        assert_eq!(r.status, status, "{what}: {}", r.text);
+        assert_eq!(r.header("www-authenticate"), challenge, "{what}");
+    }
+    // A fault that answers 401 speaks for the token it refuses.
+    app.admin(
+        "POST",
+        "/__admin/faults",
+        json!({"route": "GET /v1/tracks/*", "error": "INVALID_ACCESS_TOKEN", "count": 1}),
+    )
+    .await;
+    let r = send(track_path(), vec![key.clone(), ("authorization", bearer.clone())]).await;
+    assert_eq!((r.status, r.header("www-authenticate")), (401, refused));
+}
