@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 pub use crate::context::{AppState, CanonicalPath, DEVICE_HOST, Session, host_name, note};
-use crate::journal::{Facts, JournalEntry, JournalNote, RECORDED_HEADERS, looks_like_token, redact};
+use crate::journal::{
+    Facts, JournalEntry, JournalNote, MisplacedSecret, Place, RECORDED_HEADERS, looks_like_token, redact,
+};
 use crate::store::SessionId;
 
 /// Paths that mean the same on every host, the Device API's host included: the other API families, the
@@ -139,7 +141,7 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         *req.uri_mut() = uri;
     }
     let journaled = !path.starts_with("/__admin");
-    let mut entry = journaled.then(|| base_entry(&req, &path, store.now_ms()));
+    let mut entry = journaled.then(|| base_entry(&req, &path, store.now_ms(), &state));
     let method = req.method().clone();
     let session_for_log = tracing::enabled!(tracing::Level::DEBUG).then(|| id.clone());
     req.extensions_mut().insert(Session { id, store: store.clone(), prefix });
@@ -173,7 +175,8 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         }
     }
     if let Some(session) = session_for_log {
-        // The path only: query strings can carry tokens (`?access_token=`), and no secret goes to a log.
+        // The path only, masked: query strings can carry tokens (`?access_token=`), and no secret goes to a log.
+        let path = crate::journal::secrets::mask_path(&path);
         tracing::debug!(
             %session,
             method = %method,
@@ -193,8 +196,11 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
             e.user_id = n.user_id;
             e.token = n.token;
             let token_in_query = e.facts.token_in_query.take();
+            let mut misplaced = std::mem::take(&mut e.facts.misplaced_secrets);
             e.facts = n.facts;
             e.facts.token_in_query = token_in_query;
+            misplaced.append(&mut e.facts.misplaced_secrets);
+            e.facts.misplaced_secrets = misplaced;
         }
         e.facts.retry_after = resp
             .headers()
@@ -256,9 +262,11 @@ fn http_date(now_ms: i64) -> String {
     httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
 }
 
-fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
+fn base_entry(req: &Request, path: &str, at_ms: i64, state: &AppState) -> JournalEntry {
     let h = req.headers();
     let mut token_in_query = None;
+    let mut misplaced = Vec::new();
+    let known = |v: &str| state.fixtures.knows_secret(v);
     let query = req
         .uri()
         .query()
@@ -269,10 +277,20 @@ fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
             if token_in_query.is_none() && carries_token(&k, &v) {
                 token_in_query = Some(k.clone());
             }
+            if let Some(kind) = crate::journal::secrets::misplaced(Place::Query, &k, &v, path, &known) {
+                misplaced.push(MisplacedSecret { kind, place: Place::Query, name: k.clone() });
+            }
             let r = redact(&k, &v);
             (k, r)
         })
         .collect();
+    // Every header, recorded or not: a secret in `x-secret` is never journaled, but the client sent it.
+    for (name, value) in h {
+        let Ok(value) = value.to_str() else { continue };
+        if let Some(kind) = crate::journal::secrets::misplaced(Place::Header, name.as_str(), value, path, &known) {
+            misplaced.push(MisplacedSecret { kind, place: Place::Header, name: name.as_str().to_owned() });
+        }
+    }
     let headers = RECORDED_HEADERS
         .iter()
         .filter_map(|name| {
@@ -294,7 +312,7 @@ fn base_entry(req: &Request, path: &str, at_ms: i64) -> JournalEntry {
         client_id: None,
         user_id: None,
         token: None,
-        facts: Facts { token_in_query, ..Facts::default() },
+        facts: Facts { token_in_query, misplaced_secrets: misplaced, ..Facts::default() },
         duration_us: 0,
     }
 }

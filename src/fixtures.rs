@@ -392,6 +392,15 @@ impl Fixtures {
     pub fn first_user(&self) -> &User {
         &self.users[0]
     }
+
+    /// Whether `value` is the secret of a fixture client (the journal recognises a legacy 64-hex secret by
+    /// its value, where its shape alone could be anything).
+    pub fn knows_secret(&self, value: &str) -> bool {
+        self.profiles
+            .iter()
+            .flat_map(|p| &p.clients)
+            .any(|c| c.client_secret.as_ref().is_some_and(|s| s.matches(value)))
+    }
 }
 
 #[cfg(test)]

@@ -4,25 +4,37 @@
 //! (the client, the customer, the parsed token-endpoint parameters, the error code) through a
 //! [`JournalNote`] in the response extensions. Secrets are never stored: they become
 //! `[redacted:<8 hex>]`, a fingerprint that lets later analysis (client verdicts) tell two tokens apart
-//! without being able to use them.
+//! without being able to use them. A value is a secret by its name ([`is_secret`]) or by its shape, whatever
+//! it is called ([`secrets`]); [`JournalEntry::bound`] masks every string of an entry by shape once more before
+//! the store keeps it.
+
+pub mod secrets;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// Parameter and header names whose values are secrets.
+pub use secrets::{Place, SecretKind};
+
+/// Parameter and header names whose values are secrets, compared without case, `-` and `_`
+/// (`clientSecret`, `client-secret` and `CLIENT_SECRET` are `client_secret`).
 const SECRET_NAMES: &[&str] = &[
-    "access_token",
-    "refresh_token",
-    "client_secret",
+    "accesstoken",
+    "refreshtoken",
+    "clientsecret",
     "code",
-    "code_verifier",
-    "device_code",
+    "authcode",
+    "authorizationcode",
+    "codeverifier",
+    "devicecode",
     "authorization",
-    "x-amz-access-token",
+    "xamzaccesstoken",
     "password",
     "token",
     "sig",
 ];
+
+/// Name parts that make any name a secret's (`secret`, `x-secret`, `app_secret`, `pkce_verifier`).
+const SECRET_NAME_PARTS: &[&str] = &["secret", "verifier", "password"];
 
 /// Prefixes of LWA tokens: a query value starting with one is a token whatever the parameter is called.
 const TOKEN_PREFIXES: &[&str] = &["Atza|", "Atzr|", "Atc|", "Atza%7C", "Atzr%7C", "Atc%7C"];
@@ -32,9 +44,11 @@ pub fn looks_like_token(value: &str) -> bool {
     TOKEN_PREFIXES.iter().any(|p| value.starts_with(p))
 }
 
-/// Whether a parameter or header name carries a secret.
+/// Whether a parameter or header name carries a secret: one of the secret names, or a name containing
+/// `secret`, `verifier` or `password`, in any case and with any `-` and `_`.
 pub fn is_secret(name: &str) -> bool {
-    SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
+    let folded: String = name.chars().filter(|c| !matches!(c, '-' | '_')).map(|c| c.to_ascii_lowercase()).collect();
+    SECRET_NAMES.contains(&folded.as_str()) || SECRET_NAME_PARTS.iter().any(|p| folded.contains(p))
 }
 
 /// `[redacted:<first 8 hex of sha256>]`.
@@ -49,11 +63,12 @@ pub fn fingerprint(value: &str) -> String {
     s
 }
 
-/// The value to record for `name`: itself, or its fingerprint when it is a secret (by its name, or because it
-/// looks like a token).
+/// The value to record for `name`: its fingerprint when the name is a secret's, or else the value with every
+/// secret-shaped part masked ([`secrets::mask`]: a token, a client secret, a code or a verifier under any
+/// name).
 pub fn redact(name: &str, value: &str) -> String {
-    if !is_secret(name) && !looks_like_token(value) {
-        return value.to_owned();
+    if !is_secret(name) {
+        return secrets::mask(value).into_owned();
     }
     // Keep the auth scheme readable: "Bearer [redacted:…]", "Basic [redacted:…]".
     if name.eq_ignore_ascii_case("authorization") {
@@ -135,6 +150,10 @@ pub struct Facts {
     /// The name of a query parameter that carried a token (its value is redacted in `query`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_in_query: Option<String>,
+    /// Secrets the request sent outside their standard place: in a query string, or in a header or body field
+    /// of another name ([`secrets::misplaced`]). The verdict rule `lwa-secret-placement` judges them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub misplaced_secrets: Vec<MisplacedSecret>,
     /// What the session's plan or fault rules did to this request (`fault THROTTLED`, `dropped`, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub injected: Vec<String>,
@@ -220,10 +239,13 @@ impl JournalEntry {
         }
     }
 
-    /// Cuts the entry to the journal's bounds ([`VALUE_BYTES`] per string, [`PAIRS`] per list), so that no
-    /// request, however large, makes the journal hold more than a few hundred KiB for it. Every store applies
-    /// it on append.
+    /// Masks every secret-shaped part of the entry's recorded strings ([`secrets::mask`]; the path by
+    /// [`secrets::mask_path`]), whatever name it came under, then cuts the entry to the journal's bounds
+    /// ([`VALUE_BYTES`] per string, [`PAIRS`] per list), so that no secret and no request, however large,
+    /// reaches the journal: no more than a few hundred KiB for one request. Every store applies it on append;
+    /// masking comes first, so a cut never leaves half a secret.
     pub fn bound(&mut self) {
+        self.mask();
         bound_str(&mut self.path);
         if let Some(h) = &mut self.host {
             bound_str(h);
@@ -233,6 +255,26 @@ impl JournalEntry {
         bound_pairs(&mut self.params);
         if let Some(h) = &mut self.facts.hint {
             bound_str(h);
+        }
+        let misplaced = &mut self.facts.misplaced_secrets;
+        misplaced.truncate(PAIRS);
+        for m in misplaced.iter_mut() {
+            bound_str(&mut m.name);
+        }
+    }
+
+    /// Masks the strings a request brought (path, host, query, headers, parameters) by shape; the values a
+    /// handler already redacted by name are fingerprints, which no shape matches.
+    fn mask(&mut self) {
+        if let std::borrow::Cow::Owned(p) = secrets::mask_path(&self.path) {
+            self.path = p;
+        }
+        if let Some(h) = &mut self.host {
+            secrets::mask_in_place(h);
+        }
+        for (k, v) in self.query.iter_mut().chain(self.headers.iter_mut()).chain(self.params.iter_mut()) {
+            secrets::mask_in_place(k);
+            secrets::mask_in_place(v);
         }
     }
 
@@ -253,6 +295,7 @@ impl JournalEntry {
             + opt(&self.token)
             + opt(&self.facts.hint)
             + self.facts.injected.iter().map(String::len).sum::<usize>()
+            + self.facts.misplaced_secrets.iter().map(|m| m.name.len() + 32).sum::<usize>()
     }
 }
 
@@ -298,6 +341,26 @@ impl Leniency {
                 "grant_type=urn:ietf:params:oauth:grant-type:device_code, where LWA documents grant_type=device_code"
             }
         }
+    }
+}
+
+/// A secret a request sent outside its standard place: what it was, where, and under which name (its value is
+/// masked wherever the request is recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MisplacedSecret {
+    /// What the value was.
+    pub kind: SecretKind,
+    /// Query, body or header.
+    #[serde(rename = "in")]
+    pub place: Place,
+    /// The parameter, field or header name it came under.
+    pub name: String,
+}
+
+impl MisplacedSecret {
+    /// `a client secret in the query string as client_secret`, for verdict evidence.
+    pub fn describe(&self) -> String {
+        format!("sent {} in {} as {:?}", self.kind.describe(), self.place.describe(), self.name)
     }
 }
 

@@ -96,6 +96,9 @@ pub struct Misbehaviours {
     pub device_post_not_json: bool,
     /// Polls with RFC 8628's URN as `grant_type`, which only the mock's leniency accepts (`lwa-no-leniency`).
     pub grant_urn: bool,
+    /// Also sends its access token as an `x-access-token` header on Music API calls, as apps that copy it
+    /// into every header do (`lwa-secret-placement`).
+    pub token_in_header: bool,
 }
 
 impl Misbehaviours {
@@ -128,6 +131,7 @@ impl Misbehaviours {
             no_device_id: true,
             device_post_not_json: true,
             grant_urn: true,
+            token_in_header: true,
         }
     }
 
@@ -156,6 +160,7 @@ impl Misbehaviours {
             "v2-device-id" => &mut m.no_device_id,
             "device-api-json" => &mut m.device_post_not_json,
             "lwa-no-leniency" => &mut m.grant_urn,
+            "lwa-secret-placement" => &mut m.token_in_header,
             _ => return None,
         };
         *flag = true;
@@ -613,6 +618,9 @@ impl Client {
                 self.http.request(method.clone(), self.url(path)).bearer_auth(&token).header("x-api-key", key);
             if self.cfg.bad.token_in_query && path.contains("/library/") {
                 req = req.query(&[("access_token", token.as_str())]);
+            }
+            if self.cfg.bad.token_in_header {
+                req = req.header("x-access-token", token.as_str());
             }
             if let Some(b) = &body {
                 req = req.json(b);

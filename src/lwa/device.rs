@@ -48,20 +48,23 @@ pub async fn codepair(State(state): State<AppState>, session: Session, req: Requ
         Err(e) => return super::error::basic_challenge(e.into_response(), basic),
     };
     let resp = create(&state, &session, &params).await.unwrap_or_else(IntoResponse::into_response);
-    super::error::basic_challenge(noted(resp, &params), basic)
+    super::error::basic_challenge(noted(&state, resp, &params), basic)
 }
 
 /// Every answer of the endpoint: the hint when `response_type` was left out (and whether the request was let
-/// through), and the parameters (secrets redacted) and the client they name in the journal.
-fn noted(mut resp: Response, params: &LwaParams) -> Response {
+/// through), and the parameters (secrets redacted), the secrets the body sent under another name and the
+/// client they name in the journal.
+fn noted(state: &AppState, mut resp: Response, params: &LwaParams) -> Response {
     if params.get("response_type").ok().flatten().is_none() {
         let accepted = resp.status().is_success();
         super::Hint::CodepairResponseType.attach(&mut resp, accepted);
     }
     let redacted = params.redacted();
+    let misplaced = params.misplaced_in_body("/auth/o2/create/codepair", &state.fixtures);
     let client = params.get("client_id").ok().flatten().map(str::to_owned);
     note(&mut resp, |n| {
         n.params = redacted;
+        n.facts.misplaced_secrets = misplaced;
         n.client_id = n.client_id.take().or(client);
     });
     resp

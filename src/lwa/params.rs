@@ -10,7 +10,7 @@ use base64::Engine;
 use percent_encoding::percent_decode;
 
 use super::error::LwaError;
-use crate::journal::redact;
+use crate::journal::{MisplacedSecret, Place, redact};
 
 /// Decodes an `application/x-www-form-urlencoded` string (also used for query strings).
 ///
@@ -100,6 +100,8 @@ pub fn basic_auth(headers: &HeaderMap) -> Result<Option<BasicAuth>, LwaError> {
 #[derive(Debug, Default)]
 pub struct LwaParams {
     pairs: Vec<(String, String)>,
+    /// How many of `pairs` came from the query string (the first ones); the rest came from the body.
+    from_query: usize,
     /// HTTP Basic client credentials, when sent.
     pub basic: Option<BasicAuth>,
 }
@@ -119,6 +121,7 @@ impl LwaParams {
             Some(q) => parse_form(q.as_bytes()).ok_or_else(LwaError::malformed)?,
             None => Vec::new(),
         };
+        let from_query = pairs.len();
         let basic = basic_auth(&parts.headers)?;
         let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
@@ -154,12 +157,12 @@ impl LwaParams {
                 Some(_) => return Err(LwaError::malformed()),
             }
         }
-        Ok(LwaParams { pairs, basic })
+        Ok(LwaParams { pairs, from_query, basic })
     }
 
-    /// Builds parameters from already-decoded pairs (for tests and the consent page form).
+    /// Builds parameters from already-decoded pairs, as if from a body (for tests and the consent page form).
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        LwaParams { pairs, basic: None }
+        LwaParams { pairs, from_query: 0, basic: None }
     }
 
     /// Every parameter, in the order received.
@@ -190,6 +193,19 @@ impl LwaParams {
     /// `invalid_request` "missing a required parameter" when absent or empty; see [`LwaParams::get`].
     pub fn require(&self, name: &str) -> Result<&str, LwaError> {
         self.get(name)?.ok_or_else(|| LwaError::missing(name))
+    }
+
+    /// The secrets the body sent under another name than their own (`clientSecret`, `secret`, a JSON field of
+    /// any name): the query string's are the outer layer's to note, for every request alike.
+    pub fn misplaced_in_body(&self, path: &str, fixtures: &crate::fixtures::Fixtures) -> Vec<MisplacedSecret> {
+        let known = |v: &str| fixtures.knows_secret(v);
+        self.pairs[self.from_query..]
+            .iter()
+            .filter_map(|(k, v)| {
+                let kind = crate::journal::secrets::misplaced(Place::Body, k, v, path, &known)?;
+                Some(MisplacedSecret { kind, place: Place::Body, name: k.clone() })
+            })
+            .collect()
     }
 
     /// The pairs with secrets redacted, for the journal.

@@ -65,7 +65,7 @@ pub async fn token(State(state): State<AppState>, session: Session, req: Request
         Ok(r) => with_bad_material(&session, r).await,
         Err(e) => refused(&state, &session, &params, e).await,
     };
-    super::error::basic_challenge(noted(&session, &params, resp).await, basic)
+    super::error::basic_challenge(noted(&state, &session, &params, resp).await, basic)
 }
 
 /// A refused grant's answer, noting the client the request named and, for a refused refresh, the refresh
@@ -89,14 +89,19 @@ async fn refused(state: &AppState, session: &Session, params: &LwaParams, e: Lwa
 }
 
 /// Every answer of the endpoint: the hint of the RFC 8628 grant type when it was sent (and whether it was let
-/// through), and the parameters, secrets redacted, in the journal.
-async fn noted(session: &Session, params: &LwaParams, mut resp: Response) -> Response {
+/// through), and the parameters, secrets redacted, in the journal, with the secrets the body sent under
+/// another name.
+async fn noted(state: &AppState, session: &Session, params: &LwaParams, mut resp: Response) -> Response {
     if params.get("grant_type").ok().flatten() == Some(DEVICE_CODE_URN) {
         let accepted = !session.store.settings().await.strict_lwa;
         super::Hint::DeviceCodeGrantUrn.attach(&mut resp, accepted);
     }
     let redacted = params.redacted();
-    note(&mut resp, |n| n.params = redacted);
+    let misplaced = params.misplaced_in_body("/auth/o2/token", &state.fixtures);
+    note(&mut resp, |n| {
+        n.params = redacted;
+        n.facts.misplaced_secrets = misplaced;
+    });
     resp
 }
 

@@ -94,6 +94,29 @@ impl Failure {
         }
     }
 
+    /// Masks every secret-shaped part of what the failure shows (the request line with its query, the message,
+    /// each mismatch, the diff, the start of the body): tokens, client secrets, codes and verifiers become
+    /// their fingerprints (`crate::journal::secrets`), so no report or console line carries one. Equal values
+    /// keep equal fingerprints, so a mismatch between two tokens still reads as one.
+    pub fn mask(&mut self) {
+        use crate::journal::secrets::mask_in_place;
+        let strings = self
+            .request
+            .iter_mut()
+            .chain(self.step_name.iter_mut())
+            .chain(std::iter::once(&mut self.message))
+            .chain(self.diff.iter_mut())
+            .chain(self.body.iter_mut());
+        for s in strings {
+            mask_in_place(s);
+        }
+        for m in &mut self.mismatches {
+            mask_in_place(&mut m.check);
+            mask_in_place(&mut m.expected);
+            mask_in_place(&mut m.actual);
+        }
+    }
+
     /// `step 3 (exchange the code): status: expected 200, got 400`; just the message for a failure before
     /// the first step (the session reset, `vars`) or after the last (a baseline's unexpected pass).
     pub fn headline(&self) -> String {

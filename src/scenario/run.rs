@@ -331,7 +331,8 @@ async fn run_one(ctx: &Ctx, index: usize, s: &LoadedScenario) -> ScenarioResult 
         Ok::<(), Failure>(())
     }
     .await;
-    if let Err(f) = outcome {
+    if let Err(mut f) = outcome {
+        f.mask();
         result.outcome = Outcome::Failed;
         result.failure = Some(f);
         result.duration_ms = started.elapsed().as_millis() as u64;
@@ -350,6 +351,9 @@ async fn run_one(ctx: &Ctx, index: usize, s: &LoadedScenario) -> ScenarioResult 
         }
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
+    if let Some(f) = &mut result.failure {
+        f.mask();
+    }
     result
 }
 

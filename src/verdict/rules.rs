@@ -9,7 +9,7 @@ use super::index::{
     retryable_failure, service,
 };
 use super::{Evidence, Judgement, Rule, Status, secs};
-use crate::journal::{Api, BadMaterial, JournalEntry};
+use crate::journal::{Api, BadMaterial, JournalEntry, MisplacedSecret, Place, SecretKind};
 use crate::scope::Scope;
 
 /// RFC 8628 §3.2: a client that got no `interval` uses 5 seconds.
@@ -117,6 +117,14 @@ pub(super) static RULES: &[Rule] = &[
         sources: &["lwa.md §4.4", "lwa.md §5", "docs/ROUTES.md Leniencies"],
         judged: "No request was accepted only through a leniency (a code pair without `response_type=device_code`, the RFC 8628 URN as `grant_type`): each would be refused by LWA. Exercised by every token and code-pair request.",
         judge: lwa_no_leniency,
+    },
+    Rule {
+        id: "lwa-secret-placement",
+        group: "lwa",
+        title: "Sends each credential only where it belongs, never in a query string",
+        sources: &["RFC 6749 §2.3.1", "RFC 6749 §4.1.3", "RFC 6750 §5.3", "lwa.md §2"],
+        judged: "No request carries a credential outside its standard place: a client secret, refresh token, access token, app token or authorization code (known by its shape: `amzn1.oa2-cs.v1.…` or a fixture's secret, `Atzr|`, `Atza|`, `Atc|`, `AN` and 18 letters) or a PKCE verifier (43–128 unreserved characters under a name containing `verifier`) belongs in the LWA body parameter of its own name (`client_secret`, `refresh_token`, `code`, `code_verifier`), in `Authorization` (Basic for the secret, Bearer for access and app tokens) or `x-amz-access-token`, or, for an access token, in `?access_token=` at tokeninfo and the profile endpoints, where LWA documents it. Anywhere else (a query string, `clientSecret`, `x-secret`, a JSON field of another name) fails; a token in a Music API query string is `token-not-in-query`'s. Exercised by every request that carries a credential.",
+        judge: lwa_secret_placement,
     },
     Rule {
         id: "scope-no-redundant-read",
@@ -681,6 +689,47 @@ fn lwa_no_leniency(ix: &Index<'_>) -> Judgement {
         "No request reached the token or code-pair endpoint.",
         |n| format!("{} asked as LWA documents.", plural(n, "LWA request", "LWA requests")),
         |n| format!("{} passed only through a leniency of the mock.", plural(n, "LWA request", "LWA requests")),
+    )
+}
+
+/// Whether a request carries a credential where credentials go: a token or code-pair request, an
+/// `Authorization` or `x-amz-access-token` header, `?access_token=`, or one sent elsewhere.
+fn carries_credentials(e: &JournalEntry) -> bool {
+    is_token_request(e)
+        || e.path == "/auth/o2/create/codepair"
+        || header(e, "authorization").is_some()
+        || header(e, "x-amz-access-token").is_some()
+        || query(e, "access_token").is_some()
+        || !e.facts.misplaced_secrets.is_empty()
+}
+
+fn lwa_secret_placement(ix: &Index<'_>) -> Judgement {
+    let (mut exercised, mut failures) = (Vec::new(), Vec::new());
+    for e in &ix.entries {
+        let music = service(&e.path) == Service::Music;
+        let judged: Vec<String> = e
+            .facts
+            .misplaced_secrets
+            .iter()
+            // A token in a Music API query string is judged by token-not-in-query.
+            .filter(|m| {
+                let token = matches!(m.kind, SecretKind::AccessToken | SecretKind::RefreshToken | SecretKind::AppToken);
+                !(music && m.place == Place::Query && token)
+            })
+            .map(MisplacedSecret::describe)
+            .collect();
+        if !judged.is_empty() {
+            failures.push(Evidence::of(e, judged.join("; ")));
+        } else if carries_credentials(e) {
+            exercised.push(Evidence::of(e, "every credential where it belongs"));
+        }
+    }
+    verdict(
+        exercised,
+        failures,
+        "No request carried a credential.",
+        |n| format!("{} carried credentials only where they belong.", plural(n, "request", "requests")),
+        |n| format!("{} sent a credential outside its place.", plural(n, "request", "requests")),
     )
 }
 

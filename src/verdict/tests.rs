@@ -290,6 +290,41 @@ fn a_revoked_grant_is_let_go_and_reusing_it_fails() {
 }
 
 #[test]
+fn credentials_outside_their_place_fail_and_music_api_query_tokens_are_left_to_their_rule() {
+    use crate::journal::{MisplacedSecret, Place, SecretKind};
+    let misplaced = |kind, place, name: &str| MisplacedSecret { kind, place, name: name.into() };
+    let mut j = J::default();
+    j.issue(1.0, "authorization_code", "a1", "r1", 3600);
+    j.music(2.0, "/v1/me", "a1", 200);
+    // A token in a Music API query string is token-not-in-query's, not this rule's.
+    j.music(3.0, "/v1/me", "a1", 200).facts.misplaced_secrets =
+        vec![misplaced(SecretKind::AccessToken, Place::Query, "access_token")];
+    j.push(4.0, "GET", "/v1/albums/top", 200);
+    let r = j.judge("lwa-secret-placement");
+    assert_status(&r, Status::Pass, &[1, 2, 3]);
+    assert_eq!(r.message, "3 requests carried credentials only where they belong.");
+    assert_eq!(r.evidence[0].note, "every credential where it belongs");
+    j.refused_refresh(5.0, "r1").facts.misplaced_secrets = vec![
+        misplaced(SecretKind::ClientSecret, Place::Body, "clientSecret"),
+        misplaced(SecretKind::RefreshToken, Place::Query, "refresh_token"),
+    ];
+    j.music(6.0, "/v1/me", "a1", 200).facts.misplaced_secrets =
+        vec![misplaced(SecretKind::AccessToken, Place::Header, "x-access-token")];
+    let r = j.judge("lwa-secret-placement");
+    assert_status(&r, Status::Fail, &[5, 6]);
+    assert_eq!(r.message, "2 requests sent a credential outside its place.");
+    assert_eq!(
+        r.evidence[0].note,
+        "sent a client secret in the body as \"clientSecret\"; sent a refresh token in the query string as \"refresh_token\""
+    );
+    assert_eq!(r.evidence[1].note, "sent an access token in a header as \"x-access-token\"");
+    let mut quiet = J::default();
+    quiet.push(1.0, "GET", "/v1/albums/top", 200);
+    let r = quiet.judge("lwa-secret-placement");
+    assert_eq!((r.status, r.message.as_str()), (Status::NotExercised, "No request carried a credential."));
+}
+
+#[test]
 fn a_token_in_a_music_api_query_fails() {
     let mut j = J::default();
     j.music(1.0, "/v1/tracks/B0000000001", "a1", 200);

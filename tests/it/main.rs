@@ -40,6 +40,7 @@ mod scenario_check;
 mod scenario_run;
 mod scenario_stream;
 mod scenario_wrong_server;
+mod secrets;
 mod smoke;
 mod startup;
 mod stream_http;

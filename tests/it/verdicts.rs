@@ -88,6 +88,74 @@ async fn the_verdict_names_each_rule_with_evidence_on_the_virtual_clock() {
     assert_eq!(all["summary"], json!({"pass": 0, "fail": 0, "not_exercised": rules}));
 }
 
+#[tokio::test]
+async fn a_secret_under_another_name_or_in_a_query_string_fails_lwa_secret_placement_exactly() {
+    let app = TestApp::spawn().await;
+    let plan = "name: secrets\nrules: [lwa-secret-placement]\n";
+    let r = app.send(app.http.post(app.url("/s/sp/__admin/plan")).body(plan)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    app.admin("POST", "/s/sp/__admin/clock/freeze", json!({})).await;
+    app.admin("POST", "/s/sp/__admin/clock/set", json!({"now": 1_800_000_000})).await;
+    let token = app.url("/s/sp/auth/o2/token");
+    // 1: the secret as `clientSecret` in the body (the refresh token is unknown: invalid_grant).
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "Atzr|x"),
+        ("client_id", WEB_CLIENT),
+        ("clientSecret", WEB_SECRET),
+    ];
+    assert_eq!(app.send(app.http.post(&token).form(&form)).await.status, 400);
+    // 2: an access token in `?access_token=` at tokeninfo, where LWA documents it.
+    assert_eq!(app.get("/s/sp/auth/o2/tokeninfo?access_token=Atza%7Cx").await.status, 400);
+    // 3: the verifier in the query string of the exchange (the code is unknown: invalid_grant).
+    let form = [("grant_type", "authorization_code"), ("code", "ANcMJpTtVktKiZvfdYaV"), ("client_id", PUBLIC_CLIENT)];
+    let r = app.send(app.http.post(&token).query(&[("code_verifier", crate::lwa_support::VERIFIER)]).form(&form)).await;
+    assert_eq!(r.status, 400);
+    // 4: ask-cli's legacy secret in a header of its own, known by its value.
+    let r = app.send(app.http.get(app.url("/s/sp/v1/me")).header("x-secret", ASK_SECRET)).await;
+    assert_eq!(r.status, 401);
+    let v = app.admin("GET", "/s/sp/__admin/verdict", json!({})).await;
+    let at = json!("2027-01-15T08:00:00.000Z");
+    let evidence = |seq: u64, request: &str, status: u16, note: &str| json!({"seq": seq, "at_ms": 1_800_000_000_000i64, "at": at, "request": request, "status": status, "note": note});
+    let expected = json!({
+        "session": "sp",
+        "plan": "secrets",
+        "plan_file": null,
+        "judged_at_ms": 1_800_000_000_000i64,
+        "entries": 4,
+        "summary": {"pass": 0, "fail": 1, "not_exercised": 0},
+        "rules": [{
+            "id": "lwa-secret-placement",
+            "group": "lwa",
+            "title": "Sends each credential only where it belongs, never in a query string",
+            "sources": ["RFC 6749 §2.3.1", "RFC 6749 §4.1.3", "RFC 6750 §5.3", "lwa.md §2"],
+            "status": "fail",
+            "message": "3 requests sent a credential outside its place.",
+            "evidence": [
+                evidence(1, "POST /auth/o2/token", 400, "sent a client secret in the body as \"clientSecret\""),
+                evidence(3, "POST /auth/o2/token", 400, "sent a PKCE code verifier in the query string as \"code_verifier\""),
+                evidence(4, "GET /v1/me", 401, "sent a client secret in a header as \"x-secret\""),
+            ],
+            "evidence_total": 3
+        }]
+    });
+    assert_eq!(v, expected);
+    // The journal names where each went, and holds none of the values.
+    let journal = app.get("/s/sp/__admin/requests").await;
+    assert!(!journal.text.contains(WEB_SECRET) && !journal.text.contains(ASK_SECRET), "{}", journal.text);
+    let entries = journal.json();
+    assert_eq!(
+        entries[0]["misplaced_secrets"],
+        json!([{"kind": "client_secret", "in": "body", "name": "clientSecret"}])
+    );
+    assert_eq!(entries[1].get("misplaced_secrets"), None);
+    assert_eq!(
+        entries[2]["misplaced_secrets"],
+        json!([{"kind": "code_verifier", "in": "query", "name": "code_verifier"}])
+    );
+    assert_eq!(entries[3]["misplaced_secrets"], json!([{"kind": "client_secret", "in": "header", "name": "x-secret"}]));
+}
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -427,7 +495,7 @@ async fn the_dashboard_renders_the_timeline_in_headless_chromium() {
     println!("screenshot: {}", png.display());
     for text in [
         "Plan: Speaker journey",
-        "16 failed",
+        "17 failed",
         "device-poll-interval",
         "Polls a device code no faster than the code pair's interval",
         "POST /auth/o2/create/codepair",
