@@ -256,6 +256,7 @@ pub async fn issue_user_tokens(
         gen_: generation,
         jti: token_id(session),
         pc: false,
+        rti: None,
     };
     let mut token_ids = vec![base.jti.clone()];
     let refresh_token = with_refresh.then(|| {
@@ -278,7 +279,8 @@ pub async fn issue_user_tokens(
     }
 }
 
-/// Mints a new access token from a refresh token's claims (same grant, same scopes).
+/// Mints a new access token from a refresh token's claims (same grant, same scopes), naming the refresh token
+/// (`rti`) so that it dies with it.
 pub async fn reissue_access(state: &AppState, session: &Session, refresh: &Claims) -> (String, u64) {
     let now_s = session.store.now_ms().div_euclid(1000);
     let lifetime = session.store.settings().await.access_token_lifetime_seconds;
@@ -288,6 +290,7 @@ pub async fn reissue_access(state: &AppState, session: &Session, refresh: &Claim
         exp: Some(expiry(now_s, lifetime)),
         jti: token_id(session),
         pc: false,
+        rti: Some(refresh.jti.clone()),
         ..refresh.clone()
     };
     (state.tokens.mint(&c), lifetime)
@@ -315,6 +318,7 @@ pub async fn issue_app_token(
         gen_: 0,
         jti: token_id(session),
         pc: false,
+        rti: None,
     };
     AppTokenResponse {
         access_token: state.tokens.mint(&c),
@@ -386,10 +390,18 @@ pub async fn check_token(
     }
     let grant = claims.sub.as_deref().map(|u| (u, claims.cid.as_str()));
     match session.store.token_state(&claims.jti, grant, claims.gen_).await {
-        TokenState::Active => Ok(claims),
-        TokenState::Revoked => Err(TokenProblem::Revoked),
-        TokenState::ForcedExpired => Err(TokenProblem::ForcedExpired),
+        TokenState::Active => {}
+        TokenState::Revoked => return Err(TokenProblem::Revoked),
+        TokenState::ForcedExpired => return Err(TokenProblem::ForcedExpired),
     }
+    // An access token minted by a refresh dies with its refresh token when that one is revoked alone (a
+    // replayed code, A55); a refresh token forced to expire leaves it to its own lifetime.
+    if let Some(refresh) = &claims.rti {
+        if session.store.token_state(refresh, None, 0).await == TokenState::Revoked {
+            return Err(TokenProblem::Revoked);
+        }
+    }
+    Ok(claims)
 }
 
 /// Resolves the scopes of a request against a profile: the default scope when none were asked for

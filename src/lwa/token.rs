@@ -208,7 +208,7 @@ async fn authorization_code(state: &AppState, session: &Session, params: &LwaPar
         public_refresh: !client.with_secret,
     };
     let body = issue_user_tokens(state, session, issue, with_refresh).await;
-    // A replay of this code revokes exactly these tokens (RFC 6749 §4.1.2).
+    // A replay of this code revokes these tokens, and the access tokens refreshed from them (RFC 6749 §4.1.2).
     session.store.bind_code_tokens(code, &body.token_ids).await;
     Ok(token_json(&body, issued(&body, client.client.client_id.as_str(), Some(&record.user_id), &record.scopes)))
 }
@@ -278,7 +278,8 @@ async fn refresh_token(state: &AppState, session: &Session, params: &LwaParams) 
         refresh_token: Some(token.to_owned()),
         token_type: "bearer",
         expires_in: lifetime,
-        // Not bound to the code the grant began with: a replay of it revokes the tokens its exchange issued.
+        // Not bound to the code the grant began with: the access token names its refresh token (`rti`), and dies
+        // when a replay of the code revokes that one.
         token_ids: Vec::new(),
     };
     let scopes = crate::scope::ScopeSet::parse(&claims.scp).unwrap_or_default();

@@ -64,6 +64,10 @@ pub struct Claims {
     /// Refresh tokens: whether refreshing needs no client secret (CBL and PKCE-without-secret grants).
     #[serde(default)]
     pub pc: bool,
+    /// Access tokens minted by a refresh: the refresh token's id (`jti`), so that revoking that refresh token
+    /// alone (a replayed authorization code, `docs/ROUTES.md` A55) ends them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rti: Option<String>,
 }
 
 /// Why a token string is not a token of ours.
@@ -173,6 +177,7 @@ mod tests {
             gen_: 0,
             jti: "0123456789abcdef0123456789abcdef".into(),
             pc: false,
+            rti: None,
         }
     }
 

@@ -948,11 +948,16 @@ async fn a_replayed_code_is_invalid_grant_and_revokes_exactly_the_tokens_of_its_
     assert_lwa_error(&app.refresh_web(s(&first, "refresh_token")).await, 400, "invalid_grant", BAD_REFRESH);
     let info = app.get(&format!("/auth/o2/tokeninfo?access_token={}", enc(s(&first, "access_token")))).await;
     assert_lwa_error(&info, 400, "invalid_token", "The request has an invalid parameter : access_token");
-    // Nothing else: the other grant's tokens work, and so does the access token refreshed before the replay
-    // (for its lifetime; its refresh token is gone).
+    // And so is the access token refreshed from that refresh token before the replay: it was issued based on
+    // the code too.
+    let r = app.profile(s(&refreshed, "access_token")).await;
+    assert_eq!(
+        (r.status, r.header("www-authenticate")),
+        (401, Some(r#"Bearer realm="Login with Amazon", error="invalid_token""#))
+    );
+    // Nothing else: the other grant's tokens work.
     assert_eq!(app.profile(s(&other, "access_token")).await.status, 200);
     assert_user_token_response(&app.refresh_web(s(&other, "refresh_token")).await);
-    assert_eq!(app.profile(s(&refreshed, "access_token")).await.status, 200);
     // The journal says why the refresh was refused.
     let journal = app.admin("GET", "/__admin/requests", json!({})).await;
     let refused = journal.as_array().unwrap().iter().rev().find(|e| e["error"] == "invalid_grant").unwrap();
