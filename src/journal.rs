@@ -80,7 +80,7 @@ pub fn redact(name: &str, value: &str) -> String {
 }
 
 /// One recorded request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct JournalEntry {
     /// Position in the session's journal, from 1.
     pub seq: u64,
@@ -117,7 +117,8 @@ pub struct JournalEntry {
 
 /// Facts about one request that client verdicts (`crate::verdict`) judge, beyond method, path and status.
 /// Every field is left out of the JSON when empty, so most entries carry none of them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Facts {
     /// The scopes of the token issued or presented, normalised and space-separated.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -346,7 +347,7 @@ impl Leniency {
 
 /// A secret a request sent outside its standard place: what it was, where, and under which name (its value is
 /// masked wherever the request is recorded).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MisplacedSecret {
     /// What the value was.
     pub kind: SecretKind,
@@ -389,7 +390,7 @@ impl BadMaterial {
 
 /// Bad material served: its kind and the fingerprint of what it taints (the access token of a token response,
 /// the authorization code of a redirect).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BadMaterialFact {
     /// What was wrong with it.
     pub kind: BadMaterial,

@@ -43,6 +43,7 @@ mod scenario_wrong_server;
 mod secrets;
 mod smoke;
 mod startup;
+mod state;
 mod stream_http;
 mod tls;
 mod verdicts;
