@@ -57,7 +57,7 @@ pub fn fingerprint(value: &str) -> String {
     let mut s = String::with_capacity(19);
     s.push_str("[redacted:");
     for b in &digest[..4] {
-        s.push_str(&format!("{b:02x}"));
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
     }
     s.push(']');
     s

@@ -45,25 +45,7 @@ impl Scope {
     /// # Errors
     /// [`InvalidScope`] when the token breaks the grammar.
     pub fn parse(s: &str) -> Result<Self, InvalidScope> {
-        let bad = || InvalidScope(s.to_owned());
-        let word_ok =
-            |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        if s.is_empty() || s.len() > 256 {
-            return Err(bad());
-        }
-        match s.split_once("::") {
-            Some((service, category)) => {
-                if !word_ok(service) || category.split(':').any(|w| !word_ok(w)) {
-                    return Err(bad());
-                }
-            }
-            None => {
-                if s.split(':').any(|w| !word_ok(w)) {
-                    return Err(bad());
-                }
-            }
-        }
-        Ok(Scope(s.to_owned()))
+        if well_formed(s) { Ok(Scope(s.to_owned())) } else { Err(InvalidScope(s.to_owned())) }
     }
 
     /// The scope string.
@@ -73,10 +55,7 @@ impl Scope {
 
     /// For a structured `X:read` scope, the scope `X` that supersedes it.
     pub fn superseded_by(&self) -> Option<&str> {
-        if !self.0.contains("::") {
-            return None;
-        }
-        self.0.strip_suffix(":read").filter(|base| base.contains("::") && !base.ends_with(':'))
+        superseded_by(&self.0)
     }
 
     /// Whether this is an Amazon Music Web API scope (`music::…`), which needs a music-enabled profile.
@@ -86,8 +65,46 @@ impl Scope {
 
     /// Whether holding `self` gives what `required` asks for.
     pub fn covers(&self, required: &Scope) -> bool {
-        self == required || required.superseded_by() == Some(self.as_str())
+        covers(&self.0, &required.0)
     }
+}
+
+/// Whether `s` is a scope: `word(:word)*`, or `service::word(:word)*`, of `A-Z a-z 0-9 _ . -`, at most 256 bytes.
+fn well_formed(s: &str) -> bool {
+    let word_ok =
+        |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if s.is_empty() || s.len() > 256 {
+        return false;
+    }
+    match s.split_once("::") {
+        Some((service, category)) => word_ok(service) && category.split(':').all(word_ok),
+        None => s.split(':').all(word_ok),
+    }
+}
+
+/// For a structured `X:read` scope, the scope `X` that supersedes it.
+fn superseded_by(s: &str) -> Option<&str> {
+    if !s.contains("::") {
+        return None;
+    }
+    s.strip_suffix(":read").filter(|base| base.contains("::") && !base.ends_with(':'))
+}
+
+/// Whether holding the scope `granted` gives what the scope `required` asks for.
+fn covers(granted: &str, required: &str) -> bool {
+    granted == required || superseded_by(required) == Some(granted)
+}
+
+/// Of a token's granted scope parameter (as minted: a normalised, space-separated set), the first granted scope
+/// that covers any of `required`, read in place: the request path's check, which allocates nothing. `None`
+/// when none does, or when the parameter is not a set of well-formed scopes (a token grants nothing then, as
+/// [`ScopeSet::parse`] would say).
+pub fn granted_covering<'a>(granted: &'a str, required: &[&str]) -> Option<&'a str> {
+    let mut words = granted.split_ascii_whitespace();
+    if !words.clone().all(well_formed) {
+        return None;
+    }
+    words.find(|g| required.iter().any(|r| covers(g, r)))
 }
 
 impl fmt::Display for Scope {

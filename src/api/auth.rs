@@ -22,7 +22,7 @@ use crate::fixtures::User;
 use crate::journal::JournalNote;
 use crate::lwa::tokens::{Claims, TokenKind};
 use crate::lwa::{TokenProblem, check_token};
-use crate::scope::{Scope, ScopeSet};
+use crate::scope::ScopeSet;
 
 /// The message of a customer without an Amazon Music account (V1's documented start, then what to do).
 pub const NO_MUSIC_ACCOUNT: &str =
@@ -211,9 +211,8 @@ pub async fn authenticate(
     };
     profile.map_err(|e| e.of_caller(&claims))?;
     // 5: scope.
-    let scopes = ScopeSet::parse(&claims.scp).unwrap_or_default();
-    let alternatives: Vec<Scope> = requires.0.iter().filter_map(|s| Scope::parse(s).ok()).collect();
-    if !scopes.satisfies_any(&alternatives) {
+    let Some(scope_used) = crate::scope::granted_covering(&claims.scp, requires.0) else {
+        let scopes = ScopeSet::parse(&claims.scp).unwrap_or_default();
         let has = if scopes.is_empty() { "none".to_owned() } else { scopes.to_string() };
         let e = refuse(
             Denial::Forbidden,
@@ -224,8 +223,8 @@ pub async fn authenticate(
             ),
         );
         return Err(e.of_caller(&claims).noting(|n| n.facts.scope_missing = Some(requires.describe())));
-    }
-    let scope_used = scopes.iter().find(|g| alternatives.iter().any(|a| g.covers(a))).map(|g| g.as_str().to_owned());
+    };
+    let scope_used = Some(scope_used.to_owned());
     // 6: a music account.
     let user = claims.sub.as_deref().and_then(|u| state.fixtures.user(u)).cloned();
     let Some(user) = user else {

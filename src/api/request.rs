@@ -190,10 +190,10 @@ impl ApiRequest {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
+            .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim()))
             .filter(|t| !t.is_empty());
         if let Some(t) = token {
-            note(&mut resp, |n| n.token = Some(fingerprint(&t)));
+            note(&mut resp, |n| n.token = Some(fingerprint(t)));
         }
         resp
     }

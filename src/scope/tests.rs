@@ -86,3 +86,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_request_path_finds_the_granted_scope_that_covers_in_place() {
+    let g = "music::catalog music::library profile";
+    assert_eq!(granted_covering(g, &["music::library:read"]), Some("music::library"));
+    assert_eq!(granted_covering(g, &["music::profile:read", "music::profile"]), None);
+    assert_eq!(
+        granted_covering("music::profile:read", &["music::profile:read", "music::profile"]),
+        Some("music::profile:read")
+    );
+    assert_eq!(granted_covering("music::library:read", &["music::library"]), None);
+    // A parameter that is not a set of scopes grants nothing, as ScopeSet::parse says.
+    assert_eq!(granted_covering("music::library bad!scope", &["music::library"]), None);
+    assert_eq!(granted_covering("", &["music::library"]), None);
+}
+
+proptest! {
+    /// In place or through a parsed set, the same answer: the first granted scope, in the set's order, that
+    /// covers one of the required.
+    #[test]
+    fn in_place_and_parsed_agree(
+        granted in proptest::collection::vec(prop::sample::select(vec![
+            "music::library", "music::library:read", "music::catalog", "music::profile", "music::profile:read",
+            "profile", "x::y:read",
+        ]), 0..5),
+        required in proptest::collection::vec(prop::sample::select(vec![
+            "music::library", "music::library:read", "music::profile:read", "music::profile", "profile",
+        ]), 1..3),
+    ) {
+        let set = ScopeSet::parse(&granted.join(" ")).unwrap();
+        let minted = set.to_string();
+        let wanted: Vec<Scope> = required.iter().map(|r| Scope::parse(r).unwrap()).collect();
+        let parsed = set.iter().find(|g| wanted.iter().any(|w| g.covers(w))).map(Scope::as_str);
+        prop_assert_eq!(granted_covering(&minted, &required), parsed);
+    }
+}
