@@ -53,6 +53,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .fallback_service(inner)
+        // Inside `outer`, so that a body that came too late is journaled as the 408 it was answered.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::conn::body_deadline))
         .layer(axum::middleware::from_fn_with_state(state, outer))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
 }

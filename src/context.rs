@@ -3,6 +3,7 @@
 //! handler to add to its journal entry, and the Device API host's name. `app.rs` wires the routers on top.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -14,16 +15,22 @@ use crate::journal::JournalNote;
 use crate::lwa::tokens::TokenCodec;
 use crate::store::{SessionId, SessionStore, Store};
 
+/// Longest time a request body may take to arrive, counted from its head, by default (`--body-timeout`).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Limits and switches fixed at start-up.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
+    /// Longest time a request body may take to arrive, counted from its head; later, the request is answered
+    /// 408 (`conn::body_deadline`). Zero: no limit.
+    pub body_timeout: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { body_limit: 1024 * 1024 }
+        Limits { body_limit: 1024 * 1024, body_timeout: DEFAULT_BODY_TIMEOUT }
     }
 }
 

@@ -18,6 +18,7 @@ mod bad_input;
 mod catalog_fixtures;
 mod client_conformance;
 mod client_plans;
+mod connections;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
