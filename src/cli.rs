@@ -157,6 +157,10 @@ pub struct ServeArgs {
     /// no limit).
     #[arg(long, env = "AMM_MAX_CONNECTIONS", value_name = "N", default_value_t = crate::conn::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// A token every admin route but health then needs, as `Authorization: Bearer <token>` (the dashboard asks
+    /// for it once). Letters, digits and - . _ ~ + / =. Without it, binding a non-loopback address warns.
+    #[arg(long, env = "AMM_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
+    pub admin_token: Option<String>,
     /// A client plan (scenarios/clients/*.yaml) loaded into the default session.
     #[arg(long, env = "AMM_PLAN", value_name = "FILE")]
     pub plan: Option<PathBuf>,
@@ -196,6 +200,7 @@ impl ServeArgs {
             idle_timeout: self.idle_timeout,
             shutdown_grace: self.shutdown_grace,
             max_connections: self.max_connections,
+            admin_token: self.admin_token.clone(),
         }
     }
 }
@@ -208,6 +213,15 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         return Err(format!("expected seconds from 0 to {MAX_FLAG_SECONDS}; got {text:?}"));
     }
     Ok(Duration::from_secs_f64(s))
+}
+
+/// Reads `--admin-token`: an RFC 6750 token (it travels in a header and a cookie as it is).
+fn parse_admin_token(text: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    if text.is_empty() || text.len() > 512 || !text.chars().all(allowed) {
+        return Err("expected 1 to 512 of the characters A-Z a-z 0-9 - . _ ~ + / =".to_owned());
+    }
+    Ok(text.to_owned())
 }
 
 /// The largest value of a timeout flag: a year.
@@ -253,6 +267,15 @@ pub fn main() -> ExitCode {
     // is only renamed into place when complete) must not hold the exit up once the server has stopped.
     runtime.shutdown_timeout(BLOCKING_TASKS_AT_EXIT);
     code
+}
+
+/// The warning for a non-loopback bind without `--admin-token`.
+fn exposed_warning(bind: SocketAddr) -> String {
+    format!(
+        "warning: bound to {}, not a loopback address, without --admin-token: anyone who can reach this port can \
+         drive the admin API and read its client secrets; set --admin-token (AMM_ADMIN_TOKEN)",
+        bind.ip()
+    )
 }
 
 /// How long the process waits at exit for blocking tasks still running (audio encodes).
@@ -347,7 +370,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
         if let Some((path, _)) = &ca_file {
             let _ = writeln!(out, "ca certificate: {}", path.display());
         }
+        if cfg.admin_exposed() {
+            let _ = writeln!(out, "{}", exposed_warning(cfg.bind));
+        }
         let _ = out.flush();
+    }
+    if cfg.admin_exposed() {
+        eprintln!("{}", exposed_warning(cfg.bind));
     }
     tracing::info!(addr = %server.addr(), profiles, users, tls = cfg.tls.is_some(), "serving");
     shutdown.await;

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::router;
 use crate::conn::ConnLimits;
-use crate::context::{AppState, Limits};
+use crate::context::{AdminAccess, AppState, Limits};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::lwa::tokens::TokenCodec;
 use crate::store::Bounds;
@@ -80,6 +80,8 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Connections served at once; one more is answered 503 and closed (0: no limit).
     pub max_connections: usize,
+    /// `--admin-token`: every admin route but health then needs `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -91,6 +93,26 @@ impl ServerConfig {
             shutdown_grace: self.shutdown_grace,
             max_connections: self.max_connections,
         }
+    }
+
+    /// Who may reach the admin API: the token, and bound to a loopback address the host names served besides
+    /// the loopback ones (the Amazon names a generated certificate is for, and `--public-url`'s host).
+    pub fn admin_access(&self) -> AdminAccess {
+        let hosts = self.bind.ip().is_loopback().then(|| {
+            let mut hosts: Vec<String> = crate::tls::HOSTS.iter().map(|h| (*h).to_owned()).collect();
+            let public = self.public_url.as_deref().and_then(|u| url::Url::parse(u).ok());
+            if let Some(host) = public.as_ref().and_then(url::Url::host_str) {
+                hosts.push(crate::context::host_name(host));
+            }
+            hosts
+        });
+        AdminAccess { token: self.admin_token.clone(), hosts }
+    }
+
+    /// Whether anyone who can reach the port can drive the admin API: bound to a non-loopback address without an
+    /// admin token (`serve` warns).
+    pub fn admin_exposed(&self) -> bool {
+        !self.bind.ip().is_loopback() && self.admin_token.is_none()
     }
 
     /// What the store keeps, from the journal and session flags.
@@ -128,6 +150,7 @@ impl Default for ServerConfig {
             idle_timeout: crate::conn::DEFAULT_IDLE_TIMEOUT,
             shutdown_grace: crate::conn::DEFAULT_SHUTDOWN_GRACE,
             max_connections: crate::conn::DEFAULT_MAX_CONNECTIONS,
+            admin_token: None,
         }
     }
 }
@@ -189,7 +212,7 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
         catalog,
         store,
         tokens,
-        Limits { body_limit: cfg.body_limit, body_timeout: cfg.body_timeout },
+        Limits { body_limit: cfg.body_limit, body_timeout: cfg.body_timeout, admin: cfg.admin_access() },
         Arc::new(streams),
     ))
 }

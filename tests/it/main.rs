@@ -14,6 +14,7 @@ mod testkit;
 mod refclient;
 
 mod admin;
+mod admin_guard;
 mod bad_input;
 mod catalog_fixtures;
 mod client_conformance;
