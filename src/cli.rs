@@ -50,6 +50,28 @@ pub enum Command {
     /// Ask a running mock for a session's client verdict; exit 0 every judged rule passed, 1 a rule failed,
     /// 2 usage, network or file errors.
     Verdict(VerdictArgs),
+    /// Work with a state file (`serve --state`): `state export` prints it as one JSON snapshot.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+/// `state` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print a state file as a JSON snapshot (for `serve --import`); exit 0, or 2 when the file cannot be
+    /// read (a server that has it open holds it locked: stop it first).
+    Export(StateExportArgs),
+}
+
+/// `state export` flags.
+#[derive(Debug, clap::Args)]
+pub struct StateExportArgs {
+    /// The state file.
+    #[arg(long, env = "AMM_STATE", value_name = "PATH")]
+    pub state: PathBuf,
+    /// Write the snapshot here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `healthcheck` flags.
@@ -161,6 +183,14 @@ pub struct ServeArgs {
     /// for it once). Letters, digits and - . _ ~ + / =. Without it, binding a non-loopback address warns.
     #[arg(long, env = "AMM_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
     pub admin_token: Option<String>,
+    /// Keep everything the mock remembers in this SQLite state file (created when missing), so that linked
+    /// devices, playlists, revocations and clocks survive a restart; default: in memory only.
+    #[arg(long, env = "AMM_STATE", value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Start from this snapshot (`state export`): it replaces the --state file's contents, or, without
+    /// --state, seeds the in-memory state.
+    #[arg(long, env = "AMM_IMPORT", value_name = "FILE")]
+    pub import: Option<PathBuf>,
     /// A client plan (scenarios/clients/*.yaml) loaded into the default session.
     #[arg(long, env = "AMM_PLAN", value_name = "FILE")]
     pub plan: Option<PathBuf>,
@@ -201,6 +231,8 @@ impl ServeArgs {
             shutdown_grace: self.shutdown_grace,
             max_connections: self.max_connections,
             admin_token: self.admin_token.clone(),
+            state: self.state.clone(),
+            import: self.import.clone(),
         }
     }
 }
@@ -262,11 +294,35 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => crate::scenario::cmd::schema_command(args),
         Command::Conformance(args) => crate::scenario::cmd::conformance_command(args),
         Command::Verdict(args) => runtime.block_on(crate::verdict::cmd::verdict_command(args)),
+        Command::State(StateCommand::Export(args)) => state_export(&args),
     };
     // Dropping a runtime waits for every blocking task; one a client started (an audio encode, whose cache file
     // is only renamed into place when complete) must not hold the exit up once the server has stopped.
     runtime.shutdown_timeout(BLOCKING_TASKS_AT_EXIT);
     code
+}
+
+fn state_export(args: &StateExportArgs) -> ExitCode {
+    let snapshot = match crate::store::sqlite::StateFile::export(&args.state) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut text = serde_json::to_string_pretty(&snapshot).unwrap_or_default();
+    text.push('\n');
+    let written = match &args.out {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => std::io::stdout().lock().write_all(text.as_bytes()).map_err(|e| format!("cannot write stdout: {e}")),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// The warning for a non-loopback bind without `--admin-token`.
@@ -333,9 +389,15 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     if let Some(p) = &plan {
         let session = state.store.session(&crate::store::SessionId::default_session());
-        session.load_plan(Some(p.clone())).await;
-        tracing::info!(plan = %p.name, "plan loaded into the default session");
+        // Loading a plan resets the session: a state file that already has this plan keeps its state.
+        if session.plan().await.as_deref() == Some(&**p) {
+            tracing::info!(plan = %p.name, "plan already loaded in the state file's default session: kept");
+        } else {
+            session.load_plan(Some(p.clone())).await;
+            tracing::info!(plan = %p.name, "plan loaded into the default session");
+        }
     }
+    let sessions = state.store.session_ids().len();
     let profiles = state.fixtures.profiles().len();
     let users = state.fixtures.users().len();
     // Before the `listening on` line: from then on a SIGTERM must mean a clean shutdown.
@@ -379,6 +441,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         eprintln!("{}", exposed_warning(cfg.bind));
     }
     tracing::info!(addr = %server.addr(), profiles, users, tls = cfg.tls.is_some(), "serving");
+    match &cfg.state {
+        Some(path) => tracing::info!(state = %path.display(), sessions, "state kept in the state file"),
+        None => tracing::info!("state kept in memory only: it ends with the process (--state PATH keeps it)"),
+    }
     shutdown.await;
     tracing::info!("shutting down");
     server.stop().await;

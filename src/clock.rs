@@ -50,6 +50,17 @@ pub struct ClockState {
     pub frozen: bool,
 }
 
+/// A clock as a state file keeps it (see [`Clock::saved`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedClock {
+    /// Virtual minus real time, ms (while running).
+    pub offset_ms: i64,
+    /// Whether it stands still.
+    pub frozen: bool,
+    /// Where it stands, epoch ms (while frozen).
+    pub frozen_at_ms: i64,
+}
+
 impl Clock {
     /// Virtual now in epoch milliseconds.
     pub fn now_ms(&self) -> i64 {
@@ -103,6 +114,23 @@ impl Clock {
         } else {
             self.offset_ms.fetch_add(ms, Ordering::AcqRel);
         }
+    }
+
+    /// What a state file keeps of the clock: the offset from real time, and where it stands when frozen.
+    pub fn saved(&self) -> SavedClock {
+        SavedClock {
+            offset_ms: self.offset_ms.load(Ordering::Acquire),
+            frozen: self.frozen.load(Ordering::Acquire),
+            frozen_at_ms: self.frozen_at_ms.load(Ordering::Acquire),
+        }
+    }
+
+    /// Sets the clock as a state file kept it: a running one keeps its offset from real time (it went on
+    /// ticking while the server was down), a frozen one stands where it stood.
+    pub fn load(&self, saved: SavedClock) {
+        self.offset_ms.store(saved.offset_ms, Ordering::Release);
+        self.frozen_at_ms.store(saved.frozen_at_ms, Ordering::Release);
+        self.frozen.store(saved.frozen, Ordering::Release);
     }
 
     /// Back to real time, running.

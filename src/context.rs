@@ -78,6 +78,8 @@ pub struct Inner {
     pub limits: Limits,
     /// Stream URL signing and the encoded-audio cache.
     pub streams: Arc<crate::stream::Streams>,
+    /// The state file the store writes through to (`serve --state`), if any.
+    pub state_file: Option<Arc<crate::store::sqlite::StateFile>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -97,7 +99,19 @@ impl AppState {
         limits: Limits,
         streams: Arc<crate::stream::Streams>,
     ) -> Self {
-        AppState(Arc::new(Inner { fixtures, store, tokens, catalog, limits, streams }))
+        AppState(Arc::new(Inner { fixtures, store, tokens, catalog, limits, streams, state_file: None }))
+    }
+
+    /// The same state, keeping the state file its store writes through to (so that a shutdown can wait for
+    /// the last writes). Call it before the state is shared.
+    pub fn with_state_file(self, file: Option<Arc<crate::store::sqlite::StateFile>>) -> Self {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.state_file = file;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
     }
 }
 

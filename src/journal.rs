@@ -65,7 +65,7 @@ pub fn redact(name: &str, value: &str) -> String {
 }
 
 /// One recorded request.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct JournalEntry {
     /// Position in the session's journal, from 1.
     pub seq: u64,
@@ -102,7 +102,8 @@ pub struct JournalEntry {
 
 /// Facts about one request that client verdicts (`crate::verdict`) judge, beyond method, path and status.
 /// Every field is left out of the JSON when empty, so most entries carry none of them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Facts {
     /// The scopes of the token issued or presented, normalised and space-separated.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -326,7 +327,7 @@ impl BadMaterial {
 
 /// Bad material served: its kind and the fingerprint of what it taints (the access token of a token response,
 /// the authorization code of a redirect).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct BadMaterialFact {
     /// What was wrong with it.
     pub kind: BadMaterial,

@@ -100,6 +100,21 @@ impl fmt::Display for Scope {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ScopeSet(BTreeSet<Scope>);
 
+/// Written as the scope parameter is: space-separated (a state file keeps it so).
+impl serde::Serialize for ScopeSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Read back through [`ScopeSet::parse`].
+impl<'de> serde::Deserialize<'de> for ScopeSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ScopeSet::parse(&s).map_err(|e| serde::de::Error::custom(format!("scope {s:?}: {e}")))
+    }
+}
+
 impl ScopeSet {
     /// Builds a normalised set from scopes in any order.
     pub fn new(scopes: impl IntoIterator<Item = Scope>) -> Self {

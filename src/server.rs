@@ -82,6 +82,12 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// `--admin-token`: every admin route but health then needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// The state file everything the mock remembers is written through to and restored from (created when
+    /// missing); `None` keeps state in memory only.
+    pub state: Option<PathBuf>,
+    /// A snapshot (`state export`) the state starts from: it replaces the state file's contents, or, without
+    /// one, seeds the in-memory state.
+    pub import: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -151,6 +157,8 @@ impl Default for ServerConfig {
             shutdown_grace: crate::conn::DEFAULT_SHUTDOWN_GRACE,
             max_connections: crate::conn::DEFAULT_MAX_CONNECTIONS,
             admin_token: None,
+            state: None,
+            import: None,
         }
     }
 }
@@ -172,6 +180,12 @@ pub enum StartError {
     /// The TLS certificate or key is unusable.
     #[error("{0}")]
     Tls(#[from] TlsError),
+    /// The state file cannot be used.
+    #[error("{0}")]
+    State(#[from] crate::store::sqlite::StateError),
+    /// The snapshot to import cannot be used.
+    #[error("{0}")]
+    Import(String),
     /// The address could not be bound.
     #[error("cannot bind {addr}: {source}")]
     Bind {
@@ -195,8 +209,37 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
     let (catalog_file, catalog_spec) = crate::fixtures::CatalogFile::load(cfg.fixtures.as_deref())?;
     let catalog = Arc::new(catalog_spec.build(&catalog_file, cfg.seed.unwrap_or(0), cfg.catalog_size)?);
     let music_seed = crate::api::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
-    let store = Arc::new(MemoryStore::new(cfg.seed, cfg.bounds()).with_music_seed(music_seed));
-    let tokens = TokenCodec::new(cfg.token_key.as_bytes());
+    let store = MemoryStore::new(cfg.seed, cfg.bounds()).with_music_seed(music_seed);
+    let snapshot = cfg
+        .import
+        .as_deref()
+        .map(|p| crate::store::persist::Snapshot::read(p, crate::store::sqlite::FORMAT))
+        .transpose()
+        .map_err(StartError::Import)?;
+    let mut token_key = cfg.token_key.clone();
+    let (store, state_file) = match &cfg.state {
+        Some(path) => {
+            let (file, restored) = crate::store::sqlite::StateFile::open(path, snapshot.as_ref())?;
+            // The built-in key is for the in-memory default only: a state file keeps a random one of its own.
+            if token_key == DEFAULT_TOKEN_KEY {
+                token_key = file.token_key.clone();
+            }
+            let corrupt = |message| crate::store::sqlite::StateError::Corrupt { path: path.clone(), message };
+            let store = store.with_state(Some(file.sender()), &restored).map_err(corrupt)?;
+            (store, Some(Arc::new(file)))
+        }
+        None => match &snapshot {
+            Some(snap) => {
+                if let (Some(key), true) = (&snap.token_key, token_key == DEFAULT_TOKEN_KEY) {
+                    token_key = key.clone();
+                }
+                (store.with_state(None, &snap.restored()).map_err(StartError::Import)?, None)
+            }
+            None => (store, None),
+        },
+    };
+    let store = Arc::new(store);
+    let tokens = TokenCodec::new(token_key.as_bytes());
     let cache_dir =
         cfg.stream_cache_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("amazon-music-mock-stream"));
     let cache = crate::stream::StreamCache::new(&cache_dir, cfg.stream_cache_bytes)
@@ -214,7 +257,8 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
         tokens,
         Limits { body_limit: cfg.body_limit, body_timeout: cfg.body_timeout, admin: cfg.admin_access() },
         Arc::new(streams),
-    ))
+    )
+    .with_state_file(state_file))
 }
 
 /// A server running in the background of the current tokio runtime.
@@ -223,6 +267,7 @@ pub struct RunningServer {
     tls: Option<Identity>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    state_file: Option<Arc<crate::store::sqlite::StateFile>>,
 }
 
 impl RunningServer {
@@ -251,6 +296,10 @@ impl RunningServer {
         }
         if let Some(t) = self.task.take() {
             let _ = t.await;
+        }
+        // What the journal and counters handed the state file's writer without waiting is in the file too.
+        if let Some(f) = self.state_file.take() {
+            f.close().await;
         }
     }
 }
@@ -294,6 +343,7 @@ pub async fn start_with_state_and_tls(
     let listener = TcpListener::bind(bind).await.map_err(|source| StartError::Bind { addr: bind, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: bind, source })?;
     let (tx, rx) = oneshot::channel::<()>();
+    let state_file = state.state_file.clone();
     let scheme = if identity.is_some() { "https" } else { "http" };
     let state_for_sweep = state.clone();
     let app = router(state).layer(axum::middleware::from_fn(
@@ -312,7 +362,7 @@ pub async fn start_with_state_and_tls(
     };
     let acceptor = identity.as_ref().map(Identity::acceptor);
     let task = tokio::spawn(crate::conn::serve(listener, app, acceptor, limits, shutdown));
-    Ok(RunningServer { addr, tls: identity, shutdown: Some(tx), task: Some(task) })
+    Ok(RunningServer { addr, tls: identity, shutdown: Some(tx), task: Some(task), state_file })
 }
 
 /// How often the store is swept: idle sessions evicted, expired codes and code pairs forgotten.
@@ -422,5 +472,11 @@ impl MockAmazon {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
+    }
+
+    /// Stops accepting, lets requests in flight finish, and closes the state file (with
+    /// [`ServerConfig::state`]), so that another mock can open it.
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }

@@ -1,17 +1,66 @@
-//! The store contract's bounds, checked on every backend the tests can build (today the in-memory one):
-//! sessions evicted beyond `max_sessions` (least recently used) and when idle, the default session kept, one
-//! session dropped on request, expired codes and code pairs forgotten, the journal held under its entry and
-//! byte caps with each entry cut to its bounds.
+//! The store contract's bounds, checked on every backend the tests can build (in memory, and in memory
+//! written through to a state file): sessions evicted beyond `max_sessions` (least recently used) and when
+//! idle, the default session kept, one session dropped on request, expired codes and code pairs forgotten,
+//! the journal held under its entry and byte caps with each entry cut to its bounds. With a state file, each
+//! test then closes the file, opens it again, and finds what the store showed before.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::memory::MemoryStore;
+use super::sqlite::StateFile;
 use super::*;
 use crate::journal::JournalEntry;
 use crate::scope::ScopeSet;
 
-fn stores(bounds: Bounds) -> Vec<(&'static str, Arc<dyn Store>)> {
-    vec![("memory", Arc::new(MemoryStore::new(Some(7), bounds)))]
+/// A backend under test; with a state file, how to open it again.
+struct Backend {
+    name: &'static str,
+    store: Arc<dyn Store>,
+    file: Option<(PathBuf, Arc<StateFile>, Bounds)>,
+}
+
+impl Backend {
+    /// The same state, closed and opened again, with the file's documents as read between the two (the
+    /// in-memory backend has nothing to reopen: `None`). The file is removed once read back.
+    async fn reopened(self) -> Option<(Arc<dyn Store>, super::persist::Snapshot)> {
+        let (path, file, bounds) = self.file?;
+        file.close().await;
+        drop(self.store);
+        let snapshot = StateFile::export(&path).expect("a closed state file exports");
+        let (file, restored) = StateFile::open(&path, None).expect("the state file opens again");
+        let store = MemoryStore::new(Some(7), bounds).with_state(Some(file.sender()), &restored).expect("restores");
+        file.close().await;
+        remove(&path);
+        Some((Arc::new(store), snapshot))
+    }
+}
+
+/// The kinds of document a session has in a snapshot, and how many of each.
+fn kinds(snapshot: &super::persist::Snapshot, session: &str) -> Vec<(String, usize)> {
+    snapshot.sessions.get(session).map_or_else(Vec::new, |k| k.iter().map(|(k, v)| (k.clone(), v.len())).collect())
+}
+
+fn stores(bounds: Bounds) -> Vec<Backend> {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("amm-contract-{}-{n}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let (file, restored) = StateFile::open(&path, None).expect("a new state file");
+    let store = MemoryStore::new(Some(7), bounds).with_state(Some(file.sender()), &restored).expect("restores");
+    vec![
+        Backend { name: "memory", store: Arc::new(MemoryStore::new(Some(7), bounds)), file: None },
+        Backend { name: "state file", store: Arc::new(store), file: Some((path, Arc::new(file), bounds)) },
+    ]
+}
+
+/// Removes a contract test's state file (and its WAL companions).
+fn remove(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
 }
 
 fn id(s: &str) -> SessionId {
@@ -35,38 +84,55 @@ fn entry(params: Vec<(String, String)>) -> JournalEntry {
 
 #[tokio::test]
 async fn sessions_beyond_the_cap_evict_the_least_recently_used_never_the_default() {
-    for (name, store) in stores(Bounds { max_sessions: 2, ..Bounds::default() }) {
-        store.session(&SessionId::default_session());
-        store.session(&id("a"));
+    for b in stores(Bounds { max_sessions: 2, ..Bounds::default() }) {
+        let (name, store) = (b.name, b.store.clone());
+        // Each session changes something, so that a state file has it.
+        let touch = async |s: &str| {
+            let patch = SettingsPatch { auto_consent: Some(true), ..SettingsPatch::default() };
+            store.session(&id(s)).update_settings(patch).await;
+        };
+        touch("default").await;
+        touch("a").await;
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-        store.session(&id("b"));
+        touch("b").await;
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
         store.session(&id("a")); // a is now more recent than b
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-        store.session(&id("c"));
+        touch("c").await;
         let names: Vec<String> = store.session_ids().iter().map(|s| s.as_str().to_owned()).collect();
         assert_eq!(names, ["a", "c", "default"], "{name}");
+        if let Some((again, snapshot)) = b.reopened().await {
+            assert_eq!(snapshot.sessions.keys().collect::<Vec<_>>(), ["a", "c", "default"], "{name}: b left the file");
+            assert_eq!(again.session_ids(), store.session_ids(), "{name} reopened");
+            assert!(again.session(&id("a")).settings().await.auto_consent, "{name} reopened");
+        }
     }
 }
 
 #[tokio::test]
 async fn idle_sessions_are_swept_and_one_can_be_dropped() {
-    for (name, store) in stores(Bounds { session_idle_ms: 1, ..Bounds::default() }) {
-        store.session(&SessionId::default_session());
-        store.session(&id("idle"));
-        store.session(&id("gone"));
+    for b in stores(Bounds { session_idle_ms: 1, ..Bounds::default() }) {
+        let (name, store) = (b.name, b.store.clone());
+        for s in ["default", "idle", "gone"] {
+            store.session(&id(s)).change_clock(ClockChange::Advance(60)).await;
+        }
         assert!(store.drop_session(&id("gone")), "{name}");
         assert!(!store.drop_session(&id("gone")), "{name}");
         assert!(!store.drop_session(&SessionId::default_session()), "{name}: the default session stays");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         assert_eq!(store.sweep().await.sessions, 1, "{name}");
         assert_eq!(store.session_ids(), [SessionId::default_session()], "{name}");
+        if let Some((again, snapshot)) = b.reopened().await {
+            assert_eq!(snapshot.sessions.keys().collect::<Vec<_>>(), ["default"], "{name}: dropped and evicted");
+            assert_eq!(again.session_ids(), [SessionId::default_session()], "{name} reopened");
+        }
     }
 }
 
 #[tokio::test]
 async fn expired_codes_and_code_pairs_are_forgotten_once_the_clock_passes_them() {
-    for (name, store) in stores(Bounds::default()) {
+    for b in stores(Bounds::default()) {
+        let (name, store) = (b.name, b.store.clone());
         let s = store.session(&id("codes"));
         let now = s.now_ms();
         let live = s.insert_auth_code(code(now + 600_000)).await;
@@ -93,13 +159,28 @@ async fn expired_codes_and_code_pairs_are_forgotten_once_the_clock_passes_them()
         s.change_clock(ClockChange::Advance(CODE_PAIR_GRACE_MS / 1000)).await;
         assert!(s.code_pair_by_device_code(&pair.device_code).await.is_none(), "{name}");
         assert!(s.code_pair(&pair.user_code).await.is_none(), "{name}");
+        let clock = s.clock_state();
+        drop(s);
+        if let Some((again, snapshot)) = b.reopened().await {
+            assert_eq!(
+                kinds(&snapshot, "codes"),
+                [("session".to_owned(), 1)],
+                "{name}: no code or pair left in the file"
+            );
+            let s = again.session(&id("codes"));
+            assert!(s.take_auth_code(&live).await.is_none(), "{name} reopened");
+            assert!(s.code_pair_by_device_code(&pair.device_code).await.is_none(), "{name} reopened");
+            // The running clock kept its offset (a second may have ticked between the two reads).
+            assert!((s.clock_state().now - clock.now).abs() <= 1, "{name} reopened: {:?} {clock:?}", s.clock_state());
+        }
     }
 }
 
 #[tokio::test]
 async fn the_journal_keeps_under_its_entry_and_byte_caps_and_cuts_entries() {
     let bounds = Bounds { journal_entries: 5, journal_bytes: 200_000, ..Bounds::default() };
-    for (name, store) in stores(bounds) {
+    for b in stores(bounds) {
+        let (name, store) = (b.name, b.store.clone());
         let s = store.session(&id("journal"));
         for _ in 0..10 {
             s.journal_append(entry(vec![("k".into(), "v".into())])).await;
@@ -114,5 +195,14 @@ async fn the_journal_keeps_under_its_entry_and_byte_caps_and_cuts_entries() {
         let journal = s.journal().await;
         assert_eq!(journal.iter().map(|e| e.seq).collect::<Vec<_>>(), [12, 13, 14], "{name}: the byte cap");
         assert!(journal.iter().all(|e| e.params.len() == crate::journal::PAIRS), "{name}");
+        drop(s);
+        if let Some((again, snapshot)) = b.reopened().await {
+            assert_eq!(kinds(&snapshot, "journal"), [("journal".to_owned(), 3)], "{name}: trimmed in the file too");
+            let s = again.session(&id("journal"));
+            let back = s.journal().await;
+            assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&journal).unwrap(), "{name}");
+            s.journal_append(entry(Vec::new())).await;
+            assert_eq!(s.journal().await.last().map(|e| e.seq), Some(15), "{name}: the sequence goes on");
+        }
     }
 }

@@ -14,8 +14,9 @@ use sha2::{Digest, Sha256};
 
 use super::memory_music::{MemoryMusic, MusicSeed};
 use super::music::MusicStore;
+use super::persist::{Ack, Batch, Restored, SessionDocs, Sink, Write, behind_if, journal_key, kind, send_if};
 use super::*;
-use crate::clock::{Clock, ClockState};
+use crate::clock::{Clock, ClockState, SavedClock};
 use crate::ids;
 use crate::journal::JournalEntry;
 
@@ -33,6 +34,27 @@ pub struct MemoryStore {
     seed: Option<u64>,
     bounds: Bounds,
     music_seed: MusicSeed,
+    /// The state file's writer, when there is one (`serve --state`).
+    writer: Option<std::sync::mpsc::Sender<Batch>>,
+    /// How many servers opened the state file before this one (mixed into seeded random sources).
+    boots: u64,
+}
+
+/// What a state file keeps of a session itself (kind `session`).
+#[derive(Serialize, Deserialize)]
+struct SessionDoc {
+    settings: Settings,
+    clock: SavedClock,
+    epoch: u64,
+}
+
+/// What a state file keeps of a loaded plan (kind `plan`, key `plan`) and its counters (key `counters`).
+#[derive(Serialize, Deserialize)]
+struct PlanCounters {
+    calls: u64,
+    token_responses: u64,
+    redirects: u64,
+    network_seen: Vec<u64>,
 }
 
 impl MemoryStore {
@@ -40,7 +62,42 @@ impl MemoryStore {
     /// or from the operating system otherwise, and keep what `bounds` allows.
     pub fn new(seed: Option<u64>, bounds: Bounds) -> Self {
         let bounds = Bounds { journal_entries: bounds.journal_entries.max(1), ..bounds };
-        MemoryStore { sessions: DashMap::new(), seed, bounds, music_seed: MusicSeed::empty() }
+        MemoryStore { sessions: DashMap::new(), seed, bounds, music_seed: MusicSeed::empty(), writer: None, boots: 0 }
+    }
+
+    /// Starts from what a state file (or a snapshot) kept, and, given a state file's writer, writes every change
+    /// through to it from now on (without one, a snapshot's sessions are kept in memory only: `serve --import`
+    /// alone). Call it after [`MemoryStore::with_music_seed`].
+    ///
+    /// # Errors
+    /// The first document that does not decode, named.
+    pub fn with_state(
+        mut self,
+        writer: Option<std::sync::mpsc::Sender<Batch>>,
+        restored: &Restored,
+    ) -> Result<Self, String> {
+        self.writer = writer;
+        self.boots = restored.boots;
+        for (name, docs) in &restored.sessions {
+            let id = SessionId::parse(name).ok_or_else(|| format!("session name {name:?} is not valid"))?;
+            let s = self.new_session(&id);
+            s.restore(docs).map_err(|e| format!("session {name}: {e}"))?;
+            s.last_used_ms.store(crate::clock::real_now_ms(), Ordering::Relaxed);
+            self.sessions.insert(id, Arc::new(s));
+        }
+        Ok(self)
+    }
+
+    fn new_session(&self, id: &SessionId) -> MemorySession {
+        let sink = self.writer.as_ref().map(|tx| Sink::new(id.as_str(), tx.clone()));
+        MemorySession::new(self.rng_for(id), self.seed.is_some(), self.bounds, self.music_seed.clone(), sink)
+    }
+
+    /// Tells the state file a session is gone.
+    fn forget(&self, id: &SessionId) {
+        if let Some(tx) = &self.writer {
+            Sink::new(id.as_str(), tx.clone()).behind(vec![Write::DropSession]);
+        }
     }
 
     /// Sets how customers' music state is seeded on first access in a session.
@@ -55,6 +112,10 @@ impl MemoryStore {
                 let mut h = Sha256::new();
                 h.update(seed.to_le_bytes());
                 h.update(id.as_str().as_bytes());
+                if self.boots > 0 {
+                    // A restart on a state file must not hand out the codes and token ids of a run before.
+                    h.update(self.boots.to_le_bytes());
+                }
                 StdRng::from_seed(h.finalize().into())
             }
             None => StdRng::from_os_rng(),
@@ -77,6 +138,7 @@ impl MemoryStore {
             match oldest {
                 Some(id) => {
                     self.sessions.remove(&id);
+                    self.forget(&id);
                 }
                 None => break,
             }
@@ -92,25 +154,18 @@ impl Store for MemoryStore {
             s.last_used_ms.store(now, Ordering::Relaxed);
             return s.clone();
         }
-        let s = self
-            .sessions
-            .entry(id.clone())
-            .or_insert_with(|| {
-                Arc::new(MemorySession::new(
-                    self.rng_for(id),
-                    self.seed.is_some(),
-                    self.bounds,
-                    self.music_seed.clone(),
-                ))
-            })
-            .clone();
+        let s = self.sessions.entry(id.clone()).or_insert_with(|| Arc::new(self.new_session(id))).clone();
         s.last_used_ms.store(now, Ordering::Relaxed);
         self.evict_beyond_max(id);
         s
     }
 
     fn drop_session(&self, id: &SessionId) -> bool {
-        *id != SessionId::default_session() && self.sessions.remove(id).is_some()
+        let gone = *id != SessionId::default_session() && self.sessions.remove(id).is_some();
+        if gone {
+            self.forget(id);
+        }
+        gone
     }
 
     async fn sweep(&self) -> Swept {
@@ -118,9 +173,18 @@ impl Store for MemoryStore {
         if self.bounds.session_idle_ms > 0 {
             let before = crate::clock::real_now_ms() - self.bounds.session_idle_ms;
             let default = SessionId::default_session();
-            let before_len = self.sessions.len();
-            self.sessions.retain(|id, s| *id == default || s.last_used_ms.load(Ordering::Relaxed) >= before);
-            swept.sessions = before_len - self.sessions.len();
+            let mut gone = Vec::new();
+            self.sessions.retain(|id, s| {
+                let keep = *id == default || s.last_used_ms.load(Ordering::Relaxed) >= before;
+                if !keep {
+                    gone.push(id.clone());
+                }
+                keep
+            });
+            swept.sessions = gone.len();
+            for id in &gone {
+                self.forget(id);
+            }
         }
         let sessions: Vec<Arc<MemorySession>> = self.sessions.iter().map(|e| e.value().clone()).collect();
         for s in sessions {
@@ -184,6 +248,8 @@ pub struct MemorySession {
     plan_network: AtomicBool,
     /// Whether the plan has a revoke rule: Music API calls skip the plan's lock when it has none.
     plan_revoke: AtomicBool,
+    /// Where changes are written through, with a state file.
+    sink: Option<Sink>,
 }
 
 /// A loaded plan and its counters (zeroed on reset).
@@ -206,12 +272,13 @@ impl PlanRuntime {
 }
 
 impl MemorySession {
-    fn new(rng: StdRng, seeded: bool, bounds: Bounds, music_seed: MusicSeed) -> Self {
+    fn new(rng: StdRng, seeded: bool, bounds: Bounds, music_seed: MusicSeed, sink: Option<Sink>) -> Self {
         let clock = Arc::new(Clock::default());
         let mut music_rng = rng.clone();
         let music_rng = StdRng::from_seed(music_rng.random());
         MemorySession {
-            music: MemoryMusic::new(music_seed, clock.clone(), music_rng, seeded),
+            music: MemoryMusic::new(music_seed, clock.clone(), music_rng, seeded).with_sink(sink.clone()),
+            sink,
             clock,
             rng: Mutex::new(rng.clone()),
             initial_rng: seeded.then_some(rng),
@@ -230,144 +297,75 @@ impl MemorySession {
         }
     }
 
-    fn pair_expired(p: &CodePairRecord, now_ms: i64) -> bool {
-        p.status == CodePairStatus::Expired || now_ms >= p.expires_at_ms
-    }
-}
-
-#[async_trait]
-impl SessionStore for MemorySession {
-    fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    fn clock_state(&self) -> ClockState {
-        self.clock.state()
-    }
-
-    fn random_u128(&self) -> u128 {
-        lock(&self.rng).random()
-    }
-
-    fn music(&self) -> &dyn MusicStore {
-        &self.music
-    }
-
-    async fn change_clock(&self, change: ClockChange) -> ClockState {
-        match change {
-            ClockChange::Freeze => self.clock.freeze(),
-            ClockChange::Unfreeze => self.clock.unfreeze(),
-            ClockChange::Set(s) => self.clock.set_ms(s.saturating_mul(1000)),
-            ClockChange::Advance(s) => self.clock.advance_ms(s.saturating_mul(1000)),
+    /// Takes back what a state file kept of this (new) session.
+    fn restore(&self, docs: &SessionDocs) -> Result<(), String> {
+        if let Some(doc) = docs.get::<SessionDoc>(kind::SESSION, "")? {
+            *self.settings.write().unwrap_or_else(|e| e.into_inner()) = doc.settings;
+            self.clock.load(doc.clock);
+            self.epoch.store(doc.epoch, Ordering::Release);
         }
-        // What the new time expired goes now, not at the next sweep.
-        self.purge_expired().await;
-        self.clock.state()
-    }
-
-    async fn settings(&self) -> Settings {
-        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    async fn update_settings(&self, patch: SettingsPatch) -> Settings {
-        let mut s = self.settings.write().unwrap_or_else(|e| e.into_inner());
-        s.apply(patch);
-        s.clone()
-    }
-
-    async fn reset(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        self.clock.reset();
-        self.music.reset();
-        *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
-        // Back to the plan's starting state: its settings over the defaults, its faults, its counters at 0.
-        let plan = {
-            let mut p = lock(&self.plan);
-            *p = p.as_ref().map(|rt| PlanRuntime::new(rt.plan.clone()));
-            p.as_ref().map(|rt| rt.plan.clone())
-        };
-        let mut settings = Settings::default();
-        if let Some(plan) = &plan {
-            settings.apply(plan.settings.clone());
-            for f in plan.store_faults() {
-                self.music.add_fault(f).await;
-            }
+        *lock(&self.codes) = docs.all(kind::CODE)?.into_iter().collect();
+        let mut pairs = CodePairs::default();
+        for (device, p) in docs.all::<CodePairRecord>(kind::PAIR)? {
+            pairs.user_to_device.insert(p.user_code.clone(), device.clone());
+            pairs.by_device.insert(device, p);
         }
-        self.plan_network.store(plan.as_ref().is_some_and(|p| !p.network.is_empty()), Ordering::Release);
-        self.plan_revoke.store(plan.as_ref().is_some_and(|p| p.revoke.is_some()), Ordering::Release);
-        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = settings;
-        lock(&self.codes).clear();
-        *lock(&self.pairs) = CodePairs::default();
-        *lock(&self.grants) = Grants::default();
+        *lock(&self.pairs) = pairs;
+        let mut grants = Grants::default();
+        for (key, generation) in docs.all::<u64>(kind::GRANT)? {
+            let (user, client) = key.split_once('\t').ok_or_else(|| format!("grant key {key:?} has no tab"))?;
+            grants.generations.insert((user.to_owned(), client.to_owned()), generation);
+        }
+        grants.expired_tokens = docs.kind(kind::EXPIRED).map(|(k, _)| k.to_owned()).collect();
+        *lock(&self.grants) = grants;
         let mut j = lock(&self.journal);
-        j.entries.clear();
-        j.next_seq = 1;
-        j.bytes = 0;
-    }
-
-    fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
-    }
-
-    async fn insert_auth_code(&self, record: AuthCodeRecord) -> String {
-        let mut codes = lock(&self.codes);
-        let mut rng = lock(&self.rng);
-        let mut code = ids::authorization_code(&mut *rng);
-        while codes.contains_key(&code) {
-            code = ids::authorization_code(&mut *rng);
+        for (_, entry) in docs.all::<JournalEntry>(kind::JOURNAL)? {
+            let weight = entry.weight();
+            j.next_seq = j.next_seq.max(entry.seq + 1);
+            j.bytes += weight;
+            j.entries.push_back((weight, entry));
         }
-        codes.insert(code.clone(), record);
-        if self.codes_since_purge.fetch_add(1, Ordering::Relaxed) + 1 >= PURGE_EVERY {
-            self.codes_since_purge.store(0, Ordering::Relaxed);
-            let now = self.clock.now_ms();
-            codes.retain(|_, r| now < r.expires_at_ms);
-        }
-        code
-    }
-
-    async fn take_auth_code(&self, code: &str) -> Option<AuthCodeRecord> {
-        lock(&self.codes).remove(code)
-    }
-
-    async fn expire_auth_code(&self, code: &str) -> bool {
-        match lock(&self.codes).get_mut(code) {
-            Some(r) => {
-                r.expires_at_ms = i64::MIN;
-                true
+        drop(j);
+        if let Some(plan) = docs.get::<Plan>(kind::PLAN, "plan")? {
+            let mut rt = PlanRuntime::new(Arc::new(plan));
+            if let Some(c) = docs.get::<PlanCounters>(kind::PLAN, "counters")? {
+                rt.calls = c.calls;
+                rt.token_responses = c.token_responses;
+                rt.redirects = c.redirects;
+                if c.network_seen.len() == rt.network_seen.len() {
+                    rt.network_seen = c.network_seen;
+                }
             }
-            None => false,
+            self.plan_network.store(!rt.plan.network.is_empty(), Ordering::Release);
+            self.plan_revoke.store(rt.plan.revoke.is_some(), Ordering::Release);
+            *lock(&self.plan) = Some(rt);
         }
+        self.music.restore(docs)
     }
 
-    async fn insert_code_pair(&self, pair: NewCodePair) -> CodePairRecord {
-        let mut pairs = lock(&self.pairs);
-        let (user_code, device_code) = {
-            let mut rng = lock(&self.rng);
-            let mut uc = ids::user_code(&mut *rng);
-            while pairs.user_to_device.contains_key(&uc) {
-                uc = ids::user_code(&mut *rng);
-            }
-            (uc, ids::uuid(&mut *rng))
+    /// A plan's counters as a state file keeps them.
+    fn counters_doc(rt: &PlanRuntime) -> Write {
+        let c = PlanCounters {
+            calls: rt.calls,
+            token_responses: rt.token_responses,
+            redirects: rt.redirects,
+            network_seen: rt.network_seen.clone(),
         };
-        let rec = CodePairRecord {
-            user_code: user_code.clone(),
-            device_code: device_code.clone(),
-            client_id: pair.client_id,
-            scopes: pair.scopes,
-            scope_data: pair.scope_data,
-            expires_at_ms: pair.expires_at_ms,
-            interval_seconds: pair.interval_seconds,
-            status: CodePairStatus::Pending,
-            last_poll_ms: None,
-            polls: 0,
-        };
-        pairs.user_to_device.insert(user_code, device_code.clone());
-        pairs.by_device.insert(device_code, rec.clone());
-        rec
+        Write::put(kind::PLAN, "counters", &c)
     }
 
-    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, rules: &PollRules) -> PollOutcome {
-        let mut pairs = lock(&self.pairs);
+    /// The session document as it stands.
+    fn session_doc(&self) -> Write {
+        let settings = self.settings.read().unwrap_or_else(|e| e.into_inner()).clone();
+        Write::put(kind::SESSION, "", &SessionDoc { settings, clock: self.clock.saved(), epoch: self.epoch() })
+    }
+
+    fn grant_key(user: &str, client: &str) -> String {
+        format!("{user}\t{client}")
+    }
+
+    /// One poll's bookkeeping and outcome (see [`SessionStore::poll_code_pair`]).
+    fn poll(pairs: &mut CodePairs, device_code: &str, now_ms: i64, rules: &PollRules) -> PollOutcome {
         let Some(p) = pairs.by_device.get_mut(device_code) else {
             return PollOutcome::Unknown;
         };
@@ -407,11 +405,35 @@ impl SessionStore for MemorySession {
         }
     }
 
-    async fn decide_code_pair(
-        &self,
-        user_code: &str,
-        decision: CodePairDecision,
-    ) -> Result<CodePairRecord, DecisionError> {
+    /// A new code for `record`, and its write (with the expired codes a periodic purge forgot).
+    fn insert_code(&self, record: AuthCodeRecord) -> (String, Ack) {
+        let mut codes = lock(&self.codes);
+        let mut rng = lock(&self.rng);
+        let mut code = ids::authorization_code(&mut *rng);
+        while codes.contains_key(&code) {
+            code = ids::authorization_code(&mut *rng);
+        }
+        let mut writes = Vec::new();
+        if self.sink.is_some() {
+            writes.push(Write::put(kind::CODE, code.as_str(), &record));
+        }
+        codes.insert(code.clone(), record);
+        if self.codes_since_purge.fetch_add(1, Ordering::Relaxed) + 1 >= PURGE_EVERY {
+            self.codes_since_purge.store(0, Ordering::Relaxed);
+            let now = self.clock.now_ms();
+            codes.retain(|c, r| {
+                let keep = now < r.expires_at_ms;
+                if !keep && self.sink.is_some() {
+                    writes.push(Write::delete(kind::CODE, c.as_str()));
+                }
+                keep
+            });
+        }
+        (code, send_if(self.sink.as_ref(), || writes))
+    }
+
+    /// Decides a pair (see [`SessionStore::decide_code_pair`]), and its write.
+    fn decide(&self, user_code: &str, decision: CodePairDecision) -> Result<(CodePairRecord, Ack), DecisionError> {
         let now = self.clock.now_ms();
         let mut pairs = lock(&self.pairs);
         let key = user_code.trim().to_ascii_uppercase();
@@ -429,7 +451,197 @@ impl SessionStore for MemorySession {
             CodePairDecision::Approve(user) => p.status = CodePairStatus::Approved(user),
             CodePairDecision::Deny => p.status = CodePairStatus::Denied,
         }
-        Ok(p.clone())
+        let decided = p.clone();
+        let ack = send_if(self.sink.as_ref(), || vec![Write::put(kind::PAIR, device.as_str(), &decided)]);
+        Ok((decided, ack))
+    }
+
+    fn pair_expired(p: &CodePairRecord, now_ms: i64) -> bool {
+        p.status == CodePairStatus::Expired || now_ms >= p.expires_at_ms
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemorySession {
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    fn clock_state(&self) -> ClockState {
+        self.clock.state()
+    }
+
+    fn random_u128(&self) -> u128 {
+        lock(&self.rng).random()
+    }
+
+    fn music(&self) -> &dyn MusicStore {
+        &self.music
+    }
+
+    async fn change_clock(&self, change: ClockChange) -> ClockState {
+        match change {
+            ClockChange::Freeze => self.clock.freeze(),
+            ClockChange::Unfreeze => self.clock.unfreeze(),
+            ClockChange::Set(s) => self.clock.set_ms(s.saturating_mul(1000)),
+            ClockChange::Advance(s) => self.clock.advance_ms(s.saturating_mul(1000)),
+        }
+        send_if(self.sink.as_ref(), || vec![self.session_doc()]).done().await;
+        // What the new time expired goes now, not at the next sweep.
+        self.purge_expired().await;
+        self.clock.state()
+    }
+
+    async fn settings(&self) -> Settings {
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    async fn update_settings(&self, patch: SettingsPatch) -> Settings {
+        let (settings, ack) = {
+            let mut s = self.settings.write().unwrap_or_else(|e| e.into_inner());
+            s.apply(patch);
+            let settings = s.clone();
+            drop(s);
+            // The document is built after the lock is released (it reads the settings again); two updates at
+            // once each write the settings as they stand after both at worst, never an older one last.
+            (settings, send_if(self.sink.as_ref(), || vec![self.session_doc()]))
+        };
+        ack.done().await;
+        settings
+    }
+
+    async fn reset(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        self.clock.reset();
+        *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
+        // Back to the plan's starting state: its settings over the defaults, its faults, its counters at 0.
+        let plan = {
+            let mut p = lock(&self.plan);
+            *p = p.as_ref().map(|rt| PlanRuntime::new(rt.plan.clone()));
+            p.as_ref().map(|rt| rt.plan.clone())
+        };
+        let mut settings = Settings::default();
+        let mut faults = Vec::new();
+        if let Some(plan) = &plan {
+            settings.apply(plan.settings.clone());
+            faults = plan.store_faults();
+        }
+        let mut writes = self.music.reset(faults);
+        self.plan_network.store(plan.as_ref().is_some_and(|p| !p.network.is_empty()), Ordering::Release);
+        self.plan_revoke.store(plan.as_ref().is_some_and(|p| p.revoke.is_some()), Ordering::Release);
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = settings;
+        lock(&self.codes).clear();
+        *lock(&self.pairs) = CodePairs::default();
+        *lock(&self.grants) = Grants::default();
+        {
+            let mut j = lock(&self.journal);
+            j.entries.clear();
+            j.next_seq = 1;
+            j.bytes = 0;
+        }
+        let ack = send_if(self.sink.as_ref(), || {
+            for kind in [kind::CODE, kind::PAIR, kind::GRANT, kind::EXPIRED, kind::JOURNAL, kind::PLAN] {
+                writes.push(Write::DeleteKind { kind, upto: None });
+            }
+            if let Some(plan) = &plan {
+                writes.push(Write::put(kind::PLAN, "plan", &**plan));
+            }
+            writes.push(self.session_doc());
+            writes
+        });
+        ack.done().await;
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    async fn insert_auth_code(&self, record: AuthCodeRecord) -> String {
+        let (code, ack) = self.insert_code(record);
+        ack.done().await;
+        code
+    }
+
+    async fn take_auth_code(&self, code: &str) -> Option<AuthCodeRecord> {
+        let (taken, ack) = {
+            let mut codes = lock(&self.codes);
+            let taken = codes.remove(code);
+            let ack = match &taken {
+                Some(_) => send_if(self.sink.as_ref(), || vec![Write::delete(kind::CODE, code)]),
+                None => Ack::none(),
+            };
+            (taken, ack)
+        };
+        ack.done().await;
+        taken
+    }
+
+    async fn expire_auth_code(&self, code: &str) -> bool {
+        let ack = match lock(&self.codes).get_mut(code) {
+            Some(r) => {
+                r.expires_at_ms = i64::MIN;
+                send_if(self.sink.as_ref(), || vec![Write::put(kind::CODE, code, &*r)])
+            }
+            None => return false,
+        };
+        ack.done().await;
+        true
+    }
+
+    async fn insert_code_pair(&self, pair: NewCodePair) -> CodePairRecord {
+        let (rec, ack) = {
+            let mut pairs = lock(&self.pairs);
+            let (user_code, device_code) = {
+                let mut rng = lock(&self.rng);
+                let mut uc = ids::user_code(&mut *rng);
+                while pairs.user_to_device.contains_key(&uc) {
+                    uc = ids::user_code(&mut *rng);
+                }
+                (uc, ids::uuid(&mut *rng))
+            };
+            let rec = CodePairRecord {
+                user_code: user_code.clone(),
+                device_code: device_code.clone(),
+                client_id: pair.client_id,
+                scopes: pair.scopes,
+                scope_data: pair.scope_data,
+                expires_at_ms: pair.expires_at_ms,
+                interval_seconds: pair.interval_seconds,
+                status: CodePairStatus::Pending,
+                last_poll_ms: None,
+                polls: 0,
+            };
+            pairs.user_to_device.insert(user_code, device_code.clone());
+            let ack = send_if(self.sink.as_ref(), || vec![Write::put(kind::PAIR, device_code.as_str(), &rec)]);
+            pairs.by_device.insert(device_code, rec.clone());
+            (rec, ack)
+        };
+        ack.done().await;
+        rec
+    }
+
+    async fn poll_code_pair(&self, device_code: &str, now_ms: i64, rules: &PollRules) -> PollOutcome {
+        let (outcome, ack) = {
+            let mut pairs = lock(&self.pairs);
+            let outcome = Self::poll(&mut pairs, device_code, now_ms, rules);
+            let ack = match pairs.by_device.get(device_code) {
+                Some(p) => send_if(self.sink.as_ref(), || vec![Write::put(kind::PAIR, device_code, p)]),
+                None => Ack::none(),
+            };
+            (outcome, ack)
+        };
+        ack.done().await;
+        outcome
+    }
+
+    async fn decide_code_pair(
+        &self,
+        user_code: &str,
+        decision: CodePairDecision,
+    ) -> Result<CodePairRecord, DecisionError> {
+        let (decided, ack) = self.decide(user_code, decision)?;
+        ack.done().await;
+        Ok(decided)
     }
 
     async fn code_pair(&self, user_code: &str) -> Option<CodePairRecord> {
@@ -448,14 +660,27 @@ impl SessionStore for MemorySession {
     }
 
     async fn revoke_grant(&self, user_id: &str, client_id: &str) -> u64 {
-        let mut g = lock(&self.grants);
-        let gen_ = g.generations.entry((user_id.to_owned(), client_id.to_owned())).or_insert(0);
-        *gen_ += 1;
-        *gen_
+        let (generation, ack) = {
+            let mut g = lock(&self.grants);
+            let gen_ = g.generations.entry((user_id.to_owned(), client_id.to_owned())).or_insert(0);
+            *gen_ += 1;
+            let generation = *gen_;
+            let ack = send_if(self.sink.as_ref(), || {
+                vec![Write::put(kind::GRANT, Self::grant_key(user_id, client_id), &generation)]
+            });
+            (generation, ack)
+        };
+        ack.done().await;
+        generation
     }
 
     async fn expire_token(&self, token_id: &str) {
-        lock(&self.grants).expired_tokens.insert(token_id.to_owned());
+        let ack = {
+            let mut g = lock(&self.grants);
+            g.expired_tokens.insert(token_id.to_owned());
+            send_if(self.sink.as_ref(), || vec![Write::put(kind::EXPIRED, token_id, &true)])
+        };
+        ack.done().await;
     }
 
     async fn token_state(&self, token_id: &str, grant: Option<(&str, &str)>, generation: u64) -> TokenState {
@@ -475,31 +700,47 @@ impl SessionStore for MemorySession {
 
     async fn purge_expired(&self) -> usize {
         let now = self.clock.now_ms();
+        let mut writes = Vec::new();
+        let durable = self.sink.is_some();
         let mut n = {
             let mut codes = lock(&self.codes);
             let before = codes.len();
-            codes.retain(|_, r| now < r.expires_at_ms);
+            codes.retain(|c, r| {
+                let keep = now < r.expires_at_ms;
+                if !keep && durable {
+                    writes.push(Write::delete(kind::CODE, c.as_str()));
+                }
+                keep
+            });
             if codes.len() < codes.capacity() / 4 {
                 codes.shrink_to_fit();
             }
             before - codes.len()
         };
-        let mut pairs = lock(&self.pairs);
-        let gone: Vec<(String, String)> = pairs
-            .by_device
-            .iter()
-            .filter(|(_, p)| now >= p.expires_at_ms.saturating_add(CODE_PAIR_GRACE_MS))
-            .map(|(d, p)| (d.clone(), p.user_code.clone()))
-            .collect();
-        for (device, user) in gone {
-            pairs.by_device.remove(&device);
-            pairs.user_to_device.remove(&user);
-            n += 1;
-        }
-        if pairs.by_device.len() < pairs.by_device.capacity() / 4 {
-            pairs.by_device.shrink_to_fit();
-            pairs.user_to_device.shrink_to_fit();
-        }
+        let ack = {
+            let mut pairs = lock(&self.pairs);
+            let gone: Vec<(String, String)> = pairs
+                .by_device
+                .iter()
+                .filter(|(_, p)| now >= p.expires_at_ms.saturating_add(CODE_PAIR_GRACE_MS))
+                .map(|(d, p)| (d.clone(), p.user_code.clone()))
+                .collect();
+            for (device, user) in gone {
+                pairs.by_device.remove(&device);
+                pairs.user_to_device.remove(&user);
+                if durable {
+                    writes.push(Write::delete(kind::PAIR, device));
+                }
+                n += 1;
+            }
+            if pairs.by_device.len() < pairs.by_device.capacity() / 4 {
+                pairs.by_device.shrink_to_fit();
+                pairs.user_to_device.shrink_to_fit();
+            }
+            // Sent under the pairs' lock: a code or pair forgotten here cannot be written again before this.
+            send_if(self.sink.as_ref(), || writes)
+        };
+        ack.done().await;
         n
     }
 
@@ -510,12 +751,21 @@ impl SessionStore for MemorySession {
         entry.seq = j.next_seq;
         j.next_seq += 1;
         j.bytes += weight;
+        let seq = entry.seq;
+        behind_if(self.sink.as_ref(), || vec![Write::put(kind::JOURNAL, journal_key(seq), &entry)]);
         j.entries.push_back((weight, entry));
+        let mut dropped = None;
         while j.entries.len() > self.bounds.journal_entries
             || (j.bytes > self.bounds.journal_bytes && j.entries.len() > 1)
         {
-            let Some((old, _)) = j.entries.pop_front() else { break };
+            let Some((old, e)) = j.entries.pop_front() else { break };
             j.bytes -= old;
+            dropped = Some(e.seq);
+        }
+        if let Some(upto) = dropped {
+            behind_if(self.sink.as_ref(), || {
+                vec![Write::DeleteKind { kind: kind::JOURNAL, upto: Some(journal_key(upto)) }]
+            });
         }
     }
 
@@ -532,6 +782,7 @@ impl SessionStore for MemorySession {
 
     async fn load_plan(&self, plan: Option<Arc<Plan>>) {
         *lock(&self.plan) = plan.map(PlanRuntime::new);
+        // The reset writes the plan (or its absence) with the rest, as one transaction.
         self.reset().await;
     }
 
@@ -556,6 +807,7 @@ impl SessionStore for MemorySession {
                 action.drop |= rule.drop;
             }
         }
+        behind_if(self.sink.as_ref(), || vec![Self::counters_doc(rt)]);
         (action != NetworkAction::default()).then_some(action)
     }
 
@@ -570,7 +822,9 @@ impl SessionStore for MemorySession {
             return false;
         }
         rt.calls += 1;
-        rt.calls == rule.after_calls
+        let hit = rt.calls == rule.after_calls;
+        behind_if(self.sink.as_ref(), || vec![Self::counters_doc(rt)]);
+        hit
     }
 
     async fn plan_material(&self, point: MaterialPoint) -> Option<BadMaterial> {
@@ -589,6 +843,7 @@ impl SessionStore for MemorySession {
                 rt.redirects
             }
         };
+        behind_if(self.sink.as_ref(), || vec![Self::counters_doc(rt)]);
         rt.plan.bad_material.iter().find(|b| point.takes(b.kind) && b.nth == n).map(|b| b.kind)
     }
 }

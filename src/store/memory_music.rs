@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use serde_json::json;
 
 use super::music::*;
+use super::persist::{Ack, SessionDocs, Sink, Write, behind_if, journal_key, kind, send_if};
 use super::playback::{
     NewPlayback, NewPlaybackEvent, PlaybackError, PlaybackEvent, PlaybackLimits, PlaybackOp, PlaybackSession,
     PlaybackView, StreamDenied, UserPlayback,
@@ -47,6 +48,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct UserMusic {
     /// Oldest first; read newest first.
     collections: HashMap<Collection, Vec<Item>>,
@@ -59,6 +61,9 @@ struct UserMusic {
     ratings: HashMap<String, Thumb>,
     version: u64,
     playback: UserPlayback,
+    /// Whether the state file has this customer (seeding on first access is not written until a change).
+    #[serde(skip)]
+    saved: bool,
 }
 
 impl UserMusic {
@@ -69,6 +74,7 @@ impl UserMusic {
     }
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct PlaylistState {
     meta: PlaylistMeta,
     entries: Vec<Entry>,
@@ -83,6 +89,7 @@ impl PlaylistState {
     }
 }
 
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct FaultState {
     fault: Fault,
     seen: u64,
@@ -109,6 +116,8 @@ pub struct MemoryMusic {
     playback_owner: DashMap<String, String>,
     /// Arrival order of playback events.
     event_seq: AtomicU64,
+    /// Where changes are written through, with a state file.
+    sink: Option<Sink>,
 }
 
 /// Device API playback reports, oldest first, at most [`MAX_DEVICE_EVENTS`], and the last `seq` given.
@@ -136,19 +145,109 @@ impl MemoryMusic {
             device_events: Mutex::new(DeviceEvents::default()),
             playback_owner: DashMap::new(),
             event_seq: AtomicU64::new(1),
+            sink: None,
         }
     }
 
-    /// Back to the fixtures.
-    pub fn reset(&self) {
+    /// Writes changes through to `sink` from now on.
+    pub fn with_sink(mut self, sink: Option<Sink>) -> Self {
+        self.sink = sink;
+        self
+    }
+
+    /// Takes back what a state file kept: customers, playlists, faults and the Device API's reports.
+    ///
+    /// # Errors
+    /// The first document that does not decode.
+    pub fn restore(&self, docs: &SessionDocs) -> Result<(), String> {
+        let mut last_event = 0;
+        for (user, mut u) in docs.all::<UserMusic>(kind::USER)? {
+            u.saved = true;
+            for s in &u.playback.sessions {
+                self.playback_owner.insert(s.session_id.clone(), user.clone());
+            }
+            last_event = u.playback.events.iter().map(|e| e.seq).fold(last_event, u64::max);
+            self.users.insert(user, u);
+        }
+        self.event_seq.store(last_event + 1, Ordering::Relaxed);
+        for (id, p) in docs.all::<PlaylistState>(kind::PLAYLIST)? {
+            self.playlists.insert(id, p);
+        }
+        *lock(&self.faults) = docs.get(kind::FAULTS, "")?.unwrap_or_default();
+        let mut events = lock(&self.device_events);
+        for (_, e) in docs.all::<DeviceEvent>(kind::DEVICE_EVENTS)? {
+            events.seq = events.seq.max(e.seq);
+            events.list.push_back(e);
+        }
+        Ok(())
+    }
+
+    /// Back to the fixtures, with these faults; the writes that empty the state file's music documents
+    /// (for the caller to send with the rest of the reset, as one transaction).
+    pub fn reset(&self, faults: Vec<Fault>) -> Vec<Write> {
         self.users.clear();
         self.playlists.clear();
-        lock(&self.faults).clear();
+        *lock(&self.faults) = faults.into_iter().map(|fault| FaultState { fault, seen: 0 }).collect();
         self.buckets.clear();
         *lock(&self.device_events) = DeviceEvents::default();
         self.playback_owner.clear();
         self.event_seq.store(1, Ordering::Relaxed);
         *lock(&self.rng) = self.initial_rng.clone().unwrap_or_else(StdRng::from_os_rng);
+        if self.sink.is_none() {
+            return Vec::new();
+        }
+        let mut writes: Vec<Write> = [kind::USER, kind::PLAYLIST, kind::DEVICE_EVENTS]
+            .into_iter()
+            .map(|kind| Write::DeleteKind { kind, upto: None })
+            .collect();
+        writes.push(self.faults_doc(&lock(&self.faults)));
+        writes
+    }
+
+    fn faults_doc(&self, faults: &[FaultState]) -> Write {
+        Write::put(kind::FAULTS, "", &faults)
+    }
+
+    /// Runs `f` on the faults; writes them through when `f` says they changed.
+    fn with_faults<R>(&self, f: impl FnOnce(&mut Vec<FaultState>) -> (R, bool)) -> (R, Ack) {
+        let mut faults = lock(&self.faults);
+        let (r, changed) = f(&mut faults);
+        let ack = if changed { send_if(self.sink.as_ref(), || vec![self.faults_doc(&faults)]) } else { Ack::none() };
+        (r, ack)
+    }
+
+    /// Runs `f` on the customer's state and writes it through (with the writes `f` adds, such as a playlist
+    /// it created), as one transaction.
+    fn with_user_mut<R>(
+        &self,
+        user: &str,
+        f: impl FnOnce(&mut UserMusic, &DashMap<String, PlaylistState>, &mut Vec<Write>) -> R,
+    ) -> (R, Ack) {
+        self.with_user(user, |u, playlists| {
+            let mut writes = Vec::new();
+            let r = f(u, playlists, &mut writes);
+            let ack = send_if(self.sink.as_ref(), || {
+                let mut all = Self::user_writes(user, u, playlists);
+                all.append(&mut writes);
+                all
+            });
+            (r, ack)
+        })
+    }
+
+    /// The customer's document, and, the first time it is written, their playlists as seeded (so that a
+    /// restart does not seed them again).
+    fn user_writes(user: &str, u: &mut UserMusic, playlists: &DashMap<String, PlaylistState>) -> Vec<Write> {
+        let mut writes = vec![Write::put(kind::USER, user, &*u)];
+        if !u.saved {
+            u.saved = true;
+            for pid in &u.playlists {
+                if let Some(p) = playlists.get(pid) {
+                    writes.push(Write::put(kind::PLAYLIST, pid.as_str(), &*p));
+                }
+            }
+        }
+        writes
     }
 
     fn uuid(&self) -> String {
@@ -177,6 +276,7 @@ impl MemoryMusic {
                 ratings: HashMap::new(),
                 version: 0,
                 playback: UserPlayback::default(),
+                saved: false,
             };
         };
         let mut collections = HashMap::new();
@@ -226,6 +326,7 @@ impl MemoryMusic {
             ratings: HashMap::new(),
             version: 1,
             playback: UserPlayback::default(),
+            saved: false,
         }
     }
 
@@ -239,17 +340,31 @@ impl MemoryMusic {
         }
     }
 
-    fn owned_playlist<R>(
+    /// Runs `f` on a playlist the customer owns and writes it through. A customer the state file does not
+    /// have yet is written first (seeded on first access, their seeded playlists included), so that a restart
+    /// does not seed them again over the changed playlist.
+    async fn owned_playlist<R>(
         &self,
         user: &str,
         id: &str,
         f: impl FnOnce(&mut PlaylistState) -> Result<R, PlaylistError>,
     ) -> Result<R, PlaylistError> {
         // Seed the customer first (their seeded playlists may be the one asked for).
-        self.with_user(user, |_, _| ());
-        let mut p = self.playlists.get_mut(id).ok_or(PlaylistError::NotFound)?;
-        not_owner(&p.meta, user)?;
-        f(&mut p)
+        let first = self.with_user(user, |u, playlists| {
+            if u.saved {
+                return Ack::none();
+            }
+            send_if(self.sink.as_ref(), || Self::user_writes(user, u, playlists))
+        });
+        let (r, ack) = {
+            let mut p = self.playlists.get_mut(id).ok_or(PlaylistError::NotFound)?;
+            not_owner(&p.meta, user)?;
+            let r = f(&mut p)?;
+            (r, send_if(self.sink.as_ref(), || vec![Write::put(kind::PLAYLIST, id, &*p)]))
+        };
+        first.done().await;
+        ack.done().await;
+        Ok(r)
     }
 }
 
@@ -319,7 +434,7 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn collection_add(&self, user: &str, c: Collection, ids: &[String], now_ms: i64) -> usize {
-        self.with_user(user, |u, _| {
+        let (added, ack) = self.with_user_mut(user, |u, _, _| {
             let items = u.collections.entry(c).or_default();
             let mut added = 0;
             for id in ids {
@@ -330,17 +445,21 @@ impl MusicStore for MemoryMusic {
             }
             u.version += 1;
             added
-        })
+        });
+        ack.done().await;
+        added
     }
 
     async fn collection_remove(&self, user: &str, c: Collection, ids: &[String]) -> usize {
-        self.with_user(user, |u, _| {
+        let (removed, ack) = self.with_user_mut(user, |u, _, _| {
             let items = u.collections.entry(c).or_default();
             let before = items.len();
             items.retain(|i| !ids.contains(&i.id));
             u.version += 1;
             before - items.len()
-        })
+        });
+        ack.done().await;
+        removed
     }
 
     async fn user_playlists(&self, user: &str, offset: usize, limit: usize) -> Page<PlaylistMeta> {
@@ -371,7 +490,7 @@ impl MusicStore for MemoryMusic {
         now_ms: i64,
     ) -> PlaylistMeta {
         let id = self.uuid();
-        self.with_user(user, |u, playlists| {
+        let (meta, ack) = self.with_user_mut(user, |u, playlists, writes| {
             let meta = PlaylistMeta {
                 id: id.clone(),
                 owner: user.to_owned(),
@@ -384,11 +503,17 @@ impl MusicStore for MemoryMusic {
                 updated_at_ms: now_ms,
                 version: 1,
             };
-            playlists.insert(id.clone(), PlaylistState { meta: meta.clone(), entries: Vec::new() });
+            let p = PlaylistState { meta: meta.clone(), entries: Vec::new() };
+            if self.sink.is_some() {
+                writes.push(Write::put(kind::PLAYLIST, id.as_str(), &p));
+            }
+            playlists.insert(id.clone(), p);
             u.playlists.push(id);
             u.version += 1;
             meta
-        })
+        });
+        ack.done().await;
+        meta
     }
 
     async fn update_playlist(
@@ -411,6 +536,7 @@ impl MusicStore for MemoryMusic {
             p.refresh_meta(now_ms);
             Ok(p.meta.clone())
         })
+        .await
     }
 
     async fn add_to_playlist(
@@ -438,6 +564,7 @@ impl MusicStore for MemoryMusic {
             p.refresh_meta(now_ms);
             Ok(AddOutcome { added, skipped, playlist: p.meta.clone() })
         })
+        .await
     }
 
     async fn remove_from_playlist(
@@ -455,6 +582,7 @@ impl MusicStore for MemoryMusic {
             p.refresh_meta(now_ms);
             Ok(p.meta.clone())
         })
+        .await
     }
 
     async fn reorder_playlist(
@@ -492,20 +620,24 @@ impl MusicStore for MemoryMusic {
             p.refresh_meta(now_ms);
             Ok(p.meta.clone())
         })
+        .await
     }
 
     async fn delete_playlist(&self, user: &str, id: &str) -> Result<(), PlaylistError> {
-        self.with_user(user, |u, playlists| {
+        let (r, ack) = self.with_user_mut(user, |u, playlists, writes| {
             playlists.get(id).ok_or(PlaylistError::NotFound).and_then(|p| not_owner(&p.meta, user))?;
             playlists.remove(id);
+            writes.push(Write::delete(kind::PLAYLIST, id));
             u.playlists.retain(|p| p != id);
             u.version += 1;
             Ok(())
-        })
+        });
+        ack.done().await;
+        r
     }
 
     async fn record_play(&self, user: &str, track_id: &str, at_ms: i64) {
-        self.with_user(user, |u, _| u.add_play(track_id, at_ms));
+        self.with_user_mut(user, |u, _, _| u.add_play(track_id, at_ms)).1.done().await;
     }
 
     async fn history(&self, user: &str, offset: usize, limit: usize) -> Page<Play> {
@@ -523,13 +655,15 @@ impl MusicStore for MemoryMusic {
         visibility: Visibility,
         playback_visibility: Visibility,
     ) -> MusicProfile {
-        self.with_user(user, |u, _| {
+        let (profile, ack) = self.with_user_mut(user, |u, _, _| {
             u.profile.name = name;
             u.profile.visibility = visibility;
             u.profile.playback_visibility = playback_visibility;
             u.version += 1;
             u.profile.clone()
-        })
+        });
+        ack.done().await;
+        profile
     }
 
     async fn dump(&self, user: &str) -> serde_json::Value {
@@ -558,7 +692,7 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn add_fault(&self, fault: Fault) {
-        lock(&self.faults).push(FaultState { fault, seen: 0 });
+        self.with_faults(|f| (f.push(FaultState { fault, seen: 0 }), true)).1.done().await;
     }
 
     async fn faults(&self) -> Vec<Fault> {
@@ -566,11 +700,18 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn clear_faults(&self) {
-        lock(&self.faults).clear();
+        self.with_faults(|f| (f.clear(), true)).1.done().await;
     }
 
     async fn take_fault(&self, method: &str, path: &str) -> Option<Fault> {
-        take_first(&mut lock(&self.faults), |f| !is_track_rule(&f.route) && route_matches(&f.route, method, path))
+        let (hit, ack) = self.with_faults(|f| {
+            if f.is_empty() {
+                return (None, false);
+            }
+            (take_first(f, |f| !is_track_rule(&f.route) && route_matches(&f.route, method, path)), true)
+        });
+        ack.done().await;
+        hit
     }
 
     async fn rate_limit(&self, key: &str, tps: f64, now_ms: i64) -> Result<(), i64> {
@@ -591,18 +732,32 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn take_track_fault(&self, track_id: &str) -> Option<Fault> {
-        take_first(&mut lock(&self.faults), |f| track_rule_target(&f.route).is_some_and(|t| t == "*" || t == track_id))
+        let (hit, ack) = self.with_faults(|f| {
+            if f.is_empty() {
+                return (None, false);
+            }
+            (take_first(f, |f| track_rule_target(&f.route).is_some_and(|t| t == "*" || t == track_id)), true)
+        });
+        ack.done().await;
+        hit
     }
 
     async fn record_device_event(&self, mut event: DeviceEvent) -> DeviceEvent {
-        let mut events = lock(&self.device_events);
-        events.seq += 1;
-        event.seq = events.seq;
-        event.at_ms = self.clock.now_ms();
-        if events.list.len() >= MAX_DEVICE_EVENTS {
-            events.list.pop_front();
-        }
-        events.list.push_back(event.clone());
+        let ack = {
+            let mut events = lock(&self.device_events);
+            events.seq += 1;
+            event.seq = events.seq;
+            event.at_ms = self.clock.now_ms();
+            let mut writes = vec![Write::put(kind::DEVICE_EVENTS, journal_key(event.seq), &event)];
+            if events.list.len() >= MAX_DEVICE_EVENTS {
+                if let Some(old) = events.list.pop_front() {
+                    writes.push(Write::DeleteKind { kind: kind::DEVICE_EVENTS, upto: Some(journal_key(old.seq)) });
+                }
+            }
+            events.list.push_back(event.clone());
+            send_if(self.sink.as_ref(), || writes)
+        };
+        ack.done().await;
         event
     }
 
@@ -611,13 +766,16 @@ impl MusicStore for MemoryMusic {
     }
 
     async fn rate_track(&self, user: &str, track_id: &str, rating: Thumb) {
-        self.with_user(user, |u, _| {
+        self.with_user_mut(user, |u, _, _| {
             match rating {
                 Thumb::Neutral => u.ratings.remove(track_id),
                 r => u.ratings.insert(track_id.to_owned(), r),
             };
             u.version += 1;
-        });
+        })
+        .1
+        .done()
+        .await;
     }
 
     async fn track_rating(&self, user: &str, track_id: &str) -> Thumb {
@@ -631,14 +789,16 @@ impl MusicStore for MemoryMusic {
         now_ms: i64,
     ) -> Result<PlaybackView, PlaybackError> {
         let user = new.user.clone();
-        self.with_user(&user, |u, _| {
+        let (view, ack) = self.with_user_mut(&user, |u, _, _| {
             let view = u.playback.create(new, &mut || self.uuid(), limits, now_ms)?;
             self.playback_owner.insert(view.session.session_id.clone(), user.clone());
             for gone in u.playback.prune(now_ms) {
                 self.playback_owner.remove(&gone);
             }
             Ok(view)
-        })
+        });
+        ack.done().await;
+        view
     }
 
     async fn playback_apply(
@@ -649,7 +809,10 @@ impl MusicStore for MemoryMusic {
         limits: PlaybackLimits,
         now_ms: i64,
     ) -> Result<PlaybackView, PlaybackError> {
-        self.with_user(user, |u, _| u.playback.apply(session_id, op, &mut || self.uuid(), limits, now_ms))
+        let (view, ack) =
+            self.with_user_mut(user, |u, _, _| u.playback.apply(session_id, op, &mut || self.uuid(), limits, now_ms));
+        ack.done().await;
+        view
     }
 
     async fn playback_active(&self, user: &str, now_ms: i64) -> Vec<PlaybackView> {
@@ -663,14 +826,16 @@ impl MusicStore for MemoryMusic {
         limits: PlaybackLimits,
         now_ms: i64,
     ) -> Result<Vec<PlaybackEvent>, PlaybackError> {
-        self.with_user(user, |u, _| {
+        let (recorded, ack) = self.with_user_mut(user, |u, _, _| {
             let seq = &mut || self.event_seq.fetch_add(1, Ordering::Relaxed);
             let recorded = u.playback.report(user, events, seq, limits, now_ms)?;
             for e in recorded.iter().filter(|e| e.kind == super::playback::EventType::Start) {
                 u.add_play(&e.track_id, now_ms);
             }
             Ok(recorded)
-        })
+        });
+        ack.done().await;
+        recorded
     }
 
     async fn playback_sessions(&self, user: Option<&str>) -> Vec<PlaybackSession> {
@@ -701,7 +866,12 @@ impl MusicStore for MemoryMusic {
             return Err(StreamDenied::Unknown);
         };
         match self.users.get_mut(&owner) {
-            Some(mut u) => u.playback.permit(playback_session_id, now_ms),
+            Some(mut u) => {
+                let permit = u.playback.permit(playback_session_id, now_ms);
+                // A stream request only moves the session's idle timer: written behind, not waited for.
+                behind_if(self.sink.as_ref(), || vec![Write::put(kind::USER, owner.as_str(), &*u)]);
+                permit
+            }
             None => Err(StreamDenied::Unknown),
         }
     }

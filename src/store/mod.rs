@@ -15,7 +15,9 @@
 pub mod memory;
 pub mod memory_music;
 pub mod music;
+pub mod persist;
 pub mod playback;
+pub mod sqlite;
 
 use std::fmt;
 use std::sync::Arc;
@@ -338,7 +340,7 @@ impl Settings {
 }
 
 /// PKCE parameters remembered with an authorization code.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PkceChallenge {
     /// The `code_challenge` as sent.
     pub challenge: String,
@@ -347,7 +349,7 @@ pub struct PkceChallenge {
 }
 
 /// The PKCE transformation (`lwa.md` §3.1: `plain` when absent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PkceMethod {
     /// `base64url(sha256(verifier))`.
     S256,
@@ -356,7 +358,7 @@ pub enum PkceMethod {
 }
 
 /// What an authorization code stands for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthCodeRecord {
     /// The client the code was issued to.
     pub client_id: String,
@@ -373,7 +375,7 @@ pub struct AuthCodeRecord {
 }
 
 /// Where a code pair stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodePairStatus {
     /// Waiting for the customer.
     Pending,
@@ -388,7 +390,7 @@ pub enum CodePairStatus {
 }
 
 /// A code pair (`/auth/O2/create/codepair`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodePairRecord {
     /// The 6-character code the customer types.
     pub user_code: String,

@@ -45,7 +45,7 @@ impl Collection {
 }
 
 /// One id in a collection, with when it was added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Item {
     /// The entity id.
@@ -76,7 +76,7 @@ pub enum Visibility {
 }
 
 /// One entry of a playlist: entry ids are UUIDs, never track ids (`music-api.md` §11.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entry {
     /// The entry's UUID.
@@ -88,7 +88,7 @@ pub struct Entry {
 }
 
 /// A user-owned playlist without its entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlaylistMeta {
     /// UUID.
@@ -159,7 +159,7 @@ pub struct AddOutcome {
 }
 
 /// One play in the listening history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Play {
     /// Virtual epoch ms.
@@ -248,7 +248,7 @@ pub enum Thumb {
 }
 
 /// A playback report POSTed to a Device API `PlaybackEventCollector` (spec §7, §11.4).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceEvent {
     /// Position among the session's reports, from 1.

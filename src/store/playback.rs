@@ -36,7 +36,7 @@ pub const TERMINAL_REASONS: [&str; 4] = ["userStop", "endOfQueue", "appClosed", 
 pub const FINISHED_REASON: &str = "trackFinished";
 
 /// Why an action is not allowed (§3.4 `disableType`). Also the code of the 403 a refused operation gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DisableType {
     /// The hourly skip budget is used up.
@@ -64,7 +64,7 @@ impl DisableType {
 }
 
 /// One action's permission (§3.4 Action): `{isAllowed, disableType?, remainingSkips?}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
     /// Whether the client may offer it.
@@ -86,7 +86,7 @@ impl Action {
 }
 
 /// The actions of a playable (§3.4 Actions), in wire order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Actions {
     /// Skip to the next entity.
@@ -130,7 +130,7 @@ pub fn actions(tier: Tier, station: bool, skips_left: u32) -> Actions {
 }
 
 /// A customer's hourly skip budget (shared by all their sessions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SkipBudget {
     /// Skips used in the current window.
@@ -160,7 +160,7 @@ impl SkipBudget {
 }
 
 /// A track to put in a queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueTrack {
     /// The ASIN.
@@ -170,7 +170,7 @@ pub struct QueueTrack {
 }
 
 /// One entity of a queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueItem {
     /// UUID naming this place in the queue (a track queued twice has two).
@@ -186,7 +186,7 @@ pub struct QueueItem {
 }
 
 /// Where a session stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PlaybackState {
     /// Holds a slot (unless idle past its timeout; see [`PlaybackSession::holds_slot`]).
@@ -202,7 +202,7 @@ pub enum PlaybackState {
 }
 
 /// A playback session: the queue, its modes and its slot.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlaybackSession {
     /// UUID.
@@ -491,7 +491,7 @@ pub struct NewPlaybackEvent {
 }
 
 /// A recorded event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlaybackEvent {
     /// Arrival order within the store.
@@ -533,6 +533,45 @@ pub struct UserPlayback {
     pub skips: Option<SkipBudget>,
     /// Recorded events, oldest first.
     pub events: Vec<PlaybackEvent>,
+}
+
+/// A state file keeps a customer's playback with each session's device capabilities, which the admin API's
+/// view of a session leaves out.
+impl Serialize for UserPlayback {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Saved<'a> {
+            sessions: &'a [PlaybackSession],
+            capabilities: Vec<Capabilities>,
+            skips: &'a Option<SkipBudget>,
+            events: &'a [PlaybackEvent],
+        }
+        Saved {
+            sessions: &self.sessions,
+            capabilities: self.sessions.iter().map(|p| p.capabilities).collect(),
+            skips: &self.skips,
+            events: &self.events,
+        }
+        .serialize(s)
+    }
+}
+
+/// Read back as [`UserPlayback`]'s `Serialize` wrote it.
+impl<'de> serde::Deserialize<'de> for UserPlayback {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Saved {
+            sessions: Vec<PlaybackSession>,
+            capabilities: Vec<Capabilities>,
+            skips: Option<SkipBudget>,
+            events: Vec<PlaybackEvent>,
+        }
+        let mut saved = Saved::deserialize(d)?;
+        for (p, c) in saved.sessions.iter_mut().zip(saved.capabilities) {
+            p.capabilities = c;
+        }
+        Ok(UserPlayback { sessions: saved.sessions, skips: saved.skips, events: saved.events })
+    }
 }
 
 /// A source of fresh UUIDs.

@@ -133,7 +133,7 @@ impl fmt::Display for Quality {
 }
 
 /// What a device says it can play, from `X-Amzn-Audio-Device-Capability`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Capabilities {
     /// `STD_RES`.
     pub std_res: bool,

@@ -44,6 +44,7 @@ mod scenario_stream;
 mod scenario_wrong_server;
 mod smoke;
 mod startup;
+mod state;
 mod stream_http;
 mod tls;
 mod verdicts;

@@ -48,6 +48,10 @@ const NOT_RUN: &[(&str, &str)] = &[
         "starts a server that runs until stopped (in the background) and builds the example clients",
     ),
     ("docker build", "needs Docker and builds an image"),
+    (
+        "cargo run --release -- serve --state",
+        "starts a server that runs until stopped; tests/it/state.rs runs this journey (restart, export, import)",
+    ),
 ];
 
 /// Tools the examples may call, and how to get each (Debian).

@@ -490,7 +490,7 @@ async fn the_store_permits_streams_by_playback_session_state() {
     );
     assert_eq!(s.playback_sessions(Some("amzn1.account.A")).await.len(), 2);
     assert_eq!(s.playback_sessions(None).await.len(), 3);
-    s.reset();
+    let _ = s.reset(Vec::new());
     assert_eq!(s.stream_permit(&b, T0).await, Err(StreamDenied::Unknown));
 }
 
