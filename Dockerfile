@@ -4,7 +4,11 @@
 # user.
 #
 #   docker build -t amazon-music-mock .
-#   docker run --rm -p 8080:8080 amazon-music-mock
+#   docker run --rm -p 8080:8080 -e AMM_ADMIN_TOKEN=change-me amazon-music-mock
+#
+# It binds 0.0.0.0, so the admin API is reachable by anyone who reaches the port: AMM_ADMIN_TOKEN (or
+# --admin-token) makes every admin route but health need `Authorization: Bearer <token>`; without one, the
+# server warns at start. The HEALTHCHECK below asks the health route, which needs no token.
 #
 # Flags go after the image name (`… amazon-music-mock serve --bind 0.0.0.0:8080 --seed 1`) or as AMM_*
 # environment variables (`-e AMM_SEED=1`); see README.md.

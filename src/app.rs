@@ -3,6 +3,7 @@
 //!
 //! The outer layer (`outer`) runs before routing. It
 //! 1. takes a `/s/{session}` prefix off the path and picks that session (the default one otherwise);
+//!    an admin request first passes the admin guard (`admin::guard`: host, cross-site, token, JSON);
 //! 2. canonicalises paths: LWA paths match case-insensitively (`/auth/O2/token`), a trailing slash is
 //!    ignored; on the Device API's host (`music-api.amazon.com`) the Device API's paths move under `/device`;
 //! 3. records the request in the session's journal afterwards, with whatever the handler noted;
@@ -55,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .fallback_service(inner)
+        // Inside `outer`, so that a body that came too late is journaled as the 408 it was answered.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::conn::body_deadline))
         .layer(axum::middleware::from_fn_with_state(state, outer))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
 }
@@ -126,6 +129,13 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     let path = route_by_host(host.as_deref(), path);
     let id = session_name.and_then(SessionId::parse).unwrap_or_else(SessionId::default_session);
     let prefix = session_name.map(|s| format!("/s/{s}")).unwrap_or_default();
+    // Who may reach the admin API is settled before anything else about the request (`admin::guard`).
+    if under(&path, "/__admin") {
+        req = match crate::admin::guard::admit(&state.limits.admin, req, &path, &prefix).await {
+            Ok(req) => req,
+            Err(answer) => return answer,
+        };
+    }
     // Asking for a verdict judges a session; it never creates one (a typo in a CI job's session name would
     // otherwise judge an empty session and pass).
     if EXISTING_SESSION_PATHS.contains(&path.as_str()) && !state.store.session_exists(&id) {

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -33,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the mock until SIGINT or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Exit 0 when a running server answers `GET /__admin/health` with 200, 1 otherwise (for container
     /// HEALTHCHECKs on images without curl).
     Healthcheck(HealthcheckArgs),
@@ -159,6 +160,29 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, env = "AMM_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Seconds a request head may take to arrive, from the connection's start or, on a kept-alive connection,
+    /// from its first byte; later the connection is closed (0: no limit). Decimals are allowed (0.5).
+    #[arg(long, env = "AMM_HEADER_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    pub header_timeout: Duration,
+    /// Seconds a request body may take to arrive, from its head; later the request is answered 408 (0: no
+    /// limit).
+    #[arg(long, env = "AMM_BODY_TIMEOUT", value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    pub body_timeout: Duration,
+    /// Seconds a connection with no request in flight and none arriving stays open (0: no limit).
+    #[arg(long, env = "AMM_IDLE_TIMEOUT", value_name = "SECONDS", default_value = "60", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+    /// Seconds requests in flight get to finish after SIGINT or SIGTERM; then every connection is closed and the
+    /// process exits (connections with nothing in flight are closed at once).
+    #[arg(long, env = "AMM_SHUTDOWN_GRACE", value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+    pub shutdown_grace: Duration,
+    /// Connections served at once; one more is answered 503 with a JSON body naming this flag, then closed (0:
+    /// no limit).
+    #[arg(long, env = "AMM_MAX_CONNECTIONS", value_name = "N", default_value_t = crate::conn::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// A token every admin route but health then needs, as `Authorization: Bearer <token>` (the dashboard asks
+    /// for it once). Letters, digits and - . _ ~ + / =. Without it, binding a non-loopback address warns.
+    #[arg(long, env = "AMM_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
+    pub admin_token: Option<String>,
     /// Keep everything the mock remembers in this SQLite state file (created when missing), so that linked
     /// devices, playlists, revocations and clocks survive a restart; default: in memory only.
     #[arg(long, env = "AMM_STATE", value_name = "PATH")]
@@ -201,11 +225,39 @@ impl ServeArgs {
                 _ if self.tls => Some(TlsSource::Generate),
                 _ => None,
             },
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+            shutdown_grace: self.shutdown_grace,
+            max_connections: self.max_connections,
+            admin_token: self.admin_token.clone(),
             state: self.state.clone(),
             import: self.import.clone(),
         }
     }
 }
+
+/// Reads a number of seconds (decimals allowed: `0.5`) for the timeout flags.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let bad = || format!("expected a number of seconds, e.g. 10 or 0.5; got {text:?}");
+    let s: f64 = text.trim().parse().map_err(|_| bad())?;
+    if !s.is_finite() || !(0.0..=MAX_FLAG_SECONDS).contains(&s) {
+        return Err(format!("expected seconds from 0 to {MAX_FLAG_SECONDS}; got {text:?}"));
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+/// Reads `--admin-token`: an RFC 6750 token (it travels in a header and a cookie as it is).
+fn parse_admin_token(text: &str) -> Result<String, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    if text.is_empty() || text.len() > 512 || !text.chars().all(allowed) {
+        return Err("expected 1 to 512 of the characters A-Z a-z 0-9 - . _ ~ + / =".to_owned());
+    }
+    Ok(text.to_owned())
+}
+
+/// The largest value of a timeout flag: a year.
+const MAX_FLAG_SECONDS: f64 = 31_536_000.0;
 
 fn init_logging(format: LogFormat, filter: &str) {
     let filter =
@@ -234,8 +286,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+    let code = match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(*args)),
         Command::Healthcheck(args) => runtime.block_on(healthcheck(args)),
         Command::Run(args) => runtime.block_on(crate::scenario::cmd::run_command(args)),
         Command::Check(args) => crate::scenario::cmd::check_command(args),
@@ -243,7 +295,11 @@ pub fn main() -> ExitCode {
         Command::Conformance(args) => crate::scenario::cmd::conformance_command(args),
         Command::Verdict(args) => runtime.block_on(crate::verdict::cmd::verdict_command(args)),
         Command::State(StateCommand::Export(args)) => state_export(&args),
-    }
+    };
+    // Dropping a runtime waits for every blocking task; one a client started (an audio encode, whose cache file
+    // is only renamed into place when complete) must not hold the exit up once the server has stopped.
+    runtime.shutdown_timeout(BLOCKING_TASKS_AT_EXIT);
+    code
 }
 
 fn state_export(args: &StateExportArgs) -> ExitCode {
@@ -268,6 +324,18 @@ fn state_export(args: &StateExportArgs) -> ExitCode {
         }
     }
 }
+
+/// The warning for a non-loopback bind without `--admin-token`.
+fn exposed_warning(bind: SocketAddr) -> String {
+    format!(
+        "warning: bound to {}, not a loopback address, without --admin-token: anyone who can reach this port can \
+         drive the admin API and read its client secrets; set --admin-token (AMM_ADMIN_TOKEN)",
+        bind.ip()
+    )
+}
+
+/// How long the process waits at exit for blocking tasks still running (audio encodes).
+const BLOCKING_TASKS_AT_EXIT: Duration = Duration::from_secs(1);
 
 /// A minimal HTTP/1.1 GET over a plain socket: the runtime image has no curl, and pulling an HTTP client
 /// into the server binary for one request is not worth it.
@@ -334,7 +402,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
     let users = state.fixtures.users().len();
     // Before the `listening on` line: from then on a SIGTERM must mean a clean shutdown.
     let shutdown = shutdown_signal();
-    let server = match start_with_state_and_tls(cfg.bind, state, identity).await {
+    let server = match start_with_state_and_tls(cfg.bind, state, identity, cfg.connections()).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -364,7 +432,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
         if let Some((path, _)) = &ca_file {
             let _ = writeln!(out, "ca certificate: {}", path.display());
         }
+        if cfg.admin_exposed() {
+            let _ = writeln!(out, "{}", exposed_warning(cfg.bind));
+        }
         let _ = out.flush();
+    }
+    if cfg.admin_exposed() {
+        eprintln!("{}", exposed_warning(cfg.bind));
     }
     tracing::info!(addr = %server.addr(), profiles, users, tls = cfg.tls.is_some(), "serving");
     match &cfg.state {

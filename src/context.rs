@@ -3,6 +3,7 @@
 //! handler to add to its journal entry, and the Device API host's name. `app.rs` wires the routers on top.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -14,16 +15,48 @@ use crate::journal::JournalNote;
 use crate::lwa::tokens::TokenCodec;
 use crate::store::{SessionId, SessionStore, Store};
 
+/// Longest time a request body may take to arrive, counted from its head, by default (`--body-timeout`).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Limits and switches fixed at start-up.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
+    /// Longest time a request body may take to arrive, counted from its head; later, the request is answered
+    /// 408 (`conn::body_deadline`). Zero: no limit.
+    pub body_timeout: Duration,
+    /// Who may reach the admin API (`admin::guard`).
+    pub admin: AdminAccess,
+}
+
+/// Who may reach the admin API, fixed at start-up (`admin::guard` applies it).
+#[derive(Clone, Default)]
+pub struct AdminAccess {
+    /// `--admin-token`: then every admin route but health needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// Bound to a loopback address: the host names served besides the loopback ones (the Amazon names and
+    /// `--public-url`'s host, lower case). `None`: any host name (bound to another address).
+    pub hosts: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for AdminAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a secret: its presence only.
+        f.debug_struct("AdminAccess")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("hosts", &self.hosts)
+            .finish()
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { body_limit: 1024 * 1024 }
+        Limits {
+            body_limit: 1024 * 1024,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            admin: AdminAccess { token: None, hosts: Some(Vec::new()) },
+        }
     }
 }
 

@@ -28,6 +28,7 @@ mod app;
 mod catalog;
 mod cli;
 mod clock;
+mod conn;
 mod context;
 mod device;
 mod fixtures;

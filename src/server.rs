@@ -1,5 +1,6 @@
 //! Starting and stopping the server: resolve the configuration into [`AppState`], bind, serve (plain HTTP,
-//! or TLS with `tls`) until a shutdown signal. Used by the `serve` command and, in-process, by tests
+//! or TLS with `tls`; the connections themselves, their limits and the bounded shutdown are `conn.rs`'s)
+//! until a shutdown signal. Used by the `serve` command and, in-process, by tests
 //! ([`MockAmazon`]).
 //!
 //! Every request is handled inside a [`crate::stream::RequestOrigin`] (a task-local): the scheme of its connection and the
@@ -9,18 +10,20 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::router;
-use crate::context::{AppState, Limits};
+use crate::conn::ConnLimits;
+use crate::context::{AdminAccess, AppState, Limits};
 use crate::fixtures::{FixtureError, Fixtures};
 use crate::lwa::tokens::TokenCodec;
 use crate::store::Bounds;
 use crate::store::memory::MemoryStore;
-use crate::tls::{Identity, TlsError, TlsListener, TlsSource};
+use crate::tls::{Identity, TlsError, TlsSource};
 
 /// The key tokens are signed with when none is configured. Every instance started without a key can
 /// verify every other's tokens, which is what replicas of a mock want; set `--token-key` to separate them.
@@ -65,6 +68,20 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Serve TLS instead of plain HTTP, with a certificate made at start or read from files.
     pub tls: Option<TlsSource>,
+    /// A request head must arrive within this, counted from the connection's start or, on a kept-alive
+    /// connection, from the head's first byte; later, the connection is closed (zero: no limit).
+    pub header_timeout: Duration,
+    /// A request body must arrive within this, counted from its head; later, 408 (zero: no limit).
+    pub body_timeout: Duration,
+    /// A connection with no request in flight and none arriving is closed after this (zero: never).
+    pub idle_timeout: Duration,
+    /// After the shutdown signal, how long requests in flight may take to finish before their connections are
+    /// closed; connections with none in flight are closed at once.
+    pub shutdown_grace: Duration,
+    /// Connections served at once; one more is answered 503 and closed (0: no limit).
+    pub max_connections: usize,
+    /// `--admin-token`: every admin route but health then needs `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
     /// The state file everything the mock remembers is written through to and restored from (created when
     /// missing); `None` keeps state in memory only.
     pub state: Option<PathBuf>,
@@ -74,6 +91,36 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// The limits on connections, from the timeout and connection flags.
+    pub fn connections(&self) -> ConnLimits {
+        ConnLimits {
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            shutdown_grace: self.shutdown_grace,
+            max_connections: self.max_connections,
+        }
+    }
+
+    /// Who may reach the admin API: the token, and bound to a loopback address the host names served besides
+    /// the loopback ones (the Amazon names a generated certificate is for, and `--public-url`'s host).
+    pub fn admin_access(&self) -> AdminAccess {
+        let hosts = self.bind.ip().is_loopback().then(|| {
+            let mut hosts: Vec<String> = crate::tls::HOSTS.iter().map(|h| (*h).to_owned()).collect();
+            let public = self.public_url.as_deref().and_then(|u| url::Url::parse(u).ok());
+            if let Some(host) = public.as_ref().and_then(url::Url::host_str) {
+                hosts.push(crate::context::host_name(host));
+            }
+            hosts
+        });
+        AdminAccess { token: self.admin_token.clone(), hosts }
+    }
+
+    /// Whether anyone who can reach the port can drive the admin API: bound to a non-loopback address without an
+    /// admin token (`serve` warns).
+    pub fn admin_exposed(&self) -> bool {
+        !self.bind.ip().is_loopback() && self.admin_token.is_none()
+    }
+
     /// What the store keeps, from the journal and session flags.
     pub fn bounds(&self) -> Bounds {
         Bounds {
@@ -104,6 +151,12 @@ impl Default for ServerConfig {
             stream_cache_bytes: crate::stream::DEFAULT_MAX_BYTES,
             public_url: None,
             tls: None,
+            header_timeout: crate::conn::DEFAULT_HEADER_TIMEOUT,
+            body_timeout: crate::context::DEFAULT_BODY_TIMEOUT,
+            idle_timeout: crate::conn::DEFAULT_IDLE_TIMEOUT,
+            shutdown_grace: crate::conn::DEFAULT_SHUTDOWN_GRACE,
+            max_connections: crate::conn::DEFAULT_MAX_CONNECTIONS,
+            admin_token: None,
             state: None,
             import: None,
         }
@@ -197,8 +250,15 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
         cache: Arc::new(cache),
         public_url: cfg.public_url.clone(),
     };
-    Ok(AppState::new(fixtures, catalog, store, tokens, Limits { body_limit: cfg.body_limit }, Arc::new(streams))
-        .with_state_file(state_file))
+    Ok(AppState::new(
+        fixtures,
+        catalog,
+        store,
+        tokens,
+        Limits { body_limit: cfg.body_limit, body_timeout: cfg.body_timeout, admin: cfg.admin_access() },
+        Arc::new(streams),
+    )
+    .with_state_file(state_file))
 }
 
 /// A server running in the background of the current tokio runtime.
@@ -206,7 +266,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     tls: Option<Identity>,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
     state_file: Option<Arc<crate::store::sqlite::StateFile>>,
 }
 
@@ -228,7 +288,8 @@ impl RunningServer {
         self.tls.as_ref().and_then(Identity::ca_pem)
     }
 
-    /// Stops accepting, lets requests in flight finish, and waits.
+    /// Stops accepting, lets requests in flight finish (for at most the shutdown grace; connections with none
+    /// in flight are closed at once), and waits.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -258,15 +319,15 @@ impl Drop for RunningServer {
 pub async fn start(cfg: &ServerConfig) -> Result<RunningServer, StartError> {
     let identity = cfg.tls.as_ref().map(|t| Identity::resolve(t, cfg.bind.ip())).transpose()?;
     let state = build_state(cfg)?;
-    start_with_state_and_tls(cfg.bind, state, identity).await
+    start_with_state_and_tls(cfg.bind, state, identity, cfg.connections()).await
 }
 
-/// Like [`start`], with a prepared state, over plain HTTP.
+/// Like [`start`], with a prepared state, over plain HTTP, with the default [`ConnLimits`].
 ///
 /// # Errors
 /// [`StartError::Bind`].
 pub async fn start_with_state(bind: SocketAddr, state: AppState) -> Result<RunningServer, StartError> {
-    start_with_state_and_tls(bind, state, None).await
+    start_with_state_and_tls(bind, state, None, ConnLimits::default()).await
 }
 
 /// Like [`start`], with a prepared state; over TLS when `identity` is given (see [`Identity::resolve`]).
@@ -277,6 +338,7 @@ pub async fn start_with_state_and_tls(
     bind: SocketAddr,
     state: AppState,
     identity: Option<Identity>,
+    limits: ConnLimits,
 ) -> Result<RunningServer, StartError> {
     let listener = TcpListener::bind(bind).await.map_err(|source| StartError::Bind { addr: bind, source })?;
     let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: bind, source })?;
@@ -298,23 +360,8 @@ pub async fn start_with_state_and_tls(
         let _ = rx.await;
         sweeper.abort();
     };
-    let task = match &identity {
-        // The TLS listener sets TCP_NODELAY itself.
-        Some(id) => {
-            let listener = TlsListener::new(listener, id);
-            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await })
-        }
-        None => {
-            // A streamed body leaves as the headers then the chunks: without TCP_NODELAY, Nagle holds a small
-            // second write until the client's delayed ACK (~40 ms), which stalls every DASH segment.
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-                }
-            });
-            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await })
-        }
-    };
+    let acceptor = identity.as_ref().map(Identity::acceptor);
+    let task = tokio::spawn(crate::conn::serve(listener, app, acceptor, limits, shutdown));
     Ok(RunningServer { addr, tls: identity, shutdown: Some(tx), task: Some(task), state_file })
 }
 

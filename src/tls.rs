@@ -4,24 +4,20 @@
 //! Two sources of a certificate ([`TlsSource`]): one made at start ([`Identity::generate`]: a fresh CA,
 //! self-signed, and a server certificate signed by it for [`HOSTS`] and the bound IP; the CA's PEM is what a
 //! client is told to trust), or one's own chain and key read from PEM files ([`Identity::from_files`]).
-//! [`TlsListener`] hands axum connections whose TLS handshake is done, ALPN offering `h2` and `http/1.1`,
-//! so everything above the socket (HTTP/1.1 and HTTP/2, the router, graceful shutdown) is unchanged.
-//! Handshakes run concurrently, each with a time limit, so a slow or silent client delays nobody.
+//! [`handshake`] runs an accepted connection's TLS handshake (ALPN offering `h2` and `http/1.1`) in that
+//! connection's task, with a time limit, so everything above the socket (HTTP/1.1 and HTTP/2, the router,
+//! the timeouts and graceful shutdown of `conn.rs`) is the same over TLS and plain TCP.
 //!
 //! Crypto is rustls with its `ring` provider, the same one reqwest's `rustls-tls` already builds.
 
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -206,6 +202,11 @@ impl Identity {
     pub fn config(&self) -> Arc<rustls::ServerConfig> {
         self.config.clone()
     }
+
+    /// What accepts TLS connections with this identity ([`handshake`]).
+    pub fn acceptor(&self) -> TlsAcceptor {
+        TlsAcceptor::from(self.config())
+    }
 }
 
 /// A server configuration over the `ring` provider (named, not taken from the process default, so another
@@ -241,87 +242,20 @@ pub fn write_ca(path: &Path, pem: &str, flag: &'static str) -> Result<(), TlsErr
     })
 }
 
-type Handshake = Pin<Box<dyn Future<Output = Option<(TlsStream<TcpStream>, SocketAddr)>> + Send>>;
-
-/// A TCP listener whose connections come out with their TLS handshake done (for `axum::serve`).
-///
-/// Handshakes in progress live in the listener and advance while axum waits for the next connection; a
-/// failed or timed-out one is logged at debug level and dropped. Accepted sockets get TCP_NODELAY.
-pub struct TlsListener {
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    handshakes: FuturesUnordered<Handshake>,
-    backoff: Option<Pin<Box<tokio::time::Sleep>>>,
-}
-
-impl TlsListener {
-    /// Serves `identity` on a bound listener.
-    pub fn new(tcp: TcpListener, identity: &Identity) -> Self {
-        TlsListener {
-            tcp,
-            acceptor: TlsAcceptor::from(identity.config()),
-            handshakes: FuturesUnordered::new(),
-            backoff: None,
+/// The TLS handshake of an accepted connection, within [`HANDSHAKE_TIMEOUT`]; `None` when it fails or takes
+/// too long (logged at debug level: a client that does not trust the CA fails here, which costs the server
+/// nothing). It runs in the connection's own task (`conn.rs`), so a slow or silent client delays nobody.
+pub async fn handshake(acceptor: &TlsAcceptor, tcp: TcpStream, peer: SocketAddr) -> Option<TlsStream<TcpStream>> {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => Some(tls),
+        Ok(Err(e)) => {
+            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+            None
         }
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    // Cancel-safe (axum drops this future on shutdown): the state is in the listener.
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let TlsListener { tcp, acceptor, handshakes, backoff } = self;
-        loop {
-            tokio::select! {
-                () = async { if let Some(s) = backoff.as_mut() { s.await } }, if backoff.is_some() => {
-                    *backoff = None;
-                }
-                accepted = TcpListener::accept(tcp), if backoff.is_none() => match accepted {
-                    Ok((stream, addr)) => {
-                        if let Err(e) = stream.set_nodelay(true) {
-                            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-                        }
-                        let acceptor = acceptor.clone();
-                        handshakes.push(Box::pin(async move {
-                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                Ok(Ok(tls)) => Some((tls, addr)),
-                                Ok(Err(e)) => {
-                                    tracing::debug!(peer = %addr, error = %e, "TLS handshake failed");
-                                    None
-                                }
-                                Err(_) => {
-                                    tracing::debug!(peer = %addr, "TLS handshake timed out");
-                                    None
-                                }
-                            }
-                        }));
-                    }
-                    // As axum's own TCP listener: a connection that died before it was accepted is nothing;
-                    // anything else (out of file descriptors) waits a second before trying again.
-                    Err(e) if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::ConnectionRefused
-                            | std::io::ErrorKind::ConnectionAborted
-                            | std::io::ErrorKind::ConnectionReset
-                    ) => {}
-                    Err(e) => {
-                        tracing::error!(error = %e, "accept error");
-                        *backoff = Some(Box::pin(tokio::time::sleep(Duration::from_secs(1))));
-                    }
-                },
-                Some(done) = handshakes.next() => {
-                    if let Some(conn) = done {
-                        return conn;
-                    }
-                }
-            }
+        Err(_) => {
+            tracing::debug!(peer = %peer, "TLS handshake timed out");
+            None
         }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
     }
 }
 

@@ -44,7 +44,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("the Music API families and the stream routes: V1, V2, the Device API", &["v1", "v2", "device", "stream_http"]),
     ("client plans (loading and checking)", &["plan"]),
     ("the admin API", &["admin"]),
-    ("wiring: the router, the server, TLS", &["app", "server", "tls"]),
+    ("wiring: the router, the server, connections, TLS", &["app", "server", "conn", "tls"]),
     ("tools: the scenario runner and commands, the verdict command", &["scenario", "verdict/cmd"]),
     ("entry points", &["cli", "main", "lib"]),
 ];

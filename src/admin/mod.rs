@@ -10,6 +10,7 @@
 //! `tokens/expire` expires), `streams.rs` (signed stream URLs), and the playback session's admin view here.
 
 mod expire;
+pub mod guard;
 mod streams;
 
 use axum::Router;

@@ -38,7 +38,14 @@ fn config_for(plan: &Plan, target: String, bad: Misbehaviours) -> Config {
 
 /// Loads the plan into a fresh session, runs the client, and returns the session's verdict.
 async fn verdict_of(app: &TestApp, session: &str, plan: &(Plan, String), bad: Misbehaviours) -> (Verdict, String) {
-    let r = app.send(app.http.post(app.url(&format!("/s/{session}/__admin/plan"))).body(plan.1.clone())).await;
+    let r = app
+        .send(
+            app.http
+                .post(app.url(&format!("/s/{session}/__admin/plan")))
+                .header("content-type", "application/yaml")
+                .body(plan.1.clone()),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let cfg = config_for(&plan.0, app.url(&format!("/s/{session}")), bad);
     let outcome = run(cfg).await.unwrap_or_else(|e| panic!("{} in {session}: {e}", plan.0.name));
@@ -138,12 +145,26 @@ async fn a_denied_device_ends_the_journey_and_a_revoked_grant_ends_it_later() {
     let plans = shipped();
     let find = |name: &str| plans.iter().find(|(p, _)| p.name == name).expect("plan").clone();
     let denied = find("Customer denies the device");
-    let r = app.send(app.http.post(app.url("/s/deny/__admin/plan")).body(denied.1.clone())).await;
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/s/deny/__admin/plan"))
+                .header("content-type", "application/yaml")
+                .body(denied.1.clone()),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let out = run(config_for(&denied.0, app.url("/s/deny"), Misbehaviours::none())).await.expect("runs");
     assert_eq!(out.ending, Ending::NotLinked("access_denied".into()));
     let revoked = find("Customer removes the app");
-    let r = app.send(app.http.post(app.url("/s/revoke/__admin/plan")).body(revoked.1.clone())).await;
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/s/revoke/__admin/plan"))
+                .header("content-type", "application/yaml")
+                .body(revoked.1.clone()),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let out = run(config_for(&revoked.0, app.url("/s/revoke"), Misbehaviours::none())).await.expect("runs");
     assert_eq!(out.ending, Ending::Revoked, "{}", out.log.join("\n"));

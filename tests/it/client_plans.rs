@@ -10,7 +10,14 @@ use crate::support::*;
 
 /// Loads a plan (YAML text) into a session; panics unless it is a 200.
 async fn load(app: &TestApp, session: &str, yaml: &str) -> Value {
-    let r = app.send(app.http.post(app.url(&format!("/s/{session}/__admin/plan"))).body(yaml.to_owned())).await;
+    let r = app
+        .send(
+            app.http
+                .post(app.url(&format!("/s/{session}/__admin/plan")))
+                .header("content-type", "application/yaml")
+                .body(yaml.to_owned()),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.json()
 }
@@ -74,7 +81,9 @@ async fn a_bad_plan_is_refused_with_where_and_why() {
             "plan:2:23: unknown variant `stale_token`, expected one of missing_expires_in, wrong_state, truncated_token",
         ),
     ] {
-        let r = app.send(app.http.post(app.url("/s/p/__admin/plan")).body(yaml)).await;
+        let r = app
+            .send(app.http.post(app.url("/s/p/__admin/plan")).header("content-type", "application/yaml").body(yaml))
+            .await;
         assert_eq!(r.status, 400, "{yaml}");
         let msg = r.json()["error"].as_str().unwrap().to_owned();
         assert!(msg.starts_with(error), "{yaml}: {msg}");
@@ -370,6 +379,7 @@ async fn stream_urls_can_be_set_to_expire_early() {
     let app = TestApp::spawn().await;
     load(&app, "t", "name: t\nsettings: {stream_url_ttl_seconds: 20}\n").await;
     assert_eq!(app.admin("GET", "/s/t/__admin/settings", json!({})).await["stream_url_ttl_seconds"], 20);
-    let r = app.send(app.http.put(app.url("/s/t/__admin/settings")).body(r#"{"stream_url_ttl_seconds": 86401}"#)).await;
+    let r =
+        app.send(app.http.put(app.url("/s/t/__admin/settings")).json(&json!({"stream_url_ttl_seconds": 86401}))).await;
     assert_eq!(r.text, r#"{"error":"stream_url_ttl_seconds must be at most 86400"}"#);
 }

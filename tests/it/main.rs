@@ -14,10 +14,12 @@ mod testkit;
 mod refclient;
 
 mod admin;
+mod admin_guard;
 mod bad_input;
 mod catalog_fixtures;
 mod client_conformance;
 mod client_plans;
+mod connections;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;

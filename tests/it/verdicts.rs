@@ -17,7 +17,9 @@ use crate::support::*;
 /// as `x-api-key`.
 async fn misbehaving_session(app: &TestApp) {
     let plan = "name: keys\nrules: [token-not-in-query, api-key-is-profile-id]\n";
-    let r = app.send(app.http.post(app.url("/s/v/__admin/plan")).body(plan)).await;
+    let r = app
+        .send(app.http.post(app.url("/s/v/__admin/plan")).header("content-type", "application/yaml").body(plan))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     app.admin("POST", "/s/v/__admin/clock/freeze", json!({})).await;
     app.admin("POST", "/s/v/__admin/clock/set", json!({"now": 1_800_000_000})).await;
@@ -478,7 +480,9 @@ async fn the_dashboard_renders_the_timeline_in_headless_chromium() {
     }
     let app = TestApp::spawn().await;
     let plan = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/clients/journey.yaml")).unwrap();
-    let r = app.send(app.http.post(app.url("/s/ui/__admin/plan")).body(plan)).await;
+    let r = app
+        .send(app.http.post(app.url("/s/ui/__admin/plan")).header("content-type", "application/yaml").body(plan))
+        .await;
     assert_eq!(r.status, 200);
     let cfg = Config::new(app.url("/s/ui"), Flow::Device);
     refclient::run(Config { bad: Misbehaviours::all(), ..cfg }).await.expect("the client runs");

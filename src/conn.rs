@@ -1,0 +1,618 @@
+//! Serving connections: the accept loop over plain TCP or TLS, the cap on open connections, the timeouts that
+//! close a connection nobody uses, the deadline of a request body, and a shutdown that ends within a bounded
+//! time whatever clients do. `server.rs` starts it; `docs/ROUTES.md` "Connections" documents the limits.
+//!
+//! Each accepted connection runs in a task of its own: the TLS handshake with `serve --tls` (`tls::handshake`,
+//! with its own time limit), then hyper (`hyper_util`'s auto builder: HTTP/1.1, and HTTP/2 by ALPN or by prior
+//! knowledge) with the router as its service. A watchdog in that task follows the connection's [`Phase`] and
+//! closes the connection when a phase lasts too long:
+//!
+//! - **head**: a new connection, or the first bytes of a next request on an HTTP/1.1 connection with none in
+//!   flight: the whole request head must arrive within [`ConnLimits::header_timeout`];
+//! - **idle**: no request in flight and nothing of a next one: closed after [`ConnLimits::idle_timeout`];
+//! - **busy**: a request in flight, until its response is sent to the end: no limit here (an audio stream
+//!   lasts as long as its listener reads it); the request body has its own deadline ([`body_deadline`]).
+//!
+//! hyper's own `header_read_timeout` is off: its clock starts when hyper starts waiting for a head, so it also
+//! closes a kept-alive connection after the header timeout, and cannot give a 10 s header limit with a 60 s
+//! keep-alive. The watchdog gives both (the semantics of Go's `ReadHeaderTimeout` and `IdleTimeout`). What it
+//! reads belongs to its connection alone: a few atomics and a `Notify` that no other connection touches.
+//!
+//! **The cap.** At most [`ConnLimits::max_connections`] connections are served at once (one atomic count,
+//! changed once when a connection opens and once when it closes). One more is still read: its first request is
+//! answered 503 with a JSON body naming `--max-connections` ([`too_many_connections`]), then it is closed. At
+//! most [`REFUSING_AT_ONCE`] refusals run at once (beyond them a connection is closed unanswered), each for at
+//! most [`REFUSAL_LIMIT`].
+//!
+//! **Shutdown.** When the shutdown future resolves, the listener is closed and every connection hears it: one
+//! with no request in flight is closed at once (also one half-way through sending a head, which hyper's graceful
+//! shutdown would leave open), one with a request in flight gets hyper's graceful shutdown (the response is
+//! finished, then the connection closed; a `GOAWAY` over HTTP/2). Whatever is still open after
+//! [`ConnLimits::shutdown_grace`] is closed, so a shutdown never takes longer than that.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, Version, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body::{Body as _, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::context::AppState;
+
+/// Default of [`ConnLimits::header_timeout`] (`--header-timeout`).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default of [`ConnLimits::idle_timeout`] (`--idle-timeout`): longer than the idle time of most clients'
+/// connection pools, so a client rarely sends on a connection the server is closing.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Default of [`ConnLimits::shutdown_grace`] (`--shutdown-grace`).
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Default of [`ConnLimits::max_connections`] (`--max-connections`): under the 1024 open files a process is
+/// commonly allowed, with room left for the stream cache's files.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
+/// Connections over the cap that are being answered 503 at once; one more is closed unanswered.
+pub const REFUSING_AT_ONCE: usize = 64;
+
+/// How long a connection over the cap may take to send its request and read the 503.
+pub const REFUSAL_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long the accept loop waits after an error that is not the client's (out of file descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The limits on connections, fixed at start-up (`ServerConfig::connections`). A zero duration or count is no
+/// limit (a zero `shutdown_grace` closes every connection at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// A request head must arrive within this, counted from the connection's start or, on a kept-alive
+    /// HTTP/1.1 connection, from the first byte of the head; later, the connection is closed unanswered.
+    pub header_timeout: Duration,
+    /// A connection with no request in flight and none arriving is closed after this.
+    pub idle_timeout: Duration,
+    /// After the shutdown signal, how long requests in flight may take before their connections are closed.
+    pub shutdown_grace: Duration,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+/// Serves `app` on `listener` (TLS first when `tls` is given) until `shutdown` resolves, then shuts down
+/// within `limits.shutdown_grace` (module doc).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let (stop, stopped) = watch::channel(());
+    let open = Arc::new(AtomicUsize::new(0));
+    let refusing = Arc::new(AtomicUsize::new(0));
+    let mut tasks = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = tasks.join_next() => continue,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // As axum's listener: a connection that died before it was accepted is nothing; anything else
+                // (out of file descriptors) waits a moment before trying again.
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "accept error");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                    }
+                }
+            },
+        };
+        // A streamed body leaves as the headers then the chunks: without TCP_NODELAY, Nagle holds a small
+        // second write until the client's delayed ACK (~40 ms), which stalls every DASH segment.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+        let accepted = Accepted { tcp, peer, tls: tls.clone(), stop: stopped.clone() };
+        if limits.max_connections == 0 || open.load(Ordering::Acquire) < limits.max_connections {
+            tasks.spawn(serve_connection(accepted, Slot::take(&open), app.clone(), limits));
+        } else if refusing.load(Ordering::Acquire) < REFUSING_AT_ONCE {
+            tasks.spawn(refuse_connection(accepted, Slot::take(&refusing), limits.max_connections));
+        } else {
+            tracing::debug!(peer = %peer, "connection closed unanswered: over the cap, and too many refusals under way");
+        }
+    }
+    drop(listener);
+    let _ = stop.send(());
+    let drained = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(limits.shutdown_grace, drained).await.is_err() {
+        tracing::info!(connections = tasks.len(), "closing the connections still busy after the shutdown grace");
+        tasks.shutdown().await;
+    }
+}
+
+/// Errors of one connection that died before it was accepted: nothing to wait for.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// An accepted socket on its way to being served.
+struct Accepted {
+    /// The socket.
+    tcp: TcpStream,
+    /// Who is on the other end (for the debug log).
+    peer: SocketAddr,
+    /// The TLS acceptor with `serve --tls`.
+    tls: Option<TlsAcceptor>,
+    /// Changes (or closes) when the server shuts down.
+    stop: watch::Receiver<()>,
+}
+
+/// One place in a count of connections, given back when the connection's task ends (or is aborted).
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    /// Takes a place in `count`.
+    fn take(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Slot(count.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves one connection under the cap: the TLS handshake (given up when the server stops first), then
+/// [`serve_io`].
+async fn serve_connection(a: Accepted, _slot: Slot, app: Router, limits: ConnLimits) {
+    let Accepted { tcp, peer, tls, stop } = a;
+    match tls {
+        None => serve_io(tcp, peer, app, limits, stop).await,
+        Some(acceptor) => {
+            let mut stopping = stop.clone();
+            let tls = tokio::select! {
+                s = crate::tls::handshake(&acceptor, tcp, peer) => s,
+                _ = stopping.changed() => None,
+            };
+            if let Some(s) = tls {
+                serve_io(s, peer, app, limits, stop).await;
+            }
+        }
+    }
+}
+
+/// Answers one connection over the cap: the TLS handshake, then [`refuse_io`].
+async fn refuse_connection(a: Accepted, _slot: Slot, max: usize) {
+    let Accepted { tcp, peer, tls, stop } = a;
+    tracing::debug!(peer = %peer, max, "connection over the cap: answered 503");
+    match tls {
+        None => refuse_io(tcp, max, stop).await,
+        Some(acceptor) => {
+            let mut stopping = stop.clone();
+            let tls = tokio::select! {
+                s = crate::tls::handshake(&acceptor, tcp, peer) => s,
+                _ = stopping.changed() => None,
+            };
+            if let Some(s) = tls {
+                refuse_io(s, max, stop).await;
+            }
+        }
+    }
+}
+
+/// What a connection is doing, as its watchdog sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// A request head is arriving (or the connection is new): [`ConnLimits::header_timeout`].
+    Head,
+    /// A request is in flight: no limit.
+    Busy,
+    /// Nothing in flight, nothing arriving: [`ConnLimits::idle_timeout`].
+    Idle,
+}
+
+/// One connection's activity, shared by its watchdog, its socket ([`Watched`]) and its requests ([`InFlight`];
+/// over HTTP/2 they run in tasks of their own). Nothing outside the connection touches it.
+struct Activity {
+    /// Requests whose response has not been sent to the end.
+    in_flight: AtomicUsize,
+    /// A head is arriving: the connection is new, or bytes came while no request was in flight (HTTP/1.1).
+    head: AtomicBool,
+    /// Wakes the watchdog when either changed.
+    changed: Notify,
+}
+
+impl Activity {
+    /// A new connection: waiting for its first head.
+    fn new() -> Self {
+        Activity { in_flight: AtomicUsize::new(0), head: AtomicBool::new(true), changed: Notify::new() }
+    }
+
+    /// The phase now.
+    fn phase(&self) -> Phase {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            Phase::Busy
+        } else if self.head.load(Ordering::Acquire) {
+            Phase::Head
+        } else {
+            Phase::Idle
+        }
+    }
+
+    /// Bytes arrived on an HTTP/1.1 connection: with no request in flight, they begin a head.
+    fn bytes_arrived(&self) {
+        if self.in_flight.load(Ordering::Acquire) == 0 && !self.head.swap(true, Ordering::AcqRel) {
+            self.changed.notify_one();
+        }
+    }
+}
+
+/// A request in flight, from its head until its response body is dropped (sent, or the connection gone).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    /// A head arrived whole: the request is in flight.
+    fn begin(activity: &Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.head.store(false, Ordering::Release);
+        activity.changed.notify_one();
+        InFlight(activity.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.changed.notify_one();
+        }
+    }
+}
+
+/// A response body that keeps its request [`InFlight`] until hyper drops it.
+struct Tracked {
+    /// The router's body.
+    body: Body,
+    /// Ends the request when dropped.
+    _in_flight: InFlight,
+}
+
+impl http_body::Body for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The first bytes of an HTTP/2 connection (its preface begins `PRI * HTTP/2.0`).
+const H2_PREFACE_START: &[u8] = b"PRI *";
+
+/// A connection's socket (plain or TLS) that tells its [`Activity`] when bytes arrive. Over HTTP/2 (the first
+/// read was the preface) bytes are frames of any stream, so they say nothing about a head and are not told.
+struct Watched<I> {
+    /// The socket.
+    io: I,
+    /// The connection's activity.
+    activity: Arc<Activity>,
+    /// Nothing was read yet.
+    first_read: bool,
+    /// The connection speaks HTTP/2.
+    h2: bool,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Watched<I> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut this.io).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            if std::mem::take(&mut this.first_read) {
+                this.h2 = buf.filled()[before..].starts_with(H2_PREFACE_START);
+            }
+            if !this.h2 {
+                this.activity.bytes_arrived();
+            }
+        }
+        polled
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// Arms the watchdog's timer for `limit` (a zero limit leaves it off); whether it is armed.
+fn arm(mut timer: Pin<&mut tokio::time::Sleep>, limit: Duration) -> bool {
+    if limit.is_zero() {
+        return false;
+    }
+    timer.set(tokio::time::sleep(limit));
+    true
+}
+
+/// Serves one connection with hyper, its watchdog closing it when a phase lasts too long or the server stops
+/// (module doc).
+async fn serve_io<I>(io: I, peer: SocketAddr, app: Router, limits: ConnLimits, mut stop: watch::Receiver<()>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched { io, activity: activity.clone(), first_read: true, h2: false });
+    let service = {
+        let activity = activity.clone();
+        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+            let in_flight = InFlight::begin(&activity);
+            let answer = app.clone().oneshot(req.map(Body::new));
+            async move {
+                let Ok(resp) = answer.await;
+                Ok::<_, Infallible>(resp.map(|body| Tracked { body, _in_flight: in_flight }))
+            }
+        })
+    };
+    let mut builder = Builder::new(TokioExecutor::new());
+    // The watchdog times request heads (module doc).
+    builder.http1().header_read_timeout(None);
+    let mut conn = pin!(builder.serve_connection(io, service));
+    let mut timer = pin!(tokio::time::sleep(Duration::ZERO));
+    let mut phase = Phase::Head;
+    let mut armed = arm(timer.as_mut(), limits.header_timeout);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            ended = conn.as_mut() => {
+                if let Err(e) = ended {
+                    tracing::debug!(peer = %peer, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            // Every notification is a change, even when the phase reads the same: a whole request may have come
+            // and gone (idle, busy, idle again) before the watchdog looked, and the idle time starts anew.
+            () = activity.changed.notified() => {
+                phase = activity.phase();
+                armed = match phase {
+                    Phase::Head => arm(timer.as_mut(), limits.header_timeout),
+                    Phase::Idle => arm(timer.as_mut(), limits.idle_timeout),
+                    Phase::Busy => false,
+                };
+                if stopping && phase != Phase::Busy {
+                    return;
+                }
+            }
+            () = timer.as_mut(), if armed => {
+                let why = if phase == Phase::Head { "no whole request head within" } else { "idle for" };
+                let limit = if phase == Phase::Head { limits.header_timeout } else { limits.idle_timeout };
+                tracing::debug!(peer = %peer, "connection closed: {why} {} s", seconds(limit));
+                return;
+            }
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                if phase != Phase::Busy {
+                    return;
+                }
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+/// Serves a connection over the cap: every request is answered [`too_many_connections`], for at most
+/// [`REFUSAL_LIMIT`] or until the server stops.
+async fn refuse_io<I>(io: I, max: usize, mut stop: watch::Receiver<()>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        let resp = too_many_connections(max, req.version());
+        async move { Ok::<_, Infallible>(resp) }
+    });
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().keep_alive(false).header_read_timeout(None);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::select! {
+        _ = tokio::time::timeout(REFUSAL_LIMIT, conn) => {}
+        _ = stop.changed() => {}
+    }
+}
+
+/// The answer to a connection over the cap: 503, `Retry-After: 1`, `{"error": …}` naming `--max-connections`,
+/// and `Connection: close` over HTTP/1.x.
+pub fn too_many_connections(max: usize, version: Version) -> Response {
+    let message =
+        format!("too many connections: this server serves at most {max} at once (--max-connections); try again later");
+    let mut resp =
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], axum::Json(json!({ "error": message })))
+            .into_response();
+    close_http1(&mut resp, version);
+    resp
+}
+
+/// Adds `Connection: close` to an answer over HTTP/1.x (HTTP/2 has no such header).
+fn close_http1(resp: &mut Response, version: Version) {
+    if version < Version::HTTP_2 {
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+}
+
+/// A duration in seconds as a person writes it: `30`, `0.5`.
+pub fn seconds(d: Duration) -> String {
+    format!("{}", d.as_secs_f64())
+}
+
+/// Middleware: a request body must arrive within `Limits::body_timeout` of the moment the request reaches the
+/// router (its head has arrived by then). The body is wrapped so that reading it past the deadline fails; the
+/// handler answers whatever it answers to a broken body, and that answer is replaced by [`body_timed_out`]. A
+/// request without a body is left alone.
+///
+/// The deadline is for the whole body, not a pause between two pieces of it (`tower_http`'s
+/// `RequestBodyTimeoutLayer`), which a client sending a byte now and then would never reach.
+pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.limits.body_timeout;
+    if limit.is_zero() || req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let version = req.version();
+    let fired = Arc::new(AtomicBool::new(false));
+    let deadline = Box::pin(tokio::time::sleep(limit));
+    let req = req.map(|inner| Body::new(DeadlineBody { inner, deadline, fired: fired.clone() }));
+    let resp = next.run(req).await;
+    if fired.load(Ordering::Acquire) { body_timed_out(limit, version) } else { resp }
+}
+
+/// The answer to a request whose body did not arrive in time: 408, `{"error": …}` naming `--body-timeout`, and
+/// `Connection: close` over HTTP/1.x (the rest of the body is never read, so the connection cannot be reused).
+pub fn body_timed_out(limit: Duration, version: Version) -> Response {
+    let message = format!("the request body did not arrive within {} s (--body-timeout)", seconds(limit));
+    let mut resp = (StatusCode::REQUEST_TIMEOUT, axum::Json(json!({ "error": message }))).into_response();
+    close_http1(&mut resp, version);
+    resp
+}
+
+/// A request body that fails once its deadline passed while the next piece had not arrived (a piece already
+/// there is always handed over), and says so in `fired`.
+struct DeadlineBody {
+    /// The request's body.
+    inner: Body,
+    /// When it must have arrived.
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Set when the deadline failed the body.
+    fired: Arc<AtomicBool>,
+}
+
+impl http_body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+                this.fired.store(true, Ordering::Release);
+                let e = std::io::Error::new(std::io::ErrorKind::TimedOut, "the request body timed out");
+                Poll::Ready(Some(Err(axum::Error::new(e))))
+            }
+            polled => polled,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_connection_waits_for_a_head_then_a_request_makes_it_busy_then_idle() {
+        let a = Arc::new(Activity::new());
+        assert_eq!(a.phase(), Phase::Head);
+        let first = InFlight::begin(&a);
+        assert_eq!(a.phase(), Phase::Busy);
+        // Bytes while a request is in flight are its body, or a pipelined request: no head phase.
+        a.bytes_arrived();
+        assert_eq!(a.phase(), Phase::Busy);
+        let second = InFlight::begin(&a);
+        drop(first);
+        assert_eq!(a.phase(), Phase::Busy, "HTTP/2: another stream is still in flight");
+        drop(second);
+        assert_eq!(a.phase(), Phase::Idle);
+        a.bytes_arrived();
+        assert_eq!(a.phase(), Phase::Head);
+    }
+
+    #[test]
+    fn seconds_are_written_as_a_person_would() {
+        assert_eq!(seconds(Duration::from_secs(30)), "30");
+        assert_eq!(seconds(Duration::from_millis(500)), "0.5");
+        assert_eq!(seconds(Duration::from_millis(250)), "0.25");
+    }
+
+    #[test]
+    fn refusals_name_their_setting_and_close_http1_connections() {
+        let r = too_many_connections(2, Version::HTTP_11);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(r.headers()[header::CONNECTION], "close");
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        let r = too_many_connections(2, Version::HTTP_2);
+        assert!(r.headers().get(header::CONNECTION).is_none());
+        let r = body_timed_out(Duration::from_millis(300), Version::HTTP_11);
+        assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(r.headers()[header::CONNECTION], "close");
+    }
+}
