@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Time limit of one request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout_seconds: u64,
+    /// The `--target` mock's admin token (its `--admin-token`): sent on the admin calls, never on the
+    /// scenarios' own requests.
+    #[arg(long, env = "AMM_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
     /// Seed of the in-process mock.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -150,6 +154,7 @@ fn resolve(args: &RunArgs) -> Result<RunConfig, Vec<String>> {
         baseline,
         vars,
         request_timeout: Duration::from_secs(args.timeout_seconds.max(1)),
+        admin_token: args.admin_token.clone().filter(|t| !t.is_empty()),
     };
     Ok(RunConfig { scenarios, options, reports: args.report.clone() })
 }

@@ -63,6 +63,8 @@ pub struct RunOptions {
     pub vars: Vars,
     /// Time limit of one HTTP request.
     pub request_timeout: Duration,
+    /// The target's admin token (its `--admin-token`), sent as `Authorization: Bearer` on admin calls only.
+    pub admin_token: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -74,6 +76,7 @@ impl Default for RunOptions {
             baseline: None,
             vars: Vars::new(),
             request_timeout: Duration::from_secs(30),
+            admin_token: None,
         }
     }
 }
@@ -114,6 +117,22 @@ struct Ctx {
     globals: Vars,
     /// Mixed into session names on a shared server, so two runs against it do not collide.
     nonce: Option<String>,
+    /// Sent on admin calls (`RunOptions::admin_token`).
+    admin_token: Option<String>,
+}
+
+/// An admin request: with the target's admin token when there is one.
+fn admin_request(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let req = http.request(method, url);
+    match token {
+        Some(t) => req.bearer_auth(t),
+        None => req,
+    }
 }
 
 /// Runs the selected scenarios and applies the baseline. `on_result` sees each result as it completes (for
@@ -160,10 +179,15 @@ pub async fn run(
     let mut globals = Vars::new();
     if mock {
         let get = |path: &'static str| {
-            let http = http.clone();
-            let url = format!("{base}{path}");
+            let req = admin_request(&http, reqwest::Method::GET, format!("{base}{path}"), opts.admin_token.as_deref());
             async move {
-                let r = http.get(&url).send().await.map_err(|e| format!("GET {path}: {}", error_chain(&e)))?;
+                let r = req.send().await.map_err(|e| format!("GET {path}: {}", error_chain(&e)))?;
+                if r.status() == reqwest::StatusCode::UNAUTHORIZED {
+                    return Err(format!(
+                        "GET {path} answered 401: the target's admin API needs its token; give it with --admin-token \
+                         (AMM_ADMIN_TOKEN)"
+                    ));
+                }
                 if !r.status().is_success() {
                     return Err(format!("GET {path} answered {}", r.status()));
                 }
@@ -180,7 +204,7 @@ pub async fn run(
     globals.extend(&opts.vars);
 
     let nonce = (!in_process).then(|| format!("{:06x}", rand::random::<u32>() & 0xff_ffff));
-    let ctx = Arc::new(Ctx { http, base: base.clone(), mock, globals, nonce });
+    let ctx = Arc::new(Ctx { http, base: base.clone(), mock, globals, nonce, admin_token: opts.admin_token.clone() });
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
     let mut tasks = JoinSet::new();
     let chosen: Vec<(usize, &LoadedScenario)> =
@@ -604,7 +628,7 @@ impl ScenarioRun<'_> {
         let url = format!("{}{}/__admin{}", self.ctx.base, self.prefix, path);
         let m =
             reqwest::Method::from_bytes(method.as_bytes()).map_err(|_| format!("not an HTTP method: {method:?}"))?;
-        let mut req = self.ctx.http.request(m, url);
+        let mut req = admin_request(&self.ctx.http, m, url, self.ctx.admin_token.as_deref());
         if let Some(b) = body {
             req = req.json(&b);
         }

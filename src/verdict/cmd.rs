@@ -36,6 +36,9 @@ pub struct VerdictArgs {
     /// Time limit of the request, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout_seconds: u64,
+    /// The target's admin token (its `--admin-token`).
+    #[arg(long, env = "AMM_ADMIN_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
     /// Rules that must have been exercised: one NOT EXERCISED (or not judged by the session's plan) fails the
     /// run. Comma-separated rule ids; repeatable.
     #[arg(long, value_name = "RULE[,RULE…]", value_delimiter = ',')]
@@ -267,7 +270,11 @@ pub async fn verdict_command(args: VerdictArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(format!("cannot build the HTTP client: {e}")),
     };
-    let resp = match client.get(&url).send().await {
+    let mut req = client.get(&url);
+    if let Some(t) = args.admin_token.as_deref().filter(|t| !t.is_empty()) {
+        req = req.bearer_auth(t);
+    }
+    let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => return usage_error(format!("GET {url}: {e}")),
     };

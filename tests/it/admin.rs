@@ -460,10 +460,19 @@ async fn bodies_over_one_mib_are_413_in_the_admin_error_shape_plans_included() {
     let head = "name: big\n";
     let exact = format!("{head}#{}\n", "x".repeat(1024 * 1024 - head.len() - 2));
     assert_eq!(exact.len(), 1024 * 1024);
-    let r = app.send(app.http.post(app.url("/s/big/__admin/plan")).body(exact.clone())).await;
+    let r = app
+        .send(
+            app.http
+                .post(app.url("/s/big/__admin/plan"))
+                .header("content-type", "application/yaml")
+                .body(exact.clone()),
+        )
+        .await;
     assert_eq!((r.status, r.json()), (200, json!({"name": "big", "seed": 0, "settings": {}})));
     for body in [format!("{exact} "), format!("{head}#{}\n", "x".repeat(1_500_000))] {
-        let r = app.send(app.http.post(app.url("/s/big2/__admin/plan")).body(body)).await;
+        let r = app
+            .send(app.http.post(app.url("/s/big2/__admin/plan")).header("content-type", "application/yaml").body(body))
+            .await;
         assert_eq!(r.status, 413, "{}", r.text);
         assert!(r.header("content-type").is_some_and(|c| c.starts_with("application/json")), "{:?}", r.headers);
         assert_eq!(r.json(), too_large);

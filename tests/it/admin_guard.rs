@@ -412,3 +412,49 @@ fn a_malformed_admin_token_or_timeout_is_a_usage_error() {
     assert!(help.contains("[env: AMM_ADMIN_TOKEN"), "{help}");
     assert!(!help.contains(TOKEN), "{help}");
 }
+
+/// Runs the binary with these arguments (and environment) off the runtime's threads.
+async fn cli(args: Vec<String>, env: Vec<(&'static str, &'static str)>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || Command::new(BIN).args(&args).envs(env).output().expect("runs"))
+        .await
+        .expect("joins")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_and_verdict_send_the_admin_token_on_admin_calls_only() {
+    let app = with_token().await;
+    let uri = app.mock.uri();
+    assert_eq!(app.get("/s/v/v1/me").await.status, 401, "a journaled request in session v");
+    let verdict = |token: Option<&str>| {
+        let mut a = vec!["verdict".to_owned(), "--target".into(), uri.clone(), "--session".into(), "v".into()];
+        a.extend(token.map(|t| ["--admin-token".to_owned(), t.to_owned()]).into_iter().flatten());
+        a
+    };
+    let out = cli(verdict(None), vec![]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), format!("error: {}\n", &NO_TOKEN[10..NO_TOKEN.len() - 2]));
+    let out = cli(verdict(Some(TOKEN)), vec![]).await;
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("session v)"), "{}", String::from_utf8_lossy(&out.stdout));
+
+    // A scenario with admin control steps, against the guarded mock: the token from the environment.
+    let scenario = format!("{}/scenarios/lwa/access-token-lives-3600-seconds.yaml", env!("CARGO_MANIFEST_DIR"));
+    let run = vec!["run".to_owned(), "--target".into(), uri.clone(), scenario];
+    let out = cli(run.clone(), vec![]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "error: target {uri}: GET /__admin/security-profiles answered 401: the target's admin API needs its token; \
+             give it with --admin-token (AMM_ADMIN_TOKEN)\n"
+        )
+    );
+    let out = cli(run, vec![("AMM_ADMIN_TOKEN", TOKEN)]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -94,7 +94,9 @@ async fn the_verdict_names_each_rule_with_evidence_on_the_virtual_clock() {
 async fn a_secret_under_another_name_or_in_a_query_string_fails_lwa_secret_placement_exactly() {
     let app = TestApp::spawn().await;
     let plan = "name: secrets\nrules: [lwa-secret-placement]\n";
-    let r = app.send(app.http.post(app.url("/s/sp/__admin/plan")).body(plan)).await;
+    let r = app
+        .send(app.http.post(app.url("/s/sp/__admin/plan")).header("content-type", "application/yaml").body(plan))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     app.admin("POST", "/s/sp/__admin/clock/freeze", json!({})).await;
     app.admin("POST", "/s/sp/__admin/clock/set", json!({"now": 1_800_000_000})).await;
