@@ -37,11 +37,15 @@ COPY fixtures ./fixtures
 # The stubs' build is newer than the copied sources: touch them so cargo rebuilds the crate itself.
 RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --target ${TARGET} \
- && cp target/${TARGET}/release/amazon-music-mock /amazon-music-mock
+ && cp target/${TARGET}/release/amazon-music-mock /amazon-music-mock \
+ && mkdir /data
 
 # No shell, no package manager, no libc: the binary is all there is (plus CA certificates and /etc/passwd).
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /amazon-music-mock /amazon-music-mock
+# Where a state file goes (`serve --state /data/mock.db`): owned by the user, so that a named volume mounted
+# here starts writable.
+COPY --from=build --chown=65532:65532 /data /data
 USER 65532:65532
 EXPOSE 8080
 # There is no curl in this image, so the binary checks itself: `amazon-music-mock healthcheck [--addr ADDR]`
