@@ -105,6 +105,20 @@ fn tokens() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(?:Atza|Atzr|Atc)(?:\||%7[cC])[A-Za-z0-9_-]*").expect("a valid regex"))
 }
 
+/// The token that `s` is when `s` is one token, whole or after an auth scheme and one space (`Bearer Atza|…`):
+/// the request path's common case, decided without the regex ([`tokens`] finds the same token there).
+fn sole_token(s: &str) -> Option<&str> {
+    let t = match s.split_once(' ') {
+        Some((scheme, rest)) if !scheme.contains("At") => rest,
+        Some(_) => return None,
+        None => s,
+    };
+    const PREFIXES: &[&str] =
+        &["Atza|", "Atzr|", "Atc|", "Atza%7C", "Atzr%7C", "Atc%7C", "Atza%7c", "Atzr%7c", "Atc%7c"];
+    let body = PREFIXES.iter().find_map(|p| t.strip_prefix(p))?;
+    body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-')).then_some(t)
+}
+
 /// Whole runs of RFC 7636's unreserved characters long enough to be a code, a secret or a verifier.
 fn runs() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -181,10 +195,15 @@ fn mask_with(s: &str, verifiers: bool) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     // The whole value first, so that a bare secret is the fingerprint of itself (as masking by name gives).
-    if tokens().find(s).is_some_and(|m| m.range() == (0..s.len()))
-        || whole_run(s).and_then(|r| run_kind(r, verifiers)).is_some()
-    {
+    if sole_token(s) == Some(s) || tokens().find(s).is_some_and(|m| m.range() == (0..s.len())) {
         return Cow::Owned(fingerprint(s));
+    }
+    if let Some(run) = whole_run(s) {
+        // One run of unreserved characters holds no token (`|` and `%` are not among them) and no other run.
+        return match run_kind(run, verifiers) {
+            Some(_) => Cow::Owned(fingerprint(s)),
+            None => Cow::Borrowed(s),
+        };
     }
     let s = replace_matches(Cow::Borrowed(s), tokens(), |_| true);
     replace_matches(s, runs(), |r| run_kind(r, verifiers).is_some())
@@ -217,6 +236,9 @@ pub fn mask_in_place(s: &mut String) {
 /// (`…verifier…`), a PKCE verifier. Only shapes nothing else has count here (a 64-hex value or a long opaque
 /// one is masked, but may be anything), so a verdict built on it names no innocent value.
 pub fn secret_kind(name: &str, value: &str, known_secret: &dyn Fn(&str) -> bool) -> Option<SecretKind> {
+    if let Some(t) = sole_token(value) {
+        return Some(token_kind(t));
+    }
     if let Some(m) = tokens().find(value) {
         return Some(token_kind(m.as_str()));
     }
@@ -227,9 +249,8 @@ pub fn secret_kind(name: &str, value: &str, known_secret: &dyn Fn(&str) -> bool)
     if is_code(v) {
         return Some(SecretKind::AuthorizationCode);
     }
-    let says_verifier = name.to_ascii_lowercase().contains("verifier");
-    let verifier_shaped = whole_run(v).is_some_and(is_verifier);
-    (says_verifier && verifier_shaped).then_some(SecretKind::CodeVerifier)
+    let says_verifier = name.as_bytes().windows(8).any(|w| w.eq_ignore_ascii_case(b"verifier"));
+    (says_verifier && whole_run(v).is_some_and(is_verifier)).then_some(SecretKind::CodeVerifier)
 }
 
 /// The paths where LWA documents an access token in the query (`?access_token=`, `lwa.md` §7, §8).
@@ -280,6 +301,25 @@ mod tests {
 
     fn none(_: &str) -> bool {
         false
+    }
+
+    #[test]
+    fn a_sole_token_is_the_token_the_regex_finds() {
+        // Decided without the regex: the same token as the regex's first match.
+        for (s, t) in [
+            ("Atza|IwEB-x_y", "Atza|IwEB-x_y"),
+            ("Bearer Atza|IwEB-x_y", "Atza|IwEB-x_y"),
+            ("bearer Atzr%7Cabc", "Atzr%7Cabc"),
+            ("Atc%7cMQ", "Atc%7cMQ"),
+            ("Basic Atc|MQEB", "Atc|MQEB"),
+        ] {
+            assert_eq!(sole_token(s), Some(t), "{s}");
+            assert_eq!(tokens().find(s).map(|m| m.as_str()), Some(t), "{s}");
+        }
+        // Left to the regex.
+        for s in ["Bearer Atza|abc def", "Bearer  Atza|abc", "xAtza|abc", "Atza|ab!c", "Atza abc", "At Atza|abc"] {
+            assert_eq!(sole_token(s), None, "{s}");
+        }
     }
 
     #[test]
