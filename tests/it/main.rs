@@ -1,6 +1,7 @@
 //! Black-box integration tests: the real server on a free port, driven over HTTP.
 //! One test binary (one link step); one module per area.
 
+mod fuzz_gen;
 mod html;
 mod lwa_support;
 mod music_support;
@@ -18,6 +19,7 @@ mod bad_input;
 mod catalog_fixtures;
 mod client_conformance;
 mod client_plans;
+mod fuzz;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
