@@ -266,8 +266,8 @@ async fn progressive(r: StreamRequest, path: ApiPath<(String, String)>) -> Respo
             file.split_once('.').and_then(|(s, ext)| slug(s).filter(|q| q.extension() == ext)).ok_or_else(|| {
                 StreamError::NotFound(format!("no stream file {file:?}: use sd.mp3, hd.flac or uhd.flac"))
             })?;
-        let grant = r.authorize(&progressive_path(&asin, q)).await?;
-        let track = r.track(&asin, Some(q))?;
+        let grant = r.authorize(&progressive_path(asin, q)).await?;
+        let track = r.track(asin, Some(q))?;
         Ok((Source::File(r.state.streams.cache.get_or_encode(&track, q).await?), grant))
     }
     .await;
@@ -278,8 +278,8 @@ async fn progressive(r: StreamRequest, path: ApiPath<(String, String)>) -> Respo
 async fn manifest(r: StreamRequest, path: ApiPath<String>) -> Response {
     let answer = async {
         let asin = path.value().map_err(bad_path)?;
-        let grant = r.authorize(&dash_dir(&asin)).await?;
-        let track = r.track(&asin, None)?;
+        let grant = r.authorize(&dash_dir(asin)).await?;
+        let track = r.track(asin, None)?;
         let xml = manifest_xml(&track, &grant, r.uri.query())?;
         Ok((Source::memory(xml, MPD_CONTENT_TYPE), grant))
     }
@@ -330,10 +330,10 @@ impl DashFile {
 async fn dash_file(r: StreamRequest, path: ApiPath<(String, String, String)>) -> Response {
     let answer = async {
         let (asin, quality, file) = path.value().map_err(bad_path)?;
-        let (q, kind) = DashFile::parse(&quality, &file)?;
-        let grant = r.authorize(&dash_dir(&asin)).await?;
+        let (q, kind) = DashFile::parse(quality, file)?;
+        let grant = r.authorize(&dash_dir(asin)).await?;
         grant.allows(q)?;
-        let track = r.track(&asin, Some(q))?;
+        let track = r.track(asin, Some(q))?;
         Ok((Source::File(r.dash_file(&track, q, kind).await?), grant))
     }
     .await;
