@@ -95,12 +95,14 @@ fn fuzzed_requests_reach_handlers_and_answer_in_their_familys_error_shape_withou
     let mut runner = TestRunner::new(Config { cases: CASES, failure_persistence: None, ..Config::default() });
     let result = runner.run(&cases(routes.len(), 500), |case| {
         let built = build(&routes, &values, &case);
-        let (status, ctype, body) =
-            rt.block_on(send(&http, &server.url, &built)).map_err(|e| {
-                let target = built.target.chars().take(300).collect::<String>();
-                let before = last.borrow();
-                TestCaseError::fail(format!("{} {target} ({:?}) -> {e} (the request before: {before})", built.method, built.headers))
-            })?;
+        let (status, ctype, body) = rt.block_on(send(&http, &server.url, &built)).map_err(|e| {
+            let target = built.target.chars().take(300).collect::<String>();
+            let before = last.borrow();
+            TestCaseError::fail(format!(
+                "{} {target} ({:?}) -> {e} (the request before: {before})",
+                built.method, built.headers
+            ))
+        })?;
         check(&built, status, ctype.as_deref(), &body).map_err(|e| {
             TestCaseError::fail(format!(
                 "{} {} -> {e}\nbody: {}",
@@ -177,8 +179,7 @@ async fn a_stream_path_that_is_not_utf8_is_a_404_in_the_stream_error_shape() {
         assert_eq!(r.status, 404, "{path}: {}", r.text);
         assert_eq!(r.header("content-type"), Some("application/json"), "{path}");
         assert_eq!(
-            r.text,
-            r#"{"error":"not_found","message":"a path segment is not valid UTF-8 once percent-decoded"}"#,
+            r.text, r#"{"error":"not_found","message":"a path segment is not valid UTF-8 once percent-decoded"}"#,
             "{path}"
         );
     }
