@@ -9,6 +9,8 @@
 //! 3. records the request in the session's journal afterwards, with whatever the handler noted;
 //! 4. sets the `Date` header from the session's virtual clock and an `x-amzn-RequestId`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
@@ -165,10 +167,17 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
             tokio::time::sleep(std::time::Duration::from_millis(n.latency_ms)).await;
         }
     }
+    let unread = watch_body(&mut req);
     let mut resp = match &network {
         Some(n) if n.drop => dropped_connection(),
         _ => next.run(req).await,
     };
+    if unread.is_some_and(|done| !done.load(Ordering::Relaxed)) {
+        // A body the handler answered without reading to its end (a GET with a body, a refusal before the
+        // body): hyper will not read the rest and closes the connection, so say so rather than let the client
+        // send its next request on a connection that is going away.
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if let Some(n) = &network {
         note(&mut resp, |note| note.facts.injected.extend(n.describe()));
     }
@@ -220,6 +229,55 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
         store.journal_append(e).await;
     }
     resp
+}
+
+/// On HTTP/1 and a request with a body, wraps the body so that the returned flag is set once it was read to
+/// its end.
+fn watch_body(req: &mut Request) -> Option<Arc<AtomicBool>> {
+    let h1 = req.version() <= axum::http::Version::HTTP_11;
+    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
+        || req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
+    if !h1 || !has_body {
+        return None;
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let inner = std::mem::take(req.body_mut());
+    *req.body_mut() = axum::body::Body::new(WatchedBody { inner, done: done.clone() });
+    Some(done)
+}
+
+/// A request body that notes when it has been read to its end.
+struct WatchedBody {
+    inner: axum::body::Body,
+    done: Arc<AtomicBool>,
+}
+
+impl http_body::Body for WatchedBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(None) = polled {
+            self.done.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let end = self.inner.is_end_stream();
+        if end {
+            self.done.store(true, Ordering::Relaxed);
+        }
+        end
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Admin routes about a session that must exist, and so must not create it: the judging routes, and dropping

@@ -22,7 +22,7 @@ mod serve;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -31,6 +31,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use self::serve::{Source, respond};
+use crate::api::ApiPath;
 use crate::context::{AppState, Session, note};
 use crate::stream::{
     CachedFile, MPD_CONTENT_TYPE, Quality, TrackAudio, UrlError, dash_dir, mpd, progressive_path, query_param, verify,
@@ -251,15 +252,22 @@ fn slug(s: &str) -> Option<Quality> {
     Quality::ALL.into_iter().find(|q| q.slug() == s)
 }
 
+/// A path segment that is not UTF-8 once percent-decoded names no track or file (404, in the stream error shape
+/// rather than axum's plain-text rejection).
+fn bad_path(_: crate::api::BadPathSegment) -> StreamError {
+    StreamError::NotFound("a path segment is not valid UTF-8 once percent-decoded".to_owned())
+}
+
 /// `/stream/{asin}/{quality}.{ext}`.
-async fn progressive(r: StreamRequest, Path((asin, file)): Path<(String, String)>) -> Response {
+async fn progressive(r: StreamRequest, path: ApiPath<(String, String)>) -> Response {
     let answer = async {
+        let (asin, file) = path.value().map_err(bad_path)?;
         let q =
             file.split_once('.').and_then(|(s, ext)| slug(s).filter(|q| q.extension() == ext)).ok_or_else(|| {
                 StreamError::NotFound(format!("no stream file {file:?}: use sd.mp3, hd.flac or uhd.flac"))
             })?;
-        let grant = r.authorize(&progressive_path(&asin, q)).await?;
-        let track = r.track(&asin, Some(q))?;
+        let grant = r.authorize(&progressive_path(asin, q)).await?;
+        let track = r.track(asin, Some(q))?;
         Ok((Source::File(r.state.streams.cache.get_or_encode(&track, q).await?), grant))
     }
     .await;
@@ -267,10 +275,11 @@ async fn progressive(r: StreamRequest, Path((asin, file)): Path<(String, String)
 }
 
 /// `/dash/{asin}/manifest.mpd`: one representation per quality in both `q` and the track.
-async fn manifest(r: StreamRequest, Path(asin): Path<String>) -> Response {
+async fn manifest(r: StreamRequest, path: ApiPath<String>) -> Response {
     let answer = async {
-        let grant = r.authorize(&dash_dir(&asin)).await?;
-        let track = r.track(&asin, None)?;
+        let asin = path.value().map_err(bad_path)?;
+        let grant = r.authorize(&dash_dir(asin)).await?;
+        let track = r.track(asin, None)?;
         let xml = manifest_xml(&track, &grant, r.uri.query())?;
         Ok((Source::memory(xml, MPD_CONTENT_TYPE), grant))
     }
@@ -318,12 +327,13 @@ impl DashFile {
 }
 
 /// `/dash/{asin}/{quality}/{init.mp4|n.m4s}`.
-async fn dash_file(r: StreamRequest, Path((asin, quality, file)): Path<(String, String, String)>) -> Response {
+async fn dash_file(r: StreamRequest, path: ApiPath<(String, String, String)>) -> Response {
     let answer = async {
-        let (q, kind) = DashFile::parse(&quality, &file)?;
-        let grant = r.authorize(&dash_dir(&asin)).await?;
+        let (asin, quality, file) = path.value().map_err(bad_path)?;
+        let (q, kind) = DashFile::parse(quality, file)?;
+        let grant = r.authorize(&dash_dir(asin)).await?;
         grant.allows(q)?;
-        let track = r.track(&asin, Some(q))?;
+        let track = r.track(asin, Some(q))?;
         Ok((Source::File(r.dash_file(&track, q, kind).await?), grant))
     }
     .await;

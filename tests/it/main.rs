@@ -1,6 +1,7 @@
 //! Black-box integration tests: the real server on a free port, driven over HTTP.
 //! One test binary (one link step); one module per area.
 
+mod fuzz_gen;
 mod html;
 mod lwa_support;
 mod music_support;
@@ -20,6 +21,7 @@ mod catalog_fixtures;
 mod client_conformance;
 mod client_plans;
 mod connections;
+mod fuzz;
 mod lwa_authorize;
 mod lwa_device;
 mod lwa_profile;
