@@ -194,24 +194,30 @@ fn mask_with(s: &str, verifiers: bool) -> Cow<'_, str> {
     if clearly_clean(s) {
         return Cow::Borrowed(s);
     }
-    // The whole value first, so that a bare secret is the fingerprint of itself (as masking by name gives).
-    if sole_token(s) == Some(s) || tokens().find(s).is_some_and(|m| m.range() == (0..s.len())) {
-        return Cow::Owned(fingerprint(s));
-    }
-    if let Some(run) = whole_run(s) {
-        // One run of unreserved characters holds no token (`|` and `%` are not among them) and no other run.
-        return match run_kind(run, verifiers) {
+    // A value of unreserved characters only holds no token (`|` and `%` are not among them) and no run but
+    // itself: judged whole, without the regexes (client ids, grant types, most parameters).
+    if unreserved(s) {
+        return match whole_run(s).and_then(|r| run_kind(r, verifiers)) {
             Some(_) => Cow::Owned(fingerprint(s)),
             None => Cow::Borrowed(s),
         };
+    }
+    // The whole value first, so that a bare secret is the fingerprint of itself (as masking by name gives).
+    if sole_token(s) == Some(s) || tokens().find(s).is_some_and(|m| m.range() == (0..s.len())) {
+        return Cow::Owned(fingerprint(s));
     }
     let s = replace_matches(Cow::Borrowed(s), tokens(), |_| true);
     replace_matches(s, runs(), |r| run_kind(r, verifiers).is_some())
 }
 
-/// `s` when it is one run of unreserved characters of at least 20.
+/// Whether `s` is made of RFC 7636's unreserved characters only (the [`runs`] alphabet).
+fn unreserved(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
+}
+
+/// `s` when it is one run of unreserved characters of at least 20 (what a whole-string match of [`runs`] is).
 fn whole_run(s: &str) -> Option<&str> {
-    runs().find(s).filter(|m| m.range() == (0..s.len())).map(|m| m.as_str())
+    (s.len() >= 20 && unreserved(s)).then_some(s)
 }
 
 /// `s` with every secret-shaped part replaced by its fingerprint (borrowed when there is none).
@@ -239,7 +245,8 @@ pub fn secret_kind(name: &str, value: &str, known_secret: &dyn Fn(&str) -> bool)
     if let Some(t) = sole_token(value) {
         return Some(token_kind(t));
     }
-    if let Some(m) = tokens().find(value) {
+    // A token needs `|` or `%`, which a value of unreserved characters only has not.
+    if let Some(m) = (!unreserved(value)).then(|| tokens().find(value)).flatten() {
         return Some(token_kind(m.as_str()));
     }
     let v = value.trim();
@@ -301,6 +308,26 @@ mod tests {
 
     fn none(_: &str) -> bool {
         false
+    }
+
+    #[test]
+    fn a_whole_run_is_what_the_regex_matches_whole() {
+        for s in [
+            VERIFIER,
+            SECRET,
+            LEGACY,
+            CLIENT_ID,
+            "ANcMJpTtVktKiZvfdYaV",
+            "short",
+            "a b c d e f g h i j k l",
+            "x|yyyyyyyyyyyyyyyyyyyyyyy",
+            "~~~~~~~~~~~~~~~~~~~~",
+            "é".repeat(12).as_str(),
+            "",
+        ] {
+            let by_regex = runs().find(s).filter(|m| m.range() == (0..s.len())).map(|m| m.as_str());
+            assert_eq!(whole_run(s), by_regex, "{s}");
+        }
     }
 
     #[test]
