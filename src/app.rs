@@ -118,6 +118,22 @@ fn split_session(path: &str) -> Result<(Option<&str>, String), ()> {
 
 async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
+    // Before anything answers, the early refusals below included: a body their answer leaves unread is read
+    // behind it, or the answer says the connection closes.
+    let unread = watch_body(&mut req, started, state.limits.body_timeout);
+    let mut resp = answer(state, req, next, started).await;
+    if unread.is_some_and(|w| !w.drained && !w.done.load(Ordering::Relaxed)) {
+        // A body the handler answered without reading to its end (a GET with a body, a refusal before the
+        // body), too long or of unknown length to be read and dropped behind the answer: hyper will not read
+        // the rest and closes the connection, so say so rather than let the client send its next request on
+        // a connection that is going away.
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// The answer to a request: its session resolved, admitted, handled, journaled.
+async fn answer(state: AppState, mut req: Request, next: Next, started: Instant) -> Response {
     let Ok((session_name, path)) = split_session(req.uri().path()) else {
         let body = json!({"error": format!("invalid session id: use {}", SessionId::RULE)});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
@@ -167,18 +183,10 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
             tokio::time::sleep(std::time::Duration::from_millis(n.latency_ms)).await;
         }
     }
-    let unread = watch_body(&mut req, started, state.limits.body_timeout);
     let mut resp = match &network {
         Some(n) if n.drop => dropped_connection(),
         _ => next.run(req).await,
     };
-    if unread.is_some_and(|w| !w.drained && !w.done.load(Ordering::Relaxed)) {
-        // A body the handler answered without reading to its end (a GET with a body, a refusal before the
-        // body), too long or of unknown length to be read and dropped behind the answer: hyper will not read
-        // the rest and closes the connection, so say so rather than let the client send its next request on
-        // a connection that is going away.
-        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
     if let Some(n) = &network {
         note(&mut resp, |note| note.facts.injected.extend(n.describe()));
     }

@@ -440,3 +440,31 @@ async fn a_body_left_unread_is_read_behind_the_answer_and_the_connection_kept_un
     );
     s.stop().await;
 }
+
+/// Found by the long fuzz run, through its "connection closed before message completed": an answer given before
+/// a request reached its handler (the admin guard's refusal, an invalid session name) left the body unread, and
+/// the connection closed without saying so; the client's next request on it went unanswered.
+#[tokio::test]
+async fn an_early_refusal_with_a_body_keeps_the_connection_for_the_next_request() {
+    let s = server(|_| {}).await;
+    let mut c = TcpStream::connect(s.addr()).await.expect("connects");
+    let refusals = [
+        ("POST /__admin/settings", "text/plain", "HTTP/1.1 415 Unsupported Media Type"),
+        ("POST /s/a!b/auth/o2/token", "application/x-www-form-urlencoded", "HTTP/1.1 400 Bad Request"),
+    ];
+    for (line, ctype, status) in refusals {
+        let body = "auto_consent=true";
+        let head = format!(
+            "{line} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        c.write_all(head.as_bytes()).await.expect("sent");
+        // Answered before the body was sent, as a client still sending a large one would be.
+        let a = answer(&mut c).await;
+        assert_eq!((a.status.as_str(), a.headers.get("connection")), (status, None), "{line}: {}", a.body);
+        c.write_all(body.as_bytes()).await.expect("sent");
+        c.write_all(get("/__admin/clock").as_bytes()).await.expect("sent");
+        assert_eq!(answer(&mut c).await.status, "HTTP/1.1 200 OK", "after {line}");
+    }
+    s.stop().await;
+}
