@@ -16,7 +16,8 @@
 //! shorter than 20, the reference is the sample at M/4 minutes instead. Exits non-zero when any call answered
 //! other than expected or memory grew past the bound.
 //!
-//! Run: `cargo build --release && cargo run --release --example soak [-- --minutes 60 --sample-seconds 60]`
+//! Run: `cargo build --release && cargo run --release --example soak [-- --minutes 60 --sample-seconds 60
+//! --workers 4 --rounds-per-second 100]`
 //! (`AMM_BIN` to use another binary). Linux only (reads `/proc`).
 
 use std::io::{BufRead, BufReader};
@@ -178,6 +179,10 @@ async fn main() {
     let minutes = flag("--minutes", 60);
     let sample = Duration::from_secs(flag("--sample-seconds", 60));
     let workers = flag("--workers", 4);
+    // A steady churn: the mock keeps what the last few minutes brought (consumed codes until their five-minute
+    // expiry, for replay detection), so its memory follows the rate; at a rate that follows the machine's other
+    // load, the curve would show that load, not a leak. 0: as fast as the workers go.
+    let rate = flag("--rounds-per-second", 100);
     let reference_minutes = if minutes >= 20 { 5.0 } else { minutes as f64 / 4.0 };
 
     let bin = std::env::var("AMM_BIN").unwrap_or_else(|_| "target/release/amazon-music-mock".to_owned());
@@ -210,7 +215,15 @@ async fn main() {
     for _ in 0..workers {
         let (soak, next) = (soak.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
+            let mut pace = (rate > 0).then(|| {
+                let mut every = tokio::time::interval(Duration::from_secs_f64(workers as f64 / rate as f64));
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                every
+            });
             while Instant::now() < end {
+                if let Some(p) = pace.as_mut() {
+                    p.tick().await;
+                }
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 soak.session_round(n).await;
                 soak.code_round().await;
@@ -219,7 +232,7 @@ async fn main() {
         }));
     }
 
-    println!("soak: {minutes} min, {workers} workers; RSS at start {} KiB", rss_kib(pid));
+    println!("soak: {minutes} min, {workers} workers, {rate} rounds/s (0: unpaced); RSS at start {} KiB", rss_kib(pid));
     println!("{:>8} {:>8} {:>10} {:>8} {:>10}", "minutes", "rounds", "requests", "failed", "RSS KiB");
     let mut samples: Vec<(f64, u64)> = Vec::new();
     loop {
