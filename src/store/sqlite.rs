@@ -31,6 +31,9 @@ const APPLICATION_ID: i64 = 0x414d_4d31;
 /// Batches committed together at most.
 const GROUP: usize = 512;
 
+/// How long the writer gathers writes nobody awaits before committing them (see `write_loop`).
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Why a state file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -222,6 +225,12 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Batch>) {
     while !closing {
         let Ok(first) = rx.recv() else { break };
         closing = first.close;
+        if first.done.is_none() && !closing {
+            // Nobody waits for this one (a journal entry behind a read): gather what comes in the next moment
+            // into the same commit. Asleep rather than waiting on the channel, so that the senders of that
+            // moment do not wake this thread one by one; a write somebody awaits waits at most this long.
+            std::thread::sleep(LINGER);
+        }
         let mut batches = vec![first];
         while batches.len() < GROUP && !closing {
             match rx.try_recv() {
