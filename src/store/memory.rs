@@ -92,6 +92,25 @@ impl MemoryStore {
         Ok(self)
     }
 
+    /// A session that this store does not keep, restored from `docs` and writing through to this store's writer,
+    /// whose random values come from `rng` (the seeded or fresh source of a new session when `None`): the
+    /// working set of a shared store (`store::redis`), rebuilt when another process changed the session.
+    ///
+    /// # Errors
+    /// The first document that does not decode, named.
+    pub(super) fn detached(
+        &self,
+        id: &SessionId,
+        docs: &SessionDocs,
+        rng: Option<StdRng>,
+    ) -> Result<MemorySession, String> {
+        let sink = self.writer.as_ref().map(|tx| Sink::new(id.as_str(), tx.clone()));
+        let rng = rng.unwrap_or_else(|| self.rng_for(id));
+        let s = MemorySession::new(rng, self.seed.is_some(), self.bounds, self.music_seed.clone(), sink);
+        s.restore(docs)?;
+        Ok(s)
+    }
+
     fn new_session(&self, id: &SessionId) -> MemorySession {
         let sink = self.writer.as_ref().map(|tx| Sink::new(id.as_str(), tx.clone()));
         MemorySession::new(self.rng_for(id), self.seed.is_some(), self.bounds, self.music_seed.clone(), sink)
@@ -164,7 +183,7 @@ impl Store for MemoryStore {
         s
     }
 
-    fn drop_session(&self, id: &SessionId) -> bool {
+    async fn drop_session(&self, id: &SessionId) -> bool {
         let gone = *id != SessionId::default_session() && self.sessions.remove(id).is_some();
         if gone {
             self.forget(id);
@@ -197,11 +216,11 @@ impl Store for MemoryStore {
         swept
     }
 
-    fn session_exists(&self, id: &SessionId) -> bool {
+    async fn session_exists(&self, id: &SessionId) -> bool {
         *id == SessionId::default_session() || self.sessions.contains_key(id)
     }
 
-    fn session_ids(&self) -> Vec<SessionId> {
+    async fn session_ids(&self) -> Vec<SessionId> {
         let mut ids: Vec<_> = self.sessions.iter().map(|e| e.key().clone()).collect();
         ids.sort();
         ids
@@ -402,6 +421,12 @@ impl MemorySession {
             *lock(&self.plan) = Some(rt);
         }
         self.music.restore(docs)
+    }
+
+    /// A random source drawn from this session's, for a working set rebuilt from it to go on with (so that
+    /// it never hands out the codes and ids this one did).
+    pub(super) fn next_rng(&self) -> StdRng {
+        StdRng::from_seed(lock(&self.rng).random())
     }
 
     /// A plan's counters as a state file keeps them.
