@@ -1095,7 +1095,9 @@ impl SessionStore for RedisSession {
     }
 
     async fn journal_page(&self, after: u64, limit: usize) -> (Vec<JournalEntry>, bool) {
-        match self.shared.journal_range(after, Some(limit.saturating_add(1))).await {
+        // "Every entry" comes as usize::MAX: read the whole list then.
+        let fetch = (limit < 1 << 32).then(|| limit + 1);
+        match self.shared.journal_range(after, fetch).await {
             Ok(mut page) => {
                 let more = page.len() > limit;
                 page.truncate(limit);

@@ -1,0 +1,262 @@
+//! Replicas sharing one store (`serve --state redis://…`): two servers on one Redis act as one. Each test
+//! starts its own `redis-server` on a free port (stopped when the test ends); without one installed the test
+//! prints `skipped: …` and passes, unless `AMM_REQUIRE_TOOLS=1` (CI).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use amazon_music_mock::ServerConfig;
+use serde_json::{Value, json};
+
+use crate::lwa_support::*;
+use crate::music_support::*;
+use crate::redis_testkit::RedisServer;
+use crate::support::*;
+
+const BAD_CODE: &str = "The request has an invalid grant parameter : code";
+const BAD_REFRESH: &str =
+    "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission.";
+const TOKEN: &str = "/auth/o2/token";
+
+fn config(url: &str) -> ServerConfig {
+    ServerConfig {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        // The catalog the tests' `track_id` reads (`music_support::catalog`).
+        seed: Some(1),
+        state: Some(PathBuf::from(url)),
+        ..ServerConfig::default()
+    }
+}
+
+/// Two replicas on `redis`.
+async fn replicas(redis: &RedisServer) -> (TestApp, TestApp) {
+    (TestApp::spawn_with(config(&redis.url())).await, TestApp::spawn_with(config(&redis.url())).await)
+}
+
+/// Titles of the customer's playlists, newest first.
+async fn titles(v1: &V1<'_>) -> Vec<String> {
+    let data = v1.data("/v1/me/playlists").await;
+    data["user"]["playlists"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["title"].as_str().expect("title").to_owned())
+        .collect()
+}
+
+fn exchange_form(code: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", WEB_RETURN),
+        ("client_id", WEB_CLIENT),
+        ("client_secret", WEB_SECRET),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect()
+}
+
+#[tokio::test]
+async fn thirty_racing_exchanges_of_one_code_over_two_replicas_issue_tokens_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    let code = a.code(WEB_CLIENT, WEB_RETURN, "profile", &[]).await;
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let racers: Vec<_> = (0..30)
+        .map(|i| {
+            let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let form = exchange_form(&code);
+            tokio::spawn(async move { app.send(app.http.post(app.url(TOKEN)).form(&form)).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for r in racers {
+        answers.push(r.await.expect("the exchange ran"));
+    }
+    let won: Vec<&Resp> = answers.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(won.len(), 1, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert_user_token_response(won[0]);
+    for r in answers.iter().filter(|r| r.status != 200) {
+        assert_lwa_error(r, 400, "invalid_grant", BAD_CODE);
+    }
+    assert_eq!(answers.iter().filter(|r| r.status == 400).count(), 29);
+}
+
+#[tokio::test]
+async fn a_thousand_racing_playlist_adds_over_two_replicas_all_land() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    let token = a.music_token(USER_UNLIMITED, ALL_MUSIC).await;
+    let created = ok(&a
+        .v1(&token)
+        .post("/v1/playlists", &json!({"title": "Shared", "description": "", "visibility": "PRIVATE"}))
+        .await);
+    let id = ptr_str(&created, "/createPlaylist/id").to_owned();
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    // A thousand adds of one track each, every other one to each replica, a hundred in flight at a time.
+    let gate = Arc::new(tokio::sync::Semaphore::new(100));
+    let adds: Vec<_> = (0..1000)
+        .map(|i| {
+            let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (token, gate) = (token.clone(), gate.clone());
+            let path = format!("/v1/playlists/{id}/tracks");
+            tokio::spawn(async move {
+                let _in_flight = gate.acquire().await.expect("the gate stays open");
+                let body = json!({"trackIds": [track_id(i % 50)], "addDuplicateTracks": true});
+                let r = app.v1(&token).put(&path, &body).await;
+                (r.status, r.text)
+            })
+        })
+        .collect();
+    for add in adds {
+        let (status, text) = add.await.expect("the add ran");
+        assert_eq!(status, 200, "{text}");
+    }
+    for app in [&a, &b] {
+        let meta = app.v1(&token).data(&format!("/v1/playlists/{id}")).await;
+        assert_eq!(meta["playlist"]["trackCount"], json!(1000));
+    }
+}
+
+#[tokio::test]
+async fn a_revocation_or_a_forced_expiry_on_one_replica_holds_on_the_other_at_once() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    let web = a.web_tokens("profile").await;
+    assert_eq!(b.profile(s(&web, "access_token")).await.status, 200);
+    a.admin("POST", "/__admin/grants/revoke", json!({"user_id": USER_UNLIMITED, "client_id": WEB_CLIENT})).await;
+    let r = b.profile(s(&web, "access_token")).await;
+    assert_lwa_error(
+        &r,
+        401,
+        "invalid_token",
+        "The access token provided is expired, revoked, malformed, or invalid for other reasons.",
+    );
+    assert_lwa_error(&b.refresh_web(s(&web, "refresh_token")).await, 400, "invalid_grant", BAD_REFRESH);
+
+    let other = b.web_tokens("profile").await;
+    assert_eq!(a.profile(s(&other, "access_token")).await.status, 200);
+    let expired = b.admin("POST", "/__admin/tokens/expire", json!({"token": other["access_token"]})).await;
+    assert_eq!(expired["expired"], "access_token");
+    let r = a.profile(s(&other, "access_token")).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_clock_change_and_settings_on_one_replica_are_seen_on_the_other() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    a.admin("POST", "/__admin/clock/set", json!({"now": 1_900_000_000})).await;
+    let clock = a.admin("POST", "/__admin/clock/freeze", json!({})).await;
+    assert_eq!(b.admin("GET", "/__admin/clock", Value::Null).await, clock);
+    b.admin("POST", "/__admin/clock/advance", json!({"seconds": 90})).await;
+    let later = clock["now"].as_i64().expect("now") + 90;
+    assert_eq!(a.admin("GET", "/__admin/clock", Value::Null).await, json!({"now": later, "frozen": true}));
+    let settings = b.settings("", json!({"device_interval_seconds": 7})).await;
+    assert_eq!(a.admin("GET", "/__admin/settings", Value::Null).await, settings);
+}
+
+#[tokio::test]
+async fn the_journal_holds_every_replicas_requests_in_arrival_order_and_pages_on_either() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    for i in 0..6 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(app.get(&format!("/user/profile?n={i}")).await.status, 400, "no token");
+    }
+    for app in [&a, &b] {
+        let journal = app.admin("GET", "/__admin/requests", Value::Null).await;
+        let seen: Vec<(u64, String)> = journal
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| (e["seq"].as_u64().expect("seq"), e["query"][0][1].as_str().expect("n").to_owned()))
+            .collect();
+        let expected: Vec<(u64, String)> = (0..6).map(|i| (i + 1, i.to_string())).collect();
+        assert_eq!(seen, expected);
+    }
+    let r = b.get("/__admin/requests?after=2&limit=2").await;
+    assert_eq!(r.header("x-amm-next-after"), Some("4"));
+    let seqs: Vec<u64> = r.json().as_array().expect("entries").iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [3, 4]);
+}
+
+#[tokio::test]
+async fn the_restart_journey_over_two_replicas_keeps_the_device_the_playlist_the_revocation_and_the_clock() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    let device = a.music_tokens(USER_PRIME, ALL_MUSIC).await;
+    let web = b.web_tokens("profile").await;
+    let created = ok(&a
+        .v1(s(&device, "access_token"))
+        .post("/v1/playlists", &json!({"title": "Persist me", "description": "", "visibility": "PRIVATE"}))
+        .await);
+    let id = ptr_str(&created, "/createPlaylist/id").to_owned();
+    b.admin("POST", "/__admin/grants/revoke", json!({"user_id": USER_UNLIMITED, "client_id": WEB_CLIENT})).await;
+    a.admin("POST", "/__admin/clock/advance", json!({"seconds": 600})).await;
+    let clock = b.admin("POST", "/__admin/clock/freeze", json!({})).await;
+    let before = titles(&b.v1(s(&device, "access_token"))).await;
+    assert_eq!(before[0], "Persist me");
+    a.mock.stop().await;
+    b.mock.stop().await;
+
+    let (a, b) = replicas(&redis).await;
+    for app in [&a, &b] {
+        assert_eq!(app.admin("GET", "/__admin/clock", Value::Null).await, clock);
+        let v1 = app.v1(s(&device, "access_token"));
+        assert_eq!(titles(&v1).await, before);
+        assert_eq!(v1.data(&format!("/v1/playlists/{id}")).await["playlist"]["title"], "Persist me");
+        assert_eq!(app.profile(s(&web, "access_token")).await.status, 401);
+        assert_lwa_error(&app.refresh_web(s(&web, "refresh_token")).await, 400, "invalid_grant", BAD_REFRESH);
+    }
+    // The device's refresh token still refreshes, on either replica.
+    let form =
+        [("grant_type", "refresh_token"), ("refresh_token", s(&device, "refresh_token")), ("client_id", DEVICE_CLIENT)];
+    assert_user_token_response(&b.post_form(TOKEN, &form).await);
+}
+
+#[tokio::test]
+async fn an_authorized_read_costs_two_round_trips_and_one_more_after_another_replica_wrote() {
+    let Some(redis) = RedisServer::start() else { return };
+    let state = amazon_music_mock::test_support::build_state(&config(&redis.url())).expect("starts");
+    let a = TestApp::spawn_with_state(state.clone()).await;
+    let b = TestApp::spawn_with(config(&redis.url())).await;
+    let token = a.music_token(USER_PRIME, ALL_MUSIC).await;
+    let v1 = a.v1(&token);
+    assert_eq!(v1.get("/v1/me").await.status, 200);
+    let trips = || state.store.round_trips().expect("a shared store counts its round trips");
+    let before = trips();
+    let r = v1.get("/v1/me").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(trips() - before, 2, "the version check and the journal entry");
+    // Another replica changes the session: the next read reads it again first (one more round trip).
+    b.settings("", json!({"rate_limit_tps": 0})).await;
+    let before = trips();
+    assert_eq!(v1.get("/v1/me").await.status, 200);
+    assert_eq!(trips() - before, 3, "the version check, the documents, the journal entry");
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_refused_at_start_and_answered_503_mid_run() {
+    let Some(mut redis) = RedisServer::start() else { return };
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("redis://127.0.0.1:{free}");
+    let err = amazon_music_mock::start(&config(&url)).await.err().expect("refused").to_string();
+    let prefix = format!("cannot reach Redis at {url} (");
+    assert!(err.starts_with(&prefix), "{err}");
+    assert!(err.ends_with("): start a Redis or Valkey server there, or give --state another URL"), "{err}");
+
+    let app = TestApp::spawn_with(config(&redis.url())).await;
+    let token = app.music_token(USER_PRIME, ALL_MUSIC).await;
+    let v1 = app.v1(&token);
+    assert_eq!(v1.get("/v1/me").await.status, 200);
+    redis.kill();
+    let r = v1.get("/v1/me").await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    let e = r.json()["error"].as_str().expect("an error line").to_owned();
+    let prefix = format!("the state store, Redis at {}, does not answer (", redis.url());
+    assert!(e.starts_with(&prefix), "{e}");
+    assert!(e.ends_with("); requests are refused until it does"), "{e}");
+}
