@@ -92,23 +92,26 @@ impl MemoryStore {
         Ok(self)
     }
 
-    /// A session that this store does not keep, restored from `docs` and writing through to this store's writer,
-    /// whose random values come from `rng` (the seeded or fresh source of a new session when `None`): the
-    /// working set of a shared store (`store::redis`), rebuilt when another process changed the session.
+    /// A new session that this store does not keep, writing through to this store's writer: the working set
+    /// of a shared store (`store::redis`).
+    pub(super) fn blank(&self, id: &SessionId) -> MemorySession {
+        self.detached_with(id, self.rng_for(id))
+    }
+
+    /// A session that this store does not keep, restored from `docs`, whose random values come from `rng`: a
+    /// shared store's working set rebuilt when another process changed the session.
     ///
     /// # Errors
     /// The first document that does not decode, named.
-    pub(super) fn detached(
-        &self,
-        id: &SessionId,
-        docs: &SessionDocs,
-        rng: Option<StdRng>,
-    ) -> Result<MemorySession, String> {
-        let sink = self.writer.as_ref().map(|tx| Sink::new(id.as_str(), tx.clone()));
-        let rng = rng.unwrap_or_else(|| self.rng_for(id));
-        let s = MemorySession::new(rng, self.seed.is_some(), self.bounds, self.music_seed.clone(), sink);
+    pub(super) fn detached(&self, id: &SessionId, docs: &SessionDocs, rng: StdRng) -> Result<MemorySession, String> {
+        let s = self.detached_with(id, rng);
         s.restore(docs)?;
         Ok(s)
+    }
+
+    fn detached_with(&self, id: &SessionId, rng: StdRng) -> MemorySession {
+        let sink = self.writer.as_ref().map(|tx| Sink::new(id.as_str(), tx.clone()));
+        MemorySession::new(rng, self.seed.is_some(), self.bounds, self.music_seed.clone(), sink)
     }
 
     fn new_session(&self, id: &SessionId) -> MemorySession {

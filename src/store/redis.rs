@@ -367,8 +367,12 @@ impl RedisStore {
 
 impl Common {
     fn create(self: &Arc<Self>, id: &SessionId) -> Arc<RedisSession> {
-        // An empty set of documents always restores.
-        let inner = self.base.detached(id, &SessionDocs::default(), None).unwrap_or_else(|e| panic!("{e}"));
+        // One shared part per session while anything holds it: a write still under way in a copy this replica
+        // dropped (evicted) tells its commit's version to the copy that replaced it, never to a stranger.
+        if let Some(shared) = self.registry.get(id.as_str()).and_then(|w| w.upgrade()) {
+            return Arc::new(RedisSession { music: RedisMusic { shared: shared.clone() }, shared });
+        }
+        let inner = self.base.blank(id);
         let shared = Arc::new(Shared {
             id: id.clone(),
             keys: Keys::of(id.as_str()),
@@ -400,7 +404,6 @@ impl Common {
             .await
             .map_err(|e| self.conn.unreachable(&e))?;
         self.sessions.remove(id);
-        self.registry.remove(id.as_str());
         Ok(removed > 0)
     }
 
@@ -535,6 +538,7 @@ impl Store for RedisStore {
                 0
             });
         }
+        common.registry.retain(|_, shared| shared.strong_count() > 0);
         let sessions: Vec<Arc<RedisSession>> = common.sessions.iter().map(|e| e.value().clone()).collect();
         for s in sessions {
             swept.codes += s.purge_expired().await;
@@ -624,10 +628,14 @@ impl Shared {
     /// Reads the session's documents and rebuilds the working set from them, unless it is already as new.
     async fn reload(&self, leased: bool) -> Result<(), String> {
         let mut c = self.conn.get().await?;
+        // The session is named again, in case another replica dropped it meanwhile: a request that names a
+        // dropped session starts it afresh, as on one server.
         let (version, fields): (Option<u64>, BTreeMap<String, Vec<u8>>) = ::redis::pipe()
             .atomic()
             .get(&self.keys.ver)
             .hgetall(&self.keys.docs)
+            .sadd(SESSIONS, self.id.as_str())
+            .ignore()
             .query_async(&mut c)
             .await
             .map_err(|e| self.conn.unreachable(&e))?;
@@ -635,7 +643,7 @@ impl Shared {
         let rng = self.inner().next_rng();
         let rebuilt = self
             .base
-            .detached(&self.id, &docs_of(fields), Some(rng))
+            .detached(&self.id, &docs_of(fields), rng)
             .map_err(|e| format!("the state store, Redis at {}: session {}: {e}", shown(&self.conn.url), self.id))?;
         // Under the lease Redis's copy is the truth. Without it, a write of this replica may have moved the
         // working set past what this read saw: an older copy replaces it only when no write is under way
