@@ -260,3 +260,69 @@ async fn an_unreachable_redis_is_refused_at_start_and_answered_503_mid_run() {
     assert!(e.starts_with(&prefix), "{e}");
     assert!(e.ends_with("); requests are refused until it does"), "{e}");
 }
+
+#[tokio::test]
+async fn state_export_reads_redis_and_import_starts_another_redis_or_a_file_from_it() {
+    let Some(redis) = RedisServer::start() else { return };
+    let Some(other) = RedisServer::start() else { return };
+    let a = TestApp::spawn_with(config(&redis.url())).await;
+    let token = a.music_token(USER_PRIME, ALL_MUSIC).await;
+    let v1 = a.v1(&token);
+    ok(&v1.post("/v1/playlists", &json!({"title": "Hand over", "description": "", "visibility": "PRIVATE"})).await);
+    let expected = titles(&v1).await;
+    let journal = a.admin("GET", "/__admin/requests", Value::Null).await;
+
+    // Exported while the replica serves.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amazon-music-mock"))
+        .args(["state", "export", "--state", &redis.url()])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let snapshot: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(snapshot["format"], "amazon-music-mock-state");
+    assert!(snapshot["token_key"].as_str().is_some_and(|k| k.len() == 64), "{}", snapshot["token_key"]);
+    let kept = snapshot["sessions"]["default"]["journal"].as_object().map_or(0, |m| m.len());
+    assert_eq!(kept, journal.as_array().expect("entries").len());
+    let dir = TempDir::new("redis-export");
+    let snap_file = dir.0.join("snapshot.json");
+    std::fs::write(&snap_file, &out.stdout).unwrap();
+
+    // Into another Redis: the playlist, the journal, and the token key (the token still verifies).
+    let cfg = ServerConfig { import: Some(snap_file.clone()), ..config(&other.url()) };
+    let b = TestApp::spawn_with(cfg).await;
+    assert_eq!(titles(&b.v1(&token)).await, expected);
+    let imported = b.admin("GET", "/__admin/requests", Value::Null).await;
+    assert_eq!(
+        imported.as_array().map(|a| a[..journal.as_array().unwrap().len()].to_vec()),
+        journal.as_array().cloned()
+    );
+    // Into a state file.
+    let file = dir.0.join("from-redis.db");
+    let cfg = ServerConfig { import: Some(snap_file), state: Some(file), ..config(&other.url()) };
+    let c = TestApp::spawn_with(cfg).await;
+    assert_eq!(titles(&c.v1(&token)).await, expected);
+}
+
+#[tokio::test]
+async fn serve_on_redis_from_the_command_line_answers_and_export_of_no_server_exits_2() {
+    let Some(redis) = RedisServer::start() else { return };
+    let mut child = crate::startup::serve(&["--state", &redis.url()]);
+    let base = crate::startup::address_of(&crate::startup::first_line(&mut child));
+    let r = reqwest::get(format!("{base}/__admin/sessions")).await.expect("answers");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap(), json!(["default"]));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("redis://127.0.0.1:{free}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amazon-music-mock"))
+        .args(["state", "export", "--state", &url])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with(&format!("error: cannot reach Redis at {url} (")), "{err}");
+    assert!(err.ends_with("): start a Redis or Valkey server there, or give --state another URL\n"), "{err}");
+    assert!(out.stdout.is_empty());
+}
