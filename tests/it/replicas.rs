@@ -326,3 +326,43 @@ async fn serve_on_redis_from_the_command_line_answers_and_export_of_no_server_ex
     assert!(err.ends_with("): start a Redis or Valkey server there, or give --state another URL\n"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn polls_over_two_replicas_agree_on_pending_slow_down_and_approval() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    a.freeze().await;
+    let pair = a.codepair(DEVICE_CLIENT, ALL_MUSIC).await;
+    let pending = "The user has not yet entered the code or authorized the device";
+    assert_lwa_error(&b.poll(&pair).await, 400, "authorization_pending", pending);
+    // The next poll, on the other replica at the same (frozen) instant, is too soon.
+    let slow = "The device is polling too frequently; increase the interval by 5 seconds";
+    assert_lwa_error(&a.poll(&pair).await, 400, "slow_down", slow);
+    b.advance(31).await;
+    b.approve(s(&pair, "user_code")).await;
+    assert_user_token_response(&a.poll(&pair).await);
+}
+
+#[tokio::test]
+async fn the_playback_concurrency_rule_counts_devices_on_every_replica() {
+    let Some(redis) = RedisServer::start() else { return };
+    let (a, b) = replicas(&redis).await;
+    a.freeze().await;
+    let token = a.music_token(USER_UNLIMITED, ALL_MUSIC).await;
+    async fn create(app: &TestApp, token: &str, device: &str) -> Resp {
+        let body = json!({"playParams": {"id": "mrn:1.0:catalog:album:asin:B0064UPU4G"}});
+        let headers = [("x-amzn-device-id", device), ("x-amzn-audio-drmtype", "WIDEVINE")];
+        app.v1(token).call_with("POST", "/v1/playback/sessions", &headers, Some(&body)).await
+    }
+    let phone = ok(&create(&a, &token, "phone-3f9a07").await);
+    let r = create(&b, &token, "tv-77c1e2").await;
+    assert_v1_error(
+        &r,
+        429,
+        "MAX_CONCURRENCY_REACHED",
+        "Concurrent stream limit exceeded. The customer is already playing on another device; playback there has been stopped, so a retry plays here.",
+    );
+    let session = ptr_str(&phone, "/sessionId");
+    let current = ok(&a.v1(&token).get(&format!("/v1/playback/sessions/{session}/current")).await);
+    assert_eq!(current["queueState"]["playbackState"], "PREEMPTED");
+}
