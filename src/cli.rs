@@ -188,8 +188,8 @@ pub struct ServeArgs {
     /// or Valkey server shared by every replica given the same URL; default: in memory only.
     #[arg(long, env = "AMM_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
-    /// Start from this snapshot (`state export`): it replaces the --state file's contents, or, without
-    /// --state, seeds the in-memory state.
+    /// Start from this snapshot (`state export`): it replaces the --state file's (or Redis's) contents, or,
+    /// without --state, seeds the in-memory state.
     #[arg(long, env = "AMM_IMPORT", value_name = "FILE")]
     pub import: Option<PathBuf>,
     /// A client plan (scenarios/clients/*.yaml) loaded into the default session.

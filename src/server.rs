@@ -83,10 +83,10 @@ pub struct ServerConfig {
     /// `--admin-token`: every admin route but health then needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     /// The state file everything the mock remembers is written through to and restored from (created when
-    /// missing); `None` keeps state in memory only.
+    /// missing), or a `redis://HOST:PORT[/DB]` URL that replicas share; `None` keeps state in memory only.
     pub state: Option<PathBuf>,
-    /// A snapshot (`state export`) the state starts from: it replaces the state file's contents, or, without
-    /// one, seeds the in-memory state.
+    /// A snapshot (`state export`) the state starts from: it replaces the state file's (or Redis's) contents,
+    /// or, without one, seeds the in-memory state.
     pub import: Option<PathBuf>,
 }
 

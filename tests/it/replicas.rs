@@ -259,6 +259,8 @@ async fn an_unreachable_redis_is_refused_at_start_and_answered_503_mid_run() {
     let prefix = format!("the state store, Redis at {}, does not answer (", redis.url());
     assert!(e.starts_with(&prefix), "{e}");
     assert!(e.ends_with("); requests are refused until it does"), "{e}");
+    // The health route too: a health check takes the replica out while it cannot serve.
+    assert_eq!(app.get("/__admin/health").await.status, 503);
 }
 
 #[tokio::test]
