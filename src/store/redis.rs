@@ -33,11 +33,12 @@
 //! **Failures.** Redis unreachable at start: refused with one line naming the URL. Unreachable mid-run: a
 //! request whose [`SessionStore::sync`] fails is answered 503 `{"error": …}` naming the URL; a write whose
 //! commit fails is logged, and the replica reads the session again from Redis at its next request (the
-//! change is lost, never half made). Nothing panics.
+//! change is lost; each commit is all or nothing). Nothing panics.
 //!
-//! What is per replica, not shared: rate-limit buckets, and the plan's network and call counters and the
-//! idle timers that stream requests move are written behind (without the lease, without a version bump), so
-//! another replica sees them only when it next reads the session for another reason.
+//! What is per replica, not shared: rate-limit buckets. The plan's network and call counters are written
+//! behind (without the lease, without a version bump), and so is the idle timer a stream request moves (under
+//! the lease: it rewrites the customer's document): another replica sees them only when it next reads the
+//! session for another reason.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -1359,7 +1360,9 @@ impl MusicStore for RedisMusic {
     }
 
     async fn stream_permit(&self, playback_session_id: &str, now_ms: i64) -> Result<(), StreamDenied> {
-        // Moves the playback session's idle timer only, written behind.
-        read!(self.shared, s => s.music().stream_permit(playback_session_id, now_ms))
+        // It moves the playback session's idle timer by writing the customer's whole document: under the lease,
+        // so that it never puts back an older copy of what another replica changed meanwhile. Written behind
+        // (no version bump): another replica's next change of that customer may set the timer back, no more.
+        leased!(self.shared, s => s.music().stream_permit(playback_session_id, now_ms))
     }
 }

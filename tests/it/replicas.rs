@@ -357,6 +357,9 @@ async fn the_playback_concurrency_rule_counts_devices_on_every_replica() {
         app.v1(token).call_with("POST", "/v1/playback/sessions", &headers, Some(&body)).await
     }
     let phone = ok(&create(&a, &token, "phone-3f9a07").await);
+    // The phone's stream URL (minted on one replica) is served by the other.
+    let url = ptr_str(&phone, "/entities/0/mediaMetadata/url").to_owned();
+    assert_eq!(b.send(b.http.get(&url)).await.status, 200);
     let r = create(&b, &token, "tv-77c1e2").await;
     assert_v1_error(
         &r,
@@ -367,4 +370,13 @@ async fn the_playback_concurrency_rule_counts_devices_on_every_replica() {
     let session = ptr_str(&phone, "/sessionId");
     let current = ok(&a.v1(&token).get(&format!("/v1/playback/sessions/{session}/current")).await);
     assert_eq!(current["queueState"]["playbackState"], "PREEMPTED");
+    // And its stream URL is refused on either replica.
+    for app in [&a, &b] {
+        let r = app.send(app.http.get(&url)).await;
+        assert_eq!(r.status, 403, "{}", r.text);
+        assert_eq!(
+            r.json(),
+            json!({"error": "playback_preempted", "message": "Concurrent stream limit exceeded: playback was started on another device"})
+        );
+    }
 }
