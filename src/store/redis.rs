@@ -64,7 +64,7 @@ use crate::journal::JournalEntry;
 
 /// How long a lease is held at most (a replica that dies holding one blocks the session this long).
 const LEASE_MS: u64 = 5_000;
-/// How long a write waits for a lease before it goes ahead without one (logged).
+/// How long a write waits for a lease between two warnings in the log.
 const LEASE_WAIT: Duration = Duration::from_secs(30);
 /// Connect and answer timeouts.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -384,6 +384,7 @@ impl Common {
             local: Mutex::new(Local { version: 0, stale: false, inner: Arc::new(inner) }),
             writes: tokio::sync::Mutex::new(()),
             registered: AtomicBool::new(false),
+            write_seq: AtomicU64::new(0),
         });
         self.registry.insert(Arc::from(id.as_str()), Arc::downgrade(&shared));
         Arc::new(RedisSession { music: RedisMusic { shared: shared.clone() }, shared })
@@ -573,6 +574,9 @@ struct Shared {
     writes: tokio::sync::Mutex<()>,
     /// Whether this replica has added the session to `amm:sessions`.
     registered: AtomicBool,
+    /// Bumped when one of this replica's writes to the session starts and when it ends: a read of Redis that
+    /// saw it change may have raced a write.
+    write_seq: AtomicU64,
 }
 
 /// A held lease.
@@ -628,6 +632,7 @@ impl Shared {
 
     /// Reads the session's documents and rebuilds the working set from them, unless it is already as new.
     async fn reload(&self, leased: bool) -> Result<(), String> {
+        let writes_before = self.write_seq.load(Ordering::Acquire);
         let mut c = self.conn.get().await?;
         // The session is named again, in case another replica dropped it meanwhile: a request that names a
         // dropped session starts it afresh, as on one server.
@@ -647,11 +652,11 @@ impl Shared {
             .detached(&self.id, &docs_of(fields), rng)
             .map_err(|e| format!("the state store, Redis at {}: session {}: {e}", shown(&self.conn.url), self.id))?;
         // Under the lease Redis's copy is the truth. Without it, a write of this replica may have moved the
-        // working set past what this read saw: an older copy replaces it only when no write is under way
-        // (Redis lost data: flushed, or restarted without persistence).
-        let writing = !leased && self.writes.try_lock().is_err();
+        // working set past what this read saw: an older copy replaces it only when no write of this replica
+        // ran meanwhile (then Redis lost data: flushed, or restarted without persistence).
+        let quiet = self.write_seq.load(Ordering::Acquire) == writes_before && self.writes.try_lock().is_ok();
         let mut l = lock(&self.local);
-        if leased || l.stale || version > l.version || (version < l.version && !writing) {
+        if leased || l.stale || version > l.version || (version < l.version && quiet) {
             l.inner = Arc::new(rebuilt);
             l.version = version;
             l.stale = false;
@@ -704,14 +709,16 @@ impl Shared {
                 .await;
             match got {
                 Ok(v) if v >= 0 => return Some((Lease { token }, v as u64)),
-                Ok(_) if waited < LEASE_WAIT => {
+                Ok(_) => {
+                    // Others are writing (a lease that outlives its holder expires): wait, however long, rather
+                    // than write without it.
                     tokio::time::sleep(pause).await;
                     waited += pause;
                     pause = (pause * 2).min(Duration::from_millis(20));
-                }
-                Ok(_) => {
-                    tracing::error!(session = %self.id, "waited {LEASE_WAIT:?} for the session's lease; writing without it");
-                    return None;
+                    if waited >= LEASE_WAIT {
+                        tracing::warn!(session = %self.id, "still waiting for the session's lease after {waited:?}");
+                        waited = Duration::ZERO;
+                    }
                 }
                 Err(e) => {
                     tracing::error!(session = %self.id, "{}", self.conn.unreachable(&e));
@@ -738,6 +745,7 @@ impl Shared {
         Fut: Future<Output = R>,
     {
         let _one = self.writes.lock().await;
+        self.write_seq.fetch_add(1, Ordering::AcqRel);
         let lease = self.acquire().await;
         if let Some((_, version)) = &lease {
             if self.behind(*version) {
@@ -747,6 +755,7 @@ impl Shared {
             }
         }
         let r = f(self.inner()).await;
+        self.write_seq.fetch_add(1, Ordering::AcqRel);
         if let Some((lease, _)) = lease {
             self.release(lease).await;
         }
