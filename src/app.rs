@@ -145,9 +145,11 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     }
     let store = state.store.session(&id);
     // With a shared store (`--state redis://…`), the session is brought up to date once, before anything reads it.
-    if let Err(e) = store.sync().await {
-        tracing::error!(session = %id, "{e}");
-        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": e}))).into_response();
+    if store.shared() {
+        if let Err(e) = store.sync().await {
+            tracing::error!(session = %id, "{e}");
+            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": e}))).into_response();
+        }
     }
 
     let new_uri = match req.uri().query() {

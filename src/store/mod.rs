@@ -591,6 +591,11 @@ pub trait SessionStore: Send + Sync {
     fn random_u128(&self) -> u128;
     /// The session's Music API state.
     fn music(&self) -> &dyn music::MusicStore;
+    /// Whether the session is shared with other processes, which [`SessionStore::sync`] then catches up with
+    /// (asked first, so that a store of one process does not even make the call).
+    fn shared(&self) -> bool {
+        false
+    }
     /// Brings this process's copy of the session up to date with a shared store, once per request, before the
     /// request reads anything (a no-op for a store of one process).
     ///

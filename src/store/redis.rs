@@ -995,6 +995,10 @@ impl SessionStore for RedisSession {
         &self.music
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn sync(&self) -> Result<(), String> {
         self.shared.sync().await
     }
