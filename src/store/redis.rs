@@ -541,6 +541,16 @@ impl Store for RedisStore {
             });
         }
         common.registry.retain(|_, shared| shared.strong_count() > 0);
+        // Only the sessions that still exist: a purge under the lease would bring back one that another replica
+        // dropped or evicted (this replica's copy of it is let go instead).
+        let names: std::collections::HashSet<String> = match common.names().await {
+            Ok(names) => names.into_iter().collect(),
+            Err(e) => {
+                tracing::error!("{e}");
+                return swept;
+            }
+        };
+        common.sessions.retain(|id, _| names.contains(id.as_str()));
         let sessions: Vec<Arc<RedisSession>> = common.sessions.iter().map(|e| e.value().clone()).collect();
         for s in sessions {
             swept.codes += s.purge_expired().await;

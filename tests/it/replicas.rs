@@ -380,3 +380,23 @@ async fn the_playback_concurrency_rule_counts_devices_on_every_replica() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_session_dropped_on_one_replica_stays_gone_when_the_other_sweeps() {
+    let Some(redis) = RedisServer::start() else { return };
+    let a = TestApp::spawn_with(config(&redis.url())).await;
+    let state = amazon_music_mock::test_support::build_state(&config(&redis.url())).expect("starts");
+    let b = TestApp::spawn_with_state(state.clone()).await;
+    for app in [&a, &b] {
+        app.settings("/s/gone", json!({"auto_consent": true})).await;
+    }
+    assert_eq!(b.admin("GET", "/__admin/sessions", Value::Null).await, json!(["default", "gone"]));
+    let r = a.send(a.http.delete(a.url("/s/gone/__admin/session"))).await;
+    assert_eq!((r.status, r.json()), (200, json!({"dropped": "gone"})));
+    state.store.sweep().await;
+    assert_eq!(a.admin("GET", "/__admin/sessions", Value::Null).await, json!(["default"]));
+    // Named again, it starts afresh, on either replica.
+    let settings = b.admin("GET", "/s/gone/__admin/settings", Value::Null).await;
+    assert_eq!(settings["auto_consent"], json!(false));
+    assert_eq!(a.admin("GET", "/__admin/sessions", Value::Null).await, json!(["default", "gone"]));
+}
