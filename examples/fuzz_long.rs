@@ -4,7 +4,8 @@
 //! 5xx, shape error or unanswered request. Figures: `docs/PERFORMANCE.md` ("Fuzzing").
 //!
 //! Run: `cargo build --release && cargo run --release --example fuzz_long [-- --requests N --concurrency C]`
-//! (`AMM_BIN` to use another binary). Linux only (reads `/proc`).
+//! (`AMM_BIN` to use another binary; the server's log goes to `$TMPDIR/amm-fuzz-long.stderr`, at the level `AMM_LOG`
+//! sets). Linux only (reads `/proc`).
 
 #[path = "../tests/it/fuzz_gen.rs"]
 mod fuzz_gen;
@@ -61,7 +62,8 @@ async fn main() {
     let mut child = Command::new(&bin)
         .args(["serve", "--bind", "127.0.0.1:0", "--seed", "1"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // The server's log, for what it says of the connections that ended unanswered (`AMM_LOG` sets its level).
+        .stderr(std::fs::File::create(std::env::temp_dir().join("amm-fuzz-long.stderr")).expect("a log file"))
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it with cargo build --release)"));
     let pid = child.id();

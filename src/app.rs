@@ -118,6 +118,22 @@ fn split_session(path: &str) -> Result<(Option<&str>, String), ()> {
 
 async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
+    // Before anything answers, the early refusals below included: a body their answer leaves unread is read
+    // behind it, or the answer says the connection closes.
+    let unread = watch_body(&mut req, started, state.limits.body_timeout);
+    let mut resp = answer(state, req, next, started).await;
+    if unread.is_some_and(|w| !w.drained && !w.done.load(Ordering::Relaxed)) {
+        // A body the handler answered without reading to its end (a GET with a body, a refusal before the
+        // body), too long or of unknown length to be read and dropped behind the answer: hyper will not read
+        // the rest and closes the connection, so say so rather than let the client send its next request on
+        // a connection that is going away.
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+/// The answer to a request: its session resolved, admitted, handled, journaled.
+async fn answer(state: AppState, mut req: Request, next: Next, started: Instant) -> Response {
     let Ok((session_name, path)) = split_session(req.uri().path()) else {
         let body = json!({"error": format!("invalid session id: use {}", SessionId::RULE)});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
@@ -174,17 +190,10 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
             tokio::time::sleep(std::time::Duration::from_millis(n.latency_ms)).await;
         }
     }
-    let unread = watch_body(&mut req);
     let mut resp = match &network {
         Some(n) if n.drop => dropped_connection(),
         _ => next.run(req).await,
     };
-    if unread.is_some_and(|done| !done.load(Ordering::Relaxed)) {
-        // A body the handler answered without reading to its end (a GET with a body, a refusal before the
-        // body): hyper will not read the rest and closes the connection, so say so rather than let the client
-        // send its next request on a connection that is going away.
-        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
     if let Some(n) = &network {
         note(&mut resp, |note| note.facts.injected.extend(n.describe()));
     }
@@ -238,25 +247,67 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
     resp
 }
 
+/// The longest request body the server reads to its end and drops when its handler answered without reading
+/// it (`--body-limit`'s default 1 MiB and more): so that the client, still sending it, reads the answer rather
+/// than a reset connection, and the connection stays open for its next request. A longer body, or one of
+/// unknown length, closes the connection instead (`Connection: close`).
+const DRAIN_MAX: u64 = 4 << 20;
+
+/// How long a body left unread may take to arrive when `--body-timeout` is 0 (no limit); otherwise it must
+/// arrive within that, as any body must.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What [`watch_body`] learned of a request body.
+struct Watched {
+    /// Set once the body was read to its end (by the handler, or behind the answer).
+    done: Arc<AtomicBool>,
+    /// Whether the body, if left unread, is read to its end behind the answer.
+    drained: bool,
+}
+
 /// On HTTP/1 and a request with a body, wraps the body so that the returned flag is set once it was read to
-/// its end.
-fn watch_body(req: &mut Request) -> Option<Arc<AtomicBool>> {
+/// its end, and so that a body the handler leaves unread is read behind the answer when it is short enough.
+fn watch_body(req: &mut Request, started: Instant, body_timeout: std::time::Duration) -> Option<Watched> {
     let h1 = req.version() <= axum::http::Version::HTTP_11;
-    let has_body = req.headers().contains_key(header::TRANSFER_ENCODING)
-        || req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
+    let chunked = req.headers().contains_key(header::TRANSFER_ENCODING);
+    let length = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let has_body = chunked || req.headers().get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0");
     if !h1 || !has_body {
         return None;
     }
+    let drained = !chunked && length.is_some_and(|n| n <= DRAIN_MAX);
     let done = Arc::new(AtomicBool::new(false));
     let inner = std::mem::take(req.body_mut());
-    *req.body_mut() = axum::body::Body::new(WatchedBody { inner, done: done.clone() });
-    Some(done)
+    let within = if body_timeout.is_zero() { DRAIN_TIMEOUT } else { body_timeout.min(DRAIN_TIMEOUT) };
+    let until = tokio::time::Instant::from_std(started + within);
+    *req.body_mut() = axum::body::Body::new(WatchedBody { inner, done: done.clone(), drained, until });
+    Some(Watched { done, drained })
 }
 
-/// A request body that notes when it has been read to its end.
+/// A request body that notes when it has been read to its end, and is read to its end when dropped before
+/// (when `drained`).
 struct WatchedBody {
     inner: axum::body::Body,
     done: Arc<AtomicBool>,
+    drained: bool,
+    /// When the rest of a body left unread must have arrived (the body timeout, counted from the request).
+    until: tokio::time::Instant,
+}
+
+impl Drop for WatchedBody {
+    fn drop(&mut self) {
+        if !self.drained || self.done.load(Ordering::Relaxed) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let (mut body, until) = (std::mem::take(&mut self.inner), self.until);
+        // Its length was checked against DRAIN_MAX, and hyper reads no more than the Content-Length; each frame
+        // is dropped as it comes.
+        runtime.spawn(async move {
+            let drain = async { while let Some(Ok(_)) = http_body_util::BodyExt::frame(&mut body).await {} };
+            let _ = tokio::time::timeout_at(until, drain).await;
+        });
+    }
 }
 
 impl http_body::Body for WatchedBody {
@@ -268,8 +319,11 @@ impl http_body::Body for WatchedBody {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if let std::task::Poll::Ready(None) = polled {
-            self.done.store(true, Ordering::Relaxed);
+        match &polled {
+            std::task::Poll::Ready(None) => self.done.store(true, Ordering::Relaxed),
+            // A body that failed (too slow, cut off) is not waited for again behind the answer.
+            std::task::Poll::Ready(Some(Err(_))) => self.drained = false,
+            _ => {}
         }
         polled
     }

@@ -343,3 +343,54 @@ async fn a_replayed_code_revokes_exactly_the_tokens_of_its_exchange_until_it_exp
         }
     }
 }
+
+#[tokio::test]
+async fn past_the_replay_bound_a_replay_revokes_its_grant_and_the_ids_it_covers_are_forgotten() {
+    use super::memory::MAX_REVOKED_TOKENS;
+    for b in stores(Bounds::default()) {
+        let (name, store) = (b.name, b.store.clone());
+        let s = store.session(&id("bound"));
+        let now = s.now_ms();
+        // One replay in another grant, whose token must stay revoked alone through what follows.
+        let other = s.insert_auth_code(AuthCodeRecord { client_id: "c2".into(), ..code(now + 300_000) }).await;
+        s.take_auth_code(&other).await;
+        s.bind_code_tokens(&other, &["x-a".to_owned(), "x-r".to_owned()]).await;
+        s.take_auth_code(&other).await;
+        // Fill the set: two ids per replay, up to the bound.
+        for n in 0..(MAX_REVOKED_TOKENS / 2 - 1) {
+            let c = s.insert_auth_code(code(now + 300_000)).await;
+            s.take_auth_code(&c).await;
+            s.bind_code_tokens(&c, &[format!("a{n}"), format!("r{n}")]).await;
+            s.take_auth_code(&c).await;
+        }
+        assert_eq!(s.token_state("a0", Some(("u", "c")), 0).await, TokenState::Revoked, "{name}");
+        assert_eq!(s.token_state("live", Some(("u", "c")), 0).await, TokenState::Active, "{name}");
+        assert_eq!(s.grant_generation("u", "c").await, 0, "{name}: every replay so far revoked its own tokens");
+        // One replay more: the whole grant goes, and with it the ids it held.
+        let last = s.insert_auth_code(code(now + 300_000)).await;
+        s.take_auth_code(&last).await;
+        s.bind_code_tokens(&last, &["a-last".to_owned(), "r-last".to_owned()]).await;
+        s.take_auth_code(&last).await;
+        assert_eq!(s.grant_generation("u", "c").await, 1, "{name}");
+        assert_eq!(s.token_state("live", Some(("u", "c")), 0).await, TokenState::Revoked, "{name}: the grant");
+        assert_eq!(s.token_state("a0", None, 0).await, TokenState::Active, "{name}: forgotten, the grant covers it");
+        assert_eq!(s.token_state("x-r", Some(("u", "c2")), 0).await, TokenState::Revoked, "{name}: other grant");
+        // The set has room again: the next replay revokes its own tokens, not the new generation's.
+        let next = s.insert_auth_code(code(now + 300_000)).await;
+        s.take_auth_code(&next).await;
+        s.bind_code_tokens(&next, &["a-next".to_owned(), "r-next".to_owned()]).await;
+        s.take_auth_code(&next).await;
+        assert_eq!(s.token_state("a-next", Some(("u", "c")), 1).await, TokenState::Revoked, "{name}");
+        assert_eq!(s.token_state("fresh", Some(("u", "c")), 1).await, TokenState::Active, "{name}");
+        drop(s);
+        if let Some((again, snapshot)) = b.reopened().await {
+            let revoked = kinds(&snapshot, "bound").into_iter().find(|(k, _)| k == "revoked");
+            assert_eq!(revoked, Some(("revoked".to_owned(), 4)), "{name}: x-a, x-r, a-next, r-next");
+            let s = again.session(&id("bound"));
+            assert_eq!(s.grant_generation("u", "c").await, 1, "{name} reopened");
+            assert_eq!(s.token_state("x-a", Some(("u", "c2")), 0).await, TokenState::Revoked, "{name} reopened");
+            assert_eq!(s.token_state("r-next", Some(("u", "c")), 1).await, TokenState::Revoked, "{name} reopened");
+            assert_eq!(s.token_state("fresh", Some(("u", "c")), 1).await, TokenState::Active, "{name} reopened");
+        }
+    }
+}

@@ -24,8 +24,8 @@ use crate::journal::JournalEntry;
 const PURGE_EVERY: u64 = 1024;
 
 /// The most tokens a session revokes one by one (two per replayed authorization code); beyond it a replay
-/// revokes its whole grant (`docs/STATE.md`).
-pub const MAX_REVOKED_TOKENS: usize = 100_000;
+/// revokes its whole grant, whose ids it then forgets (`docs/STATE.md`). About 1 MiB per session at most.
+pub const MAX_REVOKED_TOKENS: usize = 10_000;
 
 /// Recovers the data of a poisoned lock: a panic elsewhere must not take the session down with it.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -234,8 +234,36 @@ impl Store for MemoryStore {
 struct Grants {
     generations: HashMap<(String, String), u64>,
     expired_tokens: HashSet<String>,
-    /// Tokens revoked one by one: those of an authorization code that was replayed.
-    revoked_tokens: HashSet<String>,
+    /// Tokens revoked one by one, by grant: those of an authorization code that was replayed.
+    revoked_tokens: HashMap<(String, String), HashSet<String>>,
+    /// How many ids `revoked_tokens` holds in all.
+    revoked_count: usize,
+}
+
+impl Grants {
+    /// Bumps the grant's generation (revoking every token of it) and forgets the ids revoked one by one in it,
+    /// which the new generation covers; the writes that keep it (when `durable`).
+    fn revoke_whole(&mut self, grant: &(String, String), durable: bool) -> (u64, Vec<Write>) {
+        let generation = self.generations.entry(grant.clone()).or_insert(0);
+        *generation += 1;
+        let generation = *generation;
+        let mut writes = Vec::new();
+        if durable {
+            writes.push(Write::put(kind::GRANT, MemorySession::grant_key(&grant.0, &grant.1), &generation));
+        }
+        if let Some(ids) = self.revoked_tokens.remove(grant) {
+            self.revoked_count -= ids.len();
+            if durable {
+                writes.extend(ids.iter().map(|id| Write::delete(kind::REVOKED, id.as_str())));
+            }
+        }
+        (generation, writes)
+    }
+
+    /// Whether this token was revoked alone.
+    fn revoked_alone(&self, token_id: &str) -> bool {
+        self.revoked_tokens.values().any(|ids| ids.contains(token_id))
+    }
 }
 
 /// A session's authorization codes: those not yet exchanged, and those exchanged (kept until their expiry, so
@@ -399,7 +427,11 @@ impl MemorySession {
             grants.generations.insert((user.to_owned(), client.to_owned()), generation);
         }
         grants.expired_tokens = docs.kind(kind::EXPIRED).map(|(k, _)| k.to_owned()).collect();
-        grants.revoked_tokens = docs.kind(kind::REVOKED).map(|(k, _)| k.to_owned()).collect();
+        // The value is the token's grant; `true` (files from before it was kept) files it under no grant.
+        for (id, grant) in docs.all::<RevokedIn>(kind::REVOKED)? {
+            grants.revoked_count += 1;
+            grants.revoked_tokens.entry(grant.grant()).or_default().insert(id);
+        }
         *lock(&self.grants) = grants;
         let mut j = lock(&self.journal);
         for (_, entry) in docs.all::<JournalEntry>(kind::JOURNAL)? {
@@ -546,25 +578,40 @@ impl MemorySession {
     /// session holds [`MAX_REVOKED_TOKENS`] revoked one by one, revokes the whole grant (every token of that
     /// customer and client, as the admin's revocation does), so that replays cannot grow the set without end.
     fn revoke_in(g: &mut Grants, ids: Vec<String>, grant: &(String, String), durable: bool) -> Vec<Write> {
-        let mut writes = Vec::new();
         if ids.is_empty() {
-            return writes;
+            return Vec::new();
         }
-        if g.revoked_tokens.len() + ids.len() > MAX_REVOKED_TOKENS {
-            let generation = g.generations.entry(grant.clone()).or_insert(0);
-            *generation += 1;
+        if g.revoked_count + ids.len() > MAX_REVOKED_TOKENS {
+            return g.revoke_whole(grant, durable).1;
+        }
+        let mut writes = Vec::new();
+        let set = g.revoked_tokens.entry(grant.clone()).or_default();
+        for id in ids {
             if durable {
-                writes.push(Write::put(kind::GRANT, Self::grant_key(&grant.0, &grant.1), &*generation));
+                writes.push(Write::put(kind::REVOKED, id.as_str(), &[&grant.0, &grant.1]));
             }
-        } else {
-            for id in ids {
-                if durable {
-                    writes.push(Write::put(kind::REVOKED, id.as_str(), &true));
-                }
-                g.revoked_tokens.insert(id);
+            if set.insert(id) {
+                g.revoked_count += 1;
             }
         }
         writes
+    }
+}
+
+/// A `revoked` document's value: the token's (customer, client) grant, or `true` in files written before it was.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RevokedIn {
+    Grant(String, String),
+    Unknown(#[allow(dead_code)] bool),
+}
+
+impl RevokedIn {
+    fn grant(self) -> (String, String) {
+        match self {
+            RevokedIn::Grant(user, client) => (user, client),
+            RevokedIn::Unknown(_) => Default::default(),
+        }
     }
 }
 
@@ -821,13 +868,9 @@ impl SessionStore for MemorySession {
     async fn revoke_grant(&self, user_id: &str, client_id: &str) -> u64 {
         let (generation, ack) = {
             let mut g = lock(&self.grants);
-            let gen_ = g.generations.entry((user_id.to_owned(), client_id.to_owned())).or_insert(0);
-            *gen_ += 1;
-            let generation = *gen_;
-            let ack = send_if(self.sink.as_ref(), || {
-                vec![Write::put(kind::GRANT, Self::grant_key(user_id, client_id), &generation)]
-            });
-            (generation, ack)
+            let durable = self.sink.is_some();
+            let (generation, writes) = g.revoke_whole(&(user_id.to_owned(), client_id.to_owned()), durable);
+            (generation, send_if(self.sink.as_ref(), || writes))
         };
         ack.done().await;
         generation
@@ -847,7 +890,7 @@ impl SessionStore for MemorySession {
         if g.expired_tokens.contains(token_id) {
             return TokenState::ForcedExpired;
         }
-        if g.revoked_tokens.contains(token_id) {
+        if g.revoked_alone(token_id) {
             return TokenState::Revoked;
         }
         if let Some((user, client)) = grant {

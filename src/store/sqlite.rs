@@ -118,8 +118,7 @@ fn connect(path: &Path, create: bool) -> Result<Connection, StateError> {
             "BEGIN;
              PRAGMA application_id = {APPLICATION_ID};
              CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-             CREATE TABLE docs (session TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-                                PRIMARY KEY (session, kind, key)) WITHOUT ROWID;
+             CREATE TABLE docs ({DOCS_COLUMNS});
              INSERT INTO meta VALUES ('format', '{FORMAT}');
              COMMIT;"
         ))
@@ -132,7 +131,31 @@ fn connect(path: &Path, create: bool) -> Result<Connection, StateError> {
         return Err(StateError::Newer { path: path.to_owned(), found });
     }
     // Format 1 is the first: nothing older to migrate from yet. A later format adds its steps here.
+    move_docs_to_a_rowid_table(&conn).map_err(&err)?;
     Ok(conn)
+}
+
+/// The documents table's columns. A rowid table: its values (a journal entry is a kilobyte or more) would make
+/// a `WITHOUT ROWID` table's B-tree slow to change, which is what files written before this held (the same
+/// documents; [`move_docs_to_a_rowid_table`] moves them).
+const DOCS_COLUMNS: &str = "session TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (session, kind, key)";
+
+/// Moves the documents of a file whose table is `WITHOUT ROWID` (written before the table was a rowid one) into
+/// a rowid table, in one transaction: the documents are the same, only their layout on disk changes.
+fn move_docs_to_a_rowid_table(conn: &Connection) -> rusqlite::Result<()> {
+    let sql: String =
+        conn.query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'", [], |r| r.get(0))?;
+    if !sql.to_ascii_uppercase().contains("WITHOUT ROWID") {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         CREATE TABLE docs_rowid ({DOCS_COLUMNS});
+         INSERT INTO docs_rowid SELECT session, kind, key, value FROM docs;
+         DROP TABLE docs;
+         ALTER TABLE docs_rowid RENAME TO docs;
+         COMMIT;"
+    ))
 }
 
 fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {

@@ -58,10 +58,11 @@ async fn a_fixture_catalog_with_generate_false_replaces_the_generated_one() {
     let app = TestApp::spawn_with(ServerConfig {
         bind: ([127, 0, 0, 1], 0).into(),
         seed: Some(1),
-        fixtures: Some(dir),
+        fixtures: Some(dir.clone()),
         ..ServerConfig::default()
     })
     .await;
+    let _ = std::fs::remove_dir_all(&dir); // read at start
     let token = catalog_token(&app).await;
 
     let r = app
@@ -92,6 +93,7 @@ async fn a_bad_catalog_fixture_stops_serve_with_exit_2_naming_the_file_and_entit
         .arg(&dir)
         .output()
         .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -149,14 +149,15 @@ fn fuzzed_requests_reach_handlers_and_answer_in_their_familys_error_shape_withou
 }
 
 /// Found by the fuzz: a GET with a large body was answered 200 and the connection then closed without
-/// `Connection: close`, so the client's next request on it failed. An unread body now says `close`; a body
-/// that was read keeps the connection.
+/// `Connection: close`, so the client's next request on it failed. An unread body of known length up to 4 MiB
+/// is now read behind the answer and keeps the connection (`connections.rs` has the raw-socket version, and the
+/// bodies that still say `close`); a body that was read keeps the connection.
 #[tokio::test]
-async fn a_body_left_unread_closes_the_connection_and_says_so() {
+async fn a_body_left_unread_keeps_the_connection_when_read_behind_the_answer_and_says_close_otherwise() {
     let app = crate::support::TestApp::spawn().await;
     let big = vec![b'a'; 70_000];
     let r = app.send(app.http.get(app.url("/__admin/health")).body(big)).await;
-    assert_eq!((r.status, r.header("connection")), (200, Some("close")), "{}", r.text);
+    assert_eq!((r.status, r.header("connection")), (200, None), "{}", r.text);
     let r = app.send(app.http.post(app.url("/license")).body("license-request")).await;
     assert_eq!((r.status, r.header("connection")), (200, None), "{}", r.text);
     let r = app.get("/__admin/health").await;

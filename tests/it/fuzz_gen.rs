@@ -950,7 +950,18 @@ pub async fn send(http: &reqwest::Client, base: &str, b: &Built) -> Result<(u16,
     if let Some(body) = &b.body {
         req = req.body(body.clone());
     }
-    let r = req.send().await.map_err(|e| format!("no answer: {}", e.without_url()))?;
+    let r = req.send().await.map_err(|e| {
+        // The whole chain (hyper's reason is in a source), and the headers sent, to tell a reset from a refusal.
+        let e = e.without_url();
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            why.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        let names: Vec<&str> = b.headers.iter().map(|(k, _)| *k).collect();
+        format!("no answer: {why} (headers {names:?})")
+    })?;
     let status = r.status().as_u16();
     let ctype = r.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = r.bytes().await.map_err(|e| format!("body: {e}"))?.to_vec();

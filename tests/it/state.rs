@@ -343,3 +343,40 @@ pub(crate) async fn sigkill_during_write_bursts(reps: u64, state: impl Fn(u64) -
         let _ = child.wait();
     }
 }
+
+#[tokio::test]
+async fn a_file_whose_documents_table_is_without_rowid_is_moved_to_a_rowid_table_with_every_document() {
+    let dir = TempDir::new("state-layout");
+    let file = dir.0.join("mock.db");
+    let app = spawn(&file).await;
+    let device = app.music_tokens(USER_PRIME, ALL_MUSIC).await;
+    let v1 = app.v1(s(&device, "access_token"));
+    create_playlist(&v1, "Kept in the old layout").await;
+    let before = titles(&v1).await;
+    app.mock.stop().await;
+    // The layout files had before the table became a rowid one.
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let count =
+        |conn: &rusqlite::Connection| -> i64 { conn.query_row("SELECT count(*) FROM docs", [], |r| r.get(0)).unwrap() };
+    let documents = count(&conn);
+    conn.execute_batch(
+        "CREATE TABLE old (session TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                           PRIMARY KEY (session, kind, key)) WITHOUT ROWID;
+         INSERT INTO old SELECT * FROM docs; DROP TABLE docs; ALTER TABLE old RENAME TO docs;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let app = spawn(&file).await;
+    assert_eq!(titles(&app.v1(s(&device, "access_token"))).await, before);
+    app.mock.stop().await;
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let sql: String = conn
+        .query_row("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'docs'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        sql,
+        "CREATE TABLE \"docs\" (session TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (session, kind, key))"
+    );
+    assert!(count(&conn) >= documents, "every document moved, and the second run's journal added");
+}

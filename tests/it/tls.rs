@@ -101,6 +101,8 @@ impl Drop for Served {
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill").args(["-KILL", &c.id().to_string()]).status();
             let _ = c.wait();
+            // A killed server cannot remove its default CA file as a clean shutdown does.
+            let _ = std::fs::remove_file(std::env::temp_dir().join(format!("amazon-music-mock-ca-{}.pem", self.port)));
         }
     }
 }
