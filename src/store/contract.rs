@@ -349,7 +349,7 @@ async fn past_the_replay_bound_a_replay_revokes_its_grant_and_the_ids_it_covers_
     use super::memory::MAX_REVOKED_TOKENS;
     for b in stores(Bounds::default()) {
         let (name, store) = (b.name, b.store.clone());
-        let s = store.session(&id("bound"));
+        let s = open(&store, "bound").await;
         let now = s.now_ms();
         // One replay in another grant, whose token must stay revoked alone through what follows.
         let other = s.insert_auth_code(AuthCodeRecord { client_id: "c2".into(), ..code(now + 300_000) }).await;
@@ -386,7 +386,7 @@ async fn past_the_replay_bound_a_replay_revokes_its_grant_and_the_ids_it_covers_
         if let Some((again, snapshot)) = b.reopened().await {
             let revoked = kinds(&snapshot, "bound").into_iter().find(|(k, _)| k == "revoked");
             assert_eq!(revoked, Some(("revoked".to_owned(), 4)), "{name}: x-a, x-r, a-next, r-next");
-            let s = again.session(&id("bound"));
+            let s = open(&again, "bound").await;
             assert_eq!(s.grant_generation("u", "c").await, 1, "{name} reopened");
             assert_eq!(s.token_state("x-a", Some(("u", "c2")), 0).await, TokenState::Revoked, "{name} reopened");
             assert_eq!(s.token_state("r-next", Some(("u", "c")), 1).await, TokenState::Revoked, "{name} reopened");
