@@ -44,7 +44,8 @@ RUN touch src/main.rs src/lib.rs \
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /amazon-music-mock /amazon-music-mock
 # Where a state file goes (`serve --state /data/mock.db`): owned by the user, so that a named volume mounted
-# here starts writable.
+# here starts writable. Replicas sharing a Redis (`serve --state redis://HOST:6379`) need none:
+# deploy/compose.yaml.
 COPY --from=build --chown=65532:65532 /data /data
 USER 65532:65532
 EXPOSE 8080

@@ -156,10 +156,17 @@ async fn answer(state: AppState, mut req: Request, next: Next, started: Instant)
     }
     // Asking for a verdict judges a session; it never creates one (a typo in a CI job's session name would
     // otherwise judge an empty session and pass).
-    if EXISTING_SESSION_PATHS.contains(&path.as_str()) && !state.store.session_exists(&id) {
+    if EXISTING_SESSION_PATHS.contains(&path.as_str()) && !state.store.session_exists(&id).await {
         return no_such_session(&id, &path);
     }
     let store = state.store.session(&id);
+    // With a shared store (`--state redis://…`), the session is brought up to date once, before anything reads it.
+    if store.shared() {
+        if let Err(e) = store.sync().await {
+            tracing::error!(session = %id, "{e}");
+            return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"error": e}))).into_response();
+        }
+    }
 
     let new_uri = match req.uri().query() {
         Some(q) => format!("{path}?{q}"),

@@ -66,8 +66,8 @@ pub enum StateCommand {
 /// `state export` flags.
 #[derive(Debug, clap::Args)]
 pub struct StateExportArgs {
-    /// The state file.
-    #[arg(long, env = "AMM_STATE", value_name = "PATH")]
+    /// The state file, or a Redis URL (redis://HOST:PORT[/DB]).
+    #[arg(long, env = "AMM_STATE", value_name = "PATH|URL")]
     pub state: PathBuf,
     /// Write the snapshot here instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -184,11 +184,12 @@ pub struct ServeArgs {
     #[arg(long, env = "AMM_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
     pub admin_token: Option<String>,
     /// Keep everything the mock remembers in this SQLite state file (created when missing), so that linked
-    /// devices, playlists, revocations and clocks survive a restart; default: in memory only.
-    #[arg(long, env = "AMM_STATE", value_name = "PATH")]
+    /// devices, playlists, revocations and clocks survive a restart; or, as redis://HOST:PORT[/DB], in a Redis
+    /// or Valkey server shared by every replica given the same URL; default: in memory only.
+    #[arg(long, env = "AMM_STATE", value_name = "PATH|URL")]
     pub state: Option<PathBuf>,
-    /// Start from this snapshot (`state export`): it replaces the --state file's contents, or, without
-    /// --state, seeds the in-memory state.
+    /// Start from this snapshot (`state export`): it replaces the --state file's (or Redis's) contents, or,
+    /// without --state, seeds the in-memory state.
     #[arg(long, env = "AMM_IMPORT", value_name = "FILE")]
     pub import: Option<PathBuf>,
     /// A client plan (scenarios/clients/*.yaml) loaded into the default session.
@@ -303,7 +304,11 @@ pub fn main() -> ExitCode {
 }
 
 fn state_export(args: &StateExportArgs) -> ExitCode {
-    let snapshot = match crate::store::sqlite::StateFile::export(&args.state) {
+    let snapshot = match crate::store::redis::is_redis_url(&args.state) {
+        Some(url) => crate::store::redis::RedisStore::export(url),
+        None => crate::store::sqlite::StateFile::export(&args.state).map_err(|e| e.to_string()),
+    };
+    let snapshot = match snapshot {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -389,6 +394,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     if let Some(p) = &plan {
         let session = state.store.session(&crate::store::SessionId::default_session());
+        if let Err(e) = session.sync().await {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
         // Loading a plan resets the session: a state file that already has this plan keeps its state.
         if session.plan().await.as_deref() == Some(&**p) {
             tracing::info!(plan = %p.name, "plan already loaded in the state file's default session: kept");
@@ -397,7 +406,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
             tracing::info!(plan = %p.name, "plan loaded into the default session");
         }
     }
-    let sessions = state.store.session_ids().len();
+    let sessions = state.store.session_ids().await.len();
     let profiles = state.fixtures.profiles().len();
     let users = state.fixtures.users().len();
     // Before the `listening on` line: from then on a SIGTERM must mean a clean shutdown.
@@ -442,6 +451,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     }
     tracing::info!(addr = %server.addr(), profiles, users, tls = cfg.tls.is_some(), "serving");
     match &cfg.state {
+        Some(path) if crate::store::redis::is_redis_url(path).is_some() => {
+            tracing::info!(sessions, "state kept in Redis, shared with every replica on it")
+        }
         Some(path) => tracing::info!(state = %path.display(), sessions, "state kept in the state file"),
         None => tracing::info!("state kept in memory only: it ends with the process (--state PATH keeps it)"),
     }

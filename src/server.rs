@@ -83,10 +83,10 @@ pub struct ServerConfig {
     /// `--admin-token`: every admin route but health then needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     /// The state file everything the mock remembers is written through to and restored from (created when
-    /// missing); `None` keeps state in memory only.
+    /// missing), or a `redis://HOST:PORT[/DB]` URL that replicas share; `None` keeps state in memory only.
     pub state: Option<PathBuf>,
-    /// A snapshot (`state export`) the state starts from: it replaces the state file's contents, or, without
-    /// one, seeds the in-memory state.
+    /// A snapshot (`state export`) the state starts from: it replaces the state file's (or Redis's) contents,
+    /// or, without one, seeds the in-memory state.
     pub import: Option<PathBuf>,
 }
 
@@ -186,6 +186,9 @@ pub enum StartError {
     /// The snapshot to import cannot be used.
     #[error("{0}")]
     Import(String),
+    /// The shared store (`--state redis://…`) cannot be used.
+    #[error("{0}")]
+    Store(String),
     /// The address could not be bound.
     #[error("cannot bind {addr}: {source}")]
     Bind {
@@ -209,7 +212,6 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
     let (catalog_file, catalog_spec) = crate::fixtures::CatalogFile::load(cfg.fixtures.as_deref())?;
     let catalog = Arc::new(catalog_spec.build(&catalog_file, cfg.seed.unwrap_or(0), cfg.catalog_size)?);
     let music_seed = crate::api::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
-    let store = MemoryStore::new(cfg.seed, cfg.bounds()).with_music_seed(music_seed);
     let snapshot = cfg
         .import
         .as_deref()
@@ -217,8 +219,20 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
         .transpose()
         .map_err(StartError::Import)?;
     let mut token_key = cfg.token_key.clone();
-    let (store, state_file) = match &cfg.state {
-        Some(path) => {
+    let redis = cfg.state.as_deref().and_then(crate::store::redis::is_redis_url);
+    let store = MemoryStore::new(cfg.seed, cfg.bounds()).with_music_seed(music_seed.clone());
+    let (store, state_file): (Arc<dyn crate::store::Store>, _) = match (&cfg.state, redis) {
+        (Some(_), Some(url)) => {
+            let opened =
+                crate::store::redis::RedisStore::open(url, cfg.seed, cfg.bounds(), music_seed, snapshot.as_ref())
+                    .map_err(StartError::Store)?;
+            // As with a state file: the replicas share one random key, made by the first to start.
+            if token_key == DEFAULT_TOKEN_KEY {
+                token_key = opened.token_key;
+            }
+            (Arc::new(opened.store), None)
+        }
+        (Some(path), None) => {
             let (file, restored) = crate::store::sqlite::StateFile::open(path, snapshot.as_ref())?;
             // The built-in key is for the in-memory default only: a state file keeps a random one of its own.
             if token_key == DEFAULT_TOKEN_KEY {
@@ -226,19 +240,18 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
             }
             let corrupt = |message| crate::store::sqlite::StateError::Corrupt { path: path.clone(), message };
             let store = store.with_state(Some(file.sender()), &restored).map_err(corrupt)?;
-            (store, Some(Arc::new(file)))
+            (Arc::new(store), Some(Arc::new(file)))
         }
-        None => match &snapshot {
+        (None, _) => match &snapshot {
             Some(snap) => {
                 if let (Some(key), true) = (&snap.token_key, token_key == DEFAULT_TOKEN_KEY) {
                     token_key = key.clone();
                 }
-                (store.with_state(None, &snap.restored()).map_err(StartError::Import)?, None)
+                (Arc::new(store.with_state(None, &snap.restored()).map_err(StartError::Import)?), None)
             }
-            None => (store, None),
+            None => (Arc::new(store), None),
         },
     };
-    let store = Arc::new(store);
     let tokens = TokenCodec::new(token_key.as_bytes());
     let cache_dir =
         cfg.stream_cache_dir.clone().unwrap_or_else(|| std::env::temp_dir().join("amazon-music-mock-stream"));

@@ -360,12 +360,12 @@ async fn drop_session(State(state): State<AppState>, session: Session) -> Respon
             "the default session cannot be dropped: POST /__admin/reset empties it, or use /s/{name}/ sessions",
         );
     }
-    state.store.drop_session(&session.id);
+    state.store.drop_session(&session.id).await;
     axum::Json(json!({"dropped": session.id})).into_response()
 }
 
 async fn sessions(State(state): State<AppState>) -> Response {
-    let ids: Vec<SessionId> = state.store.session_ids();
+    let ids: Vec<SessionId> = state.store.session_ids().await;
     axum::Json(Value::from(ids.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>())).into_response()
 }
 

@@ -1,40 +1,97 @@
-//! The store contract's bounds, checked on every backend the tests can build (in memory, and in memory
-//! written through to a state file): sessions evicted beyond `max_sessions` (least recently used) and when
-//! idle, the default session kept, one session dropped on request, expired codes (live or consumed) and code
-//! pairs forgotten, a replayed code's tokens revoked, the journal held under its entry and byte caps with each
-//! entry cut to its bounds. With a state file, each test then closes the file, opens it again, and finds what
-//! the store showed before.
+//! The store contract's bounds, checked on every backend the tests can build (in memory, in memory written
+//! through to a state file, and in memory shared through a Redis server): sessions evicted beyond
+//! `max_sessions` (least recently used) and when idle, the default session kept, one session dropped on
+//! request, expired codes (live or consumed) and code pairs forgotten, a replayed code's tokens revoked, the
+//! journal held under its entry and byte caps with each entry cut to its bounds. With a state file or Redis, each test then closes the store, opens it again, and
+//! finds what the store showed before.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::memory::MemoryStore;
+use super::memory_music::MusicSeed;
+use super::redis::RedisStore;
+use super::redis_testkit::RedisServer;
 use super::sqlite::StateFile;
 use super::*;
 use crate::journal::JournalEntry;
 use crate::scope::ScopeSet;
 
-/// A backend under test; with a state file, how to open it again.
+/// How a backend under test is opened again.
+enum Reopen {
+    /// In memory: nothing to reopen.
+    Nothing,
+    /// A state file.
+    File(PathBuf, Arc<StateFile>, Bounds),
+    /// A Redis server, kept running until the test ends.
+    Redis(Arc<RedisServer>, Bounds),
+}
+
+/// A backend under test; how to open it again.
 struct Backend {
     name: &'static str,
     store: Arc<dyn Store>,
-    file: Option<(PathBuf, Arc<StateFile>, Bounds)>,
+    reopen: Reopen,
 }
 
 impl Backend {
-    /// The same state, closed and opened again, with the file's documents as read between the two (the
-    /// in-memory backend has nothing to reopen: `None`). The file is removed once read back.
+    /// The same state, closed and opened again, with the backend's documents as read between the two (the
+    /// in-memory backend has nothing to reopen: `None`). A state file is removed once read back.
     async fn reopened(self) -> Option<(Arc<dyn Store>, super::persist::Snapshot)> {
-        let (path, file, bounds) = self.file?;
-        file.close().await;
-        drop(self.store);
-        let snapshot = StateFile::export(&path).expect("a closed state file exports");
-        let (file, restored) = StateFile::open(&path, None).expect("the state file opens again");
-        let store = MemoryStore::new(Some(7), bounds).with_state(Some(file.sender()), &restored).expect("restores");
-        file.close().await;
-        remove(&path);
-        Some((Arc::new(store), snapshot))
+        match self.reopen {
+            Reopen::Nothing => None,
+            Reopen::File(path, file, bounds) => {
+                file.close().await;
+                drop(self.store);
+                let snapshot = StateFile::export(&path).expect("a closed state file exports");
+                let (file, restored) = StateFile::open(&path, None).expect("the state file opens again");
+                let store =
+                    MemoryStore::new(Some(7), bounds).with_state(Some(file.sender()), &restored).expect("restores");
+                file.close().await;
+                remove(&path);
+                Some((Arc::new(store), snapshot))
+            }
+            Reopen::Redis(server, bounds) => {
+                drop(self.store);
+                let snapshot = RedisStore::export(&server.url()).expect("Redis exports");
+                let opened = RedisStore::open(&server.url(), Some(7), bounds, MusicSeed::empty(), None)
+                    .expect("Redis opens again");
+                Some((Arc::new(Guarded { store: opened.store, _server: server }), snapshot))
+            }
+        }
     }
+}
+
+/// A Redis store that keeps its server running as long as it lives.
+struct Guarded {
+    store: RedisStore,
+    _server: Arc<RedisServer>,
+}
+
+#[async_trait::async_trait]
+impl Store for Guarded {
+    fn session(&self, id: &SessionId) -> Arc<dyn SessionStore> {
+        self.store.session(id)
+    }
+    async fn session_ids(&self) -> Vec<SessionId> {
+        self.store.session_ids().await
+    }
+    async fn session_exists(&self, id: &SessionId) -> bool {
+        self.store.session_exists(id).await
+    }
+    async fn drop_session(&self, id: &SessionId) -> bool {
+        self.store.drop_session(id).await
+    }
+    async fn sweep(&self) -> Swept {
+        self.store.sweep().await
+    }
+}
+
+/// A session as a request sees it: brought up to date with a shared store first.
+async fn open(store: &Arc<dyn Store>, name: &str) -> Arc<dyn SessionStore> {
+    let s = store.session(&id(name));
+    s.sync().await.expect("the store answers");
+    s
 }
 
 /// The kinds of document a session has in a snapshot, and how many of each.
@@ -42,6 +99,8 @@ fn kinds(snapshot: &super::persist::Snapshot, session: &str) -> Vec<(String, usi
     snapshot.sessions.get(session).map_or_else(Vec::new, |k| k.iter().map(|(k, v)| (k.clone(), v.len())).collect())
 }
 
+/// Every backend: in memory, a state file, and a Redis server when `redis-server` is installed (its test
+/// skips it with a line otherwise, and fails under `AMM_REQUIRE_TOOLS=1`).
 fn stores(bounds: Bounds) -> Vec<Backend> {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -49,10 +108,16 @@ fn stores(bounds: Bounds) -> Vec<Backend> {
     let _ = std::fs::remove_file(&path);
     let (file, restored) = StateFile::open(&path, None).expect("a new state file");
     let store = MemoryStore::new(Some(7), bounds).with_state(Some(file.sender()), &restored).expect("restores");
-    vec![
-        Backend { name: "memory", store: Arc::new(MemoryStore::new(Some(7), bounds)), file: None },
-        Backend { name: "state file", store: Arc::new(store), file: Some((path, Arc::new(file), bounds)) },
-    ]
+    let mut all = vec![
+        Backend { name: "memory", store: Arc::new(MemoryStore::new(Some(7), bounds)), reopen: Reopen::Nothing },
+        Backend { name: "state file", store: Arc::new(store), reopen: Reopen::File(path, Arc::new(file), bounds) },
+    ];
+    if let Some(server) = RedisServer::start() {
+        let server = Arc::new(server);
+        let opened = RedisStore::open(&server.url(), Some(7), bounds, MusicSeed::empty(), None).expect("Redis opens");
+        all.push(Backend { name: "redis", store: Arc::new(opened.store), reopen: Reopen::Redis(server, bounds) });
+    }
+    all
 }
 
 /// Removes a contract test's state file (and its WAL companions).
@@ -90,22 +155,22 @@ async fn sessions_beyond_the_cap_evict_the_least_recently_used_never_the_default
         // Each session changes something, so that a state file has it.
         let touch = async |s: &str| {
             let patch = SettingsPatch { auto_consent: Some(true), ..SettingsPatch::default() };
-            store.session(&id(s)).update_settings(patch).await;
+            open(&store, s).await.update_settings(patch).await;
         };
         touch("default").await;
         touch("a").await;
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
         touch("b").await;
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
-        store.session(&id("a")); // a is now more recent than b
+        open(&store, "a").await; // a is now more recent than b
         tokio::time::sleep(std::time::Duration::from_millis(3)).await;
         touch("c").await;
-        let names: Vec<String> = store.session_ids().iter().map(|s| s.as_str().to_owned()).collect();
+        let names: Vec<String> = store.session_ids().await.iter().map(|s| s.as_str().to_owned()).collect();
         assert_eq!(names, ["a", "c", "default"], "{name}");
         if let Some((again, snapshot)) = b.reopened().await {
             assert_eq!(snapshot.sessions.keys().collect::<Vec<_>>(), ["a", "c", "default"], "{name}: b left the file");
-            assert_eq!(again.session_ids(), store.session_ids(), "{name} reopened");
-            assert!(again.session(&id("a")).settings().await.auto_consent, "{name} reopened");
+            assert_eq!(again.session_ids().await, store.session_ids().await, "{name} reopened");
+            assert!(open(&again, "a").await.settings().await.auto_consent, "{name} reopened");
         }
     }
 }
@@ -115,17 +180,17 @@ async fn idle_sessions_are_swept_and_one_can_be_dropped() {
     for b in stores(Bounds { session_idle_ms: 1, ..Bounds::default() }) {
         let (name, store) = (b.name, b.store.clone());
         for s in ["default", "idle", "gone"] {
-            store.session(&id(s)).change_clock(ClockChange::Advance(60)).await;
+            open(&store, s).await.change_clock(ClockChange::Advance(60)).await;
         }
-        assert!(store.drop_session(&id("gone")), "{name}");
-        assert!(!store.drop_session(&id("gone")), "{name}");
-        assert!(!store.drop_session(&SessionId::default_session()), "{name}: the default session stays");
+        assert!(store.drop_session(&id("gone")).await, "{name}");
+        assert!(!store.drop_session(&id("gone")).await, "{name}");
+        assert!(!store.drop_session(&SessionId::default_session()).await, "{name}: the default session stays");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         assert_eq!(store.sweep().await.sessions, 1, "{name}");
-        assert_eq!(store.session_ids(), [SessionId::default_session()], "{name}");
+        assert_eq!(store.session_ids().await, [SessionId::default_session()], "{name}");
         if let Some((again, snapshot)) = b.reopened().await {
             assert_eq!(snapshot.sessions.keys().collect::<Vec<_>>(), ["default"], "{name}: dropped and evicted");
-            assert_eq!(again.session_ids(), [SessionId::default_session()], "{name} reopened");
+            assert_eq!(again.session_ids().await, [SessionId::default_session()], "{name} reopened");
         }
     }
 }
@@ -134,7 +199,7 @@ async fn idle_sessions_are_swept_and_one_can_be_dropped() {
 async fn expired_codes_and_code_pairs_are_forgotten_once_the_clock_passes_them() {
     for b in stores(Bounds::default()) {
         let (name, store) = (b.name, b.store.clone());
-        let s = store.session(&id("codes"));
+        let s = open(&store, "codes").await;
         let now = s.now_ms();
         let live = s.insert_auth_code(code(now + 600_000)).await;
         for _ in 0..3000 {
@@ -168,7 +233,7 @@ async fn expired_codes_and_code_pairs_are_forgotten_once_the_clock_passes_them()
                 [("session".to_owned(), 1)],
                 "{name}: no code or pair left in the file"
             );
-            let s = again.session(&id("codes"));
+            let s = open(&again, "codes").await;
             assert!(s.take_auth_code(&live).await.is_none(), "{name} reopened");
             assert!(s.code_pair_by_device_code(&pair.device_code).await.is_none(), "{name} reopened");
             // The running clock kept its offset (a second may have ticked between the two reads).
@@ -182,7 +247,7 @@ async fn the_journal_keeps_under_its_entry_and_byte_caps_and_cuts_entries() {
     let bounds = Bounds { journal_entries: 5, journal_bytes: 200_000, ..Bounds::default() };
     for b in stores(bounds) {
         let (name, store) = (b.name, b.store.clone());
-        let s = store.session(&id("journal"));
+        let s = open(&store, "journal").await;
         for _ in 0..10 {
             s.journal_append(entry(vec![("k".into(), "v".into())])).await;
         }
@@ -199,7 +264,7 @@ async fn the_journal_keeps_under_its_entry_and_byte_caps_and_cuts_entries() {
         drop(s);
         if let Some((again, snapshot)) = b.reopened().await {
             assert_eq!(kinds(&snapshot, "journal"), [("journal".to_owned(), 3)], "{name}: trimmed in the file too");
-            let s = again.session(&id("journal"));
+            let s = open(&again, "journal").await;
             let back = s.journal().await;
             assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&journal).unwrap(), "{name}");
             s.journal_append(entry(Vec::new())).await;
@@ -212,7 +277,7 @@ async fn the_journal_keeps_under_its_entry_and_byte_caps_and_cuts_entries() {
 async fn a_replayed_code_revokes_exactly_the_tokens_of_its_exchange_until_it_expires_and_a_reopen_keeps_it() {
     for b in stores(Bounds::default()) {
         let (name, store) = (b.name, b.store.clone());
-        let s = store.session(&id("replay"));
+        let s = open(&store, "replay").await;
         let now = s.now_ms();
         let ids = |a: &str, b: &str| vec![a.to_owned(), b.to_owned()];
         let first = s.insert_auth_code(code(now + 300_000)).await;
@@ -237,7 +302,7 @@ async fn a_replayed_code_revokes_exactly_the_tokens_of_its_exchange_until_it_exp
         s.bind_code_tokens(&pending, &ids("a4", "r4")).await;
 
         // A consumed code is forgotten at its expiry: a replay then is an unknown code and revokes nothing.
-        let late_session = store.session(&id("late"));
+        let late_session = open(&store, "late").await;
         let late = late_session.insert_auth_code(code(late_session.now_ms() + 300_000)).await;
         late_session.take_auth_code(&late).await;
         late_session.bind_code_tokens(&late, &ids("a3", "r3")).await;
@@ -262,7 +327,7 @@ async fn a_replayed_code_revokes_exactly_the_tokens_of_its_exchange_until_it_exp
             );
             let after_reset = [("faults".to_owned(), 1), ("session".to_owned(), 1)];
             assert_eq!(kinds(&snapshot, "late"), after_reset, "{name}: purged, then reset: no code, no revocation");
-            let s = again.session(&id("replay"));
+            let s = open(&again, "replay").await;
             for t in ["a1", "r1", "a2", "r2"] {
                 assert_eq!(s.token_state(t, None, 0).await, TokenState::Revoked, "{name} reopened: {t}");
             }
@@ -273,7 +338,7 @@ async fn a_replayed_code_revokes_exactly_the_tokens_of_its_exchange_until_it_exp
             for t in ["a4", "r4"] {
                 assert_eq!(s.token_state(t, None, 0).await, TokenState::Revoked, "{name} reopened: {t}");
             }
-            let late_session = again.session(&id("late"));
+            let late_session = open(&again, "late").await;
             assert_eq!(late_session.token_state("a5", None, 0).await, TokenState::Active, "{name} reopened");
         }
     }
@@ -284,7 +349,7 @@ async fn past_the_replay_bound_a_replay_revokes_its_grant_and_the_ids_it_covers_
     use super::memory::MAX_REVOKED_TOKENS;
     for b in stores(Bounds::default()) {
         let (name, store) = (b.name, b.store.clone());
-        let s = store.session(&id("bound"));
+        let s = open(&store, "bound").await;
         let now = s.now_ms();
         // One replay in another grant, whose token must stay revoked alone through what follows.
         let other = s.insert_auth_code(AuthCodeRecord { client_id: "c2".into(), ..code(now + 300_000) }).await;
@@ -321,7 +386,7 @@ async fn past_the_replay_bound_a_replay_revokes_its_grant_and_the_ids_it_covers_
         if let Some((again, snapshot)) = b.reopened().await {
             let revoked = kinds(&snapshot, "bound").into_iter().find(|(k, _)| k == "revoked");
             assert_eq!(revoked, Some(("revoked".to_owned(), 4)), "{name}: x-a, x-r, a-next, r-next");
-            let s = again.session(&id("bound"));
+            let s = open(&again, "bound").await;
             assert_eq!(s.grant_generation("u", "c").await, 1, "{name} reopened");
             assert_eq!(s.token_state("x-a", Some(("u", "c2")), 0).await, TokenState::Revoked, "{name} reopened");
             assert_eq!(s.token_state("r-next", Some(("u", "c")), 1).await, TokenState::Revoked, "{name} reopened");

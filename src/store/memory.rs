@@ -92,6 +92,28 @@ impl MemoryStore {
         Ok(self)
     }
 
+    /// A new session that this store does not keep, writing through to this store's writer: the working set
+    /// of a shared store (`store::redis`).
+    pub(super) fn blank(&self, id: &SessionId) -> MemorySession {
+        self.detached_with(id, self.rng_for(id))
+    }
+
+    /// A session that this store does not keep, restored from `docs`, whose random values come from `rng`: a
+    /// shared store's working set rebuilt when another process changed the session.
+    ///
+    /// # Errors
+    /// The first document that does not decode, named.
+    pub(super) fn detached(&self, id: &SessionId, docs: &SessionDocs, rng: StdRng) -> Result<MemorySession, String> {
+        let s = self.detached_with(id, rng);
+        s.restore(docs)?;
+        Ok(s)
+    }
+
+    fn detached_with(&self, id: &SessionId, rng: StdRng) -> MemorySession {
+        let sink = self.writer.as_ref().map(|tx| Sink::new(id.as_str(), tx.clone()));
+        MemorySession::new(rng, self.seed.is_some(), self.bounds, self.music_seed.clone(), sink)
+    }
+
     fn new_session(&self, id: &SessionId) -> MemorySession {
         let sink = self.writer.as_ref().map(|tx| Sink::new(id.as_str(), tx.clone()));
         MemorySession::new(self.rng_for(id), self.seed.is_some(), self.bounds, self.music_seed.clone(), sink)
@@ -164,7 +186,7 @@ impl Store for MemoryStore {
         s
     }
 
-    fn drop_session(&self, id: &SessionId) -> bool {
+    async fn drop_session(&self, id: &SessionId) -> bool {
         let gone = *id != SessionId::default_session() && self.sessions.remove(id).is_some();
         if gone {
             self.forget(id);
@@ -197,11 +219,11 @@ impl Store for MemoryStore {
         swept
     }
 
-    fn session_exists(&self, id: &SessionId) -> bool {
+    async fn session_exists(&self, id: &SessionId) -> bool {
         *id == SessionId::default_session() || self.sessions.contains_key(id)
     }
 
-    fn session_ids(&self) -> Vec<SessionId> {
+    async fn session_ids(&self) -> Vec<SessionId> {
         let mut ids: Vec<_> = self.sessions.iter().map(|e| e.key().clone()).collect();
         ids.sort();
         ids
@@ -434,6 +456,12 @@ impl MemorySession {
             *lock(&self.plan) = Some(rt);
         }
         self.music.restore(docs)
+    }
+
+    /// A random source drawn from this session's, for a working set rebuilt from it to go on with (so that
+    /// it never hands out the codes and ids this one did).
+    pub(super) fn next_rng(&self) -> StdRng {
+        StdRng::from_seed(lock(&self.rng).random())
     }
 
     /// A plan's counters as a state file keeps them.

@@ -17,6 +17,7 @@ pub mod memory_music;
 pub mod music;
 pub mod persist;
 pub mod playback;
+pub mod redis;
 pub mod sqlite;
 
 use std::fmt;
@@ -31,6 +32,8 @@ pub mod plan;
 
 #[cfg(test)]
 mod contract;
+#[cfg(test)]
+mod redis_testkit;
 use crate::scope::ScopeSet;
 pub use plan::{MaterialPoint, NetworkAction, Plan};
 
@@ -563,13 +566,18 @@ pub trait Store: Send + Sync + 'static {
     /// used one beyond [`Bounds::max_sessions`]).
     fn session(&self, id: &SessionId) -> Arc<dyn SessionStore>;
     /// The ids of every session that exists.
-    fn session_ids(&self) -> Vec<SessionId>;
+    async fn session_ids(&self) -> Vec<SessionId>;
     /// Whether a session exists (the default one always does), without creating it.
-    fn session_exists(&self, id: &SessionId) -> bool;
+    async fn session_exists(&self, id: &SessionId) -> bool;
     /// Forgets a session other than the default one; whether it existed.
-    fn drop_session(&self, id: &SessionId) -> bool;
+    async fn drop_session(&self, id: &SessionId) -> bool;
     /// Evicts idle sessions and forgets expired codes and code pairs in the others.
     async fn sweep(&self) -> Swept;
+    /// The round trips to a shared store so far (`None` for a store that has none): for tests that count what a
+    /// request costs.
+    fn round_trips(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One isolated session's state: its own clock, settings, grants, codes and journal.
@@ -583,6 +591,19 @@ pub trait SessionStore: Send + Sync {
     fn random_u128(&self) -> u128;
     /// The session's Music API state.
     fn music(&self) -> &dyn music::MusicStore;
+    /// Whether the session is shared with other processes, which [`SessionStore::sync`] then catches up with
+    /// (asked first, so that a store of one process does not even make the call).
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Brings this process's copy of the session up to date with a shared store, once per request, before the
+    /// request reads anything (a no-op for a store of one process).
+    ///
+    /// # Errors
+    /// One line saying that the shared store cannot be reached (the request is answered 503).
+    async fn sync(&self) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Changes the clock.
     async fn change_clock(&self, change: ClockChange) -> ClockState;

@@ -5,6 +5,8 @@ mod fuzz_gen;
 mod html;
 mod lwa_support;
 mod music_support;
+#[path = "../../src/store/redis_testkit.rs"]
+mod redis_testkit;
 mod scenario_stream_support;
 mod scenario_support;
 mod support;
@@ -40,6 +42,7 @@ mod music_v2_playback;
 mod music_views;
 mod oauth2_client;
 mod readme;
+mod replicas;
 mod scenario_check;
 mod scenario_run;
 mod scenario_stream;

@@ -52,6 +52,16 @@ const NOT_RUN: &[(&str, &str)] = &[
         "cargo run --release -- serve --state",
         "starts a server that runs until stopped; tests/it/state.rs runs this journey (restart, export, import)",
     ),
+    (
+        "docker compose ",
+        "needs Docker: builds the image and starts Valkey, two replicas and nginx; tests/it/replicas.rs runs two \
+         replicas on one redis-server",
+    ),
+    (
+        "redis-server ",
+        "starts Redis and two servers that run until stopped; tests/it/replicas.rs runs two replicas on one \
+         redis-server",
+    ),
 ];
 
 /// Tools the examples may call, and how to get each (Debian).

@@ -204,9 +204,9 @@ fn state_export_of_a_file_a_server_holds_or_of_no_file_exits_2_with_one_line() {
     assert!(out.stdout.is_empty());
 }
 
-/// One `serve --seed 1 --state FILE` process and its base URL.
-fn serve_on(file: &Path) -> (std::process::Child, String) {
-    let mut child = crate::startup::serve(&["--seed", "1", "--state", file.to_str().expect("UTF-8 path")]);
+/// One `serve --seed 1 --state STATE` process (a file, or a Redis URL) and its base URL.
+fn serve_on(state: &str) -> (std::process::Child, String) {
+    let mut child = crate::startup::serve(&["--seed", "1", "--state", state]);
     let line = crate::startup::first_line(&mut child);
     (child, crate::startup::address_of(&line))
 }
@@ -263,10 +263,18 @@ async fn playlist_tracks(http: &reqwest::Client, base: &str, token: &str, playli
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_a_write_burst_loses_no_answered_write_twenty_times_over() {
     let dir = TempDir::new("state-crash");
+    let file = |rep: u64| dir.0.join(format!("crash-{rep}.db")).to_str().expect("UTF-8 path").to_owned();
+    sigkill_during_write_bursts(20, file).await;
+}
+
+/// `reps` times: a server on the state `state(rep)` names, SIGKILLed in the middle of 1,000 playlist writes
+/// (eight at a time) at a different point each time, then a new server on the same state, which must hold
+/// every write that was answered 200.
+pub(crate) async fn sigkill_during_write_bursts(reps: u64, state: impl Fn(u64) -> String) {
     let http = reqwest::Client::new();
     let tracks: Vec<String> = (0..500).map(track_id).collect();
-    for rep in 0..20u64 {
-        let file = dir.0.join(format!("crash-{rep}.db"));
+    for rep in 0..reps {
+        let file = state(rep);
         let (child, base) = serve_on(&file);
         let token = token_over_http(&http, &base).await;
         let mut playlists = Vec::new();
