@@ -20,23 +20,9 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 
 use fuzz_gen::*;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
-fn flag(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .map(|i| args.get(i + 1).and_then(|v| v.replace('_', "").parse().ok()).expect("a number after the flag"))
-        .unwrap_or(default)
-}
+#[path = "measure/mod.rs"]
+mod measure;
+use measure::{flag, rss_kib};
 
 #[derive(Default)]
 struct Tally {
@@ -56,8 +42,8 @@ struct Tally {
 
 #[tokio::main]
 async fn main() {
-    let total = flag("--requests", 1_000_000);
-    let concurrency = flag("--concurrency", 16);
+    let total = flag("--requests", 1_000_000) as usize;
+    let concurrency = flag("--concurrency", 16) as usize;
     let bin = std::env::var("AMM_BIN").unwrap_or_else(|_| "target/release/amazon-music-mock".to_owned());
     let mut child = Command::new(&bin)
         .args(["serve", "--bind", "127.0.0.1:0", "--seed", "1"])

@@ -17,17 +17,12 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 
+#[path = "measure/mod.rs"]
+mod measure;
+use measure::rss_kib;
+
 const WEB_CLIENT: &str = "amzn1.application-oa2-client.71722f244f58d669cbee3772a0770217";
 const WEB_RETURN: &str = "http://127.0.0.1:9090/cb";
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
 
 fn start() -> (Child, String) {
     let bin = std::env::var("AMM_BIN").unwrap_or_else(|_| "target/release/amazon-music-mock".to_owned());

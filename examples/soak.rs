@@ -28,6 +28,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "measure/mod.rs"]
+mod measure;
+use measure::{flag, rss_kib};
+
 const USER: &str = "amzn1.account.I7GAS664VLDQ6HEZ7EDJJTFPH2OY";
 const WEB_CLIENT: &str = "amzn1.application-oa2-client.71722f244f58d669cbee3772a0770217";
 const WEB_SECRET: &str = "amzn1.oa2-cs.v1.5d05ad7853c1f76eb97706ca828bca0385813dbad3c681d06bd2aa399dac946d";
@@ -38,23 +42,6 @@ const ALL_MUSIC: &str = "music::catalog music::library music::favorites music::h
 /// Tracks and an album of the embedded `fixtures/catalog.yaml` (there whatever the seed).
 const ALBUM: &str = "B0064UPU4G";
 const TRACKS: [&str; 3] = ["B076YT2CBT", "B076YT2CBV", "B076YT2CBW"];
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
-fn flag(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .map(|i| args.get(i + 1).and_then(|v| v.parse().ok()).expect("a number after the flag"))
-        .unwrap_or(default)
-}
 
 struct Soak {
     http: reqwest::Client,

@@ -209,15 +209,24 @@ async fn serve_connection(a: Accepted, _slot: Slot, app: Router, limits: ConnLim
     match tls {
         None => serve_io(tcp, peer, app, limits, stop).await,
         Some(acceptor) => {
-            let mut stopping = stop.clone();
-            let tls = tokio::select! {
-                s = crate::tls::handshake(&acceptor, tcp, peer) => s,
-                _ = stopping.changed() => None,
-            };
-            if let Some(s) = tls {
+            if let Some(s) = handshake_unless_stopped(&acceptor, tcp, peer, &stop).await {
                 serve_io(s, peer, app, limits, stop).await;
             }
         }
+    }
+}
+
+/// The TLS handshake of an accepted connection; `None` when it fails, or when the server stops first.
+async fn handshake_unless_stopped(
+    acceptor: &TlsAcceptor,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    stop: &watch::Receiver<()>,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let mut stopping = stop.clone();
+    tokio::select! {
+        s = crate::tls::handshake(acceptor, tcp, peer) => s,
+        _ = stopping.changed() => None,
     }
 }
 
@@ -228,12 +237,7 @@ async fn refuse_connection(a: Accepted, _slot: Slot, max: usize) {
     match tls {
         None => refuse_io(tcp, max, stop).await,
         Some(acceptor) => {
-            let mut stopping = stop.clone();
-            let tls = tokio::select! {
-                s = crate::tls::handshake(&acceptor, tcp, peer) => s,
-                _ = stopping.changed() => None,
-            };
-            if let Some(s) = tls {
+            if let Some(s) = handshake_unless_stopped(&acceptor, tcp, peer, &stop).await {
                 refuse_io(s, max, stop).await;
             }
         }

@@ -11,6 +11,10 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use crate::fuzz_gen::*;
 
+#[path = "../../examples/measure/mod.rs"]
+mod measure;
+use measure::rss_kib;
+
 /// Requests per CI run (and the first `WARM_UP` are not counted for memory).
 const CASES: u32 = 3000;
 const WARM_UP: u32 = 1000;
@@ -43,15 +47,6 @@ fn serve() -> Server {
 /// Where the server's stderr goes (shown when the fuzz fails).
 fn stderr_path() -> std::path::PathBuf {
     std::env::temp_dir().join(format!("amm-fuzz-{}.stderr", std::process::id()))
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
 }
 
 #[test]

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::lwa_support::*;
 use crate::music_support::*;
 use crate::redis_testkit::RedisServer;
+use crate::state::titles;
 use crate::support::*;
 
 const BAD_CODE: &str = "The request has an invalid grant parameter : code";
@@ -32,17 +33,6 @@ fn config(url: &str) -> ServerConfig {
 /// Two replicas on `redis`.
 async fn replicas(redis: &RedisServer) -> (TestApp, TestApp) {
     (TestApp::spawn_with(config(&redis.url())).await, TestApp::spawn_with(config(&redis.url())).await)
-}
-
-/// Titles of the customer's playlists, newest first.
-async fn titles(v1: &V1<'_>) -> Vec<String> {
-    let data = v1.data("/v1/me/playlists").await;
-    data["user"]["playlists"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"]["title"].as_str().expect("title").to_owned())
-        .collect()
 }
 
 fn exchange_form(code: &str) -> Vec<(&'static str, String)> {

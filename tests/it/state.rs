@@ -26,7 +26,7 @@ async fn spawn(state: &Path) -> TestApp {
 }
 
 /// Titles of the customer's playlists, newest first.
-async fn titles(v1: &V1<'_>) -> Vec<String> {
+pub(crate) async fn titles(v1: &V1<'_>) -> Vec<String> {
     let data = v1.data("/v1/me/playlists").await;
     data["user"]["playlists"]["edges"]
         .as_array()
