@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 use async_trait::async_trait;
 use dashmap::DashMap;
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::memory_music::{MemoryMusic, MusicSeed};
 use super::music::MusicStore;
-use super::persist::{Ack, Batch, Restored, SessionDocs, Sink, Write, behind_if, journal_key, kind, send_if};
+use super::persist::{Ack, Batch, Restored, SessionDocs, Sink, Unsaved, Write, behind_if, journal_key, kind, send_if};
 use super::*;
 use crate::clock::{Clock, ClockState, SavedClock};
 use crate::ids;
@@ -322,12 +322,43 @@ struct CodePairs {
     user_to_device: HashMap<String, String>,
 }
 
+#[derive(Default)]
 struct Journal {
-    /// Each entry with its [`JournalEntry::weight`], weighed once on append.
-    entries: VecDeque<(usize, JournalEntry)>,
+    /// Each entry with its [`JournalEntry::weight`], weighed once on append (shared with the state file's
+    /// writer, which serialises the entries it takes on its own thread).
+    entries: VecDeque<(usize, Arc<JournalEntry>)>,
     next_seq: u64,
     /// The sum of the entries' [`JournalEntry::weight`].
     bytes: usize,
+    /// The first sequence number the state file does not have (with one).
+    unsaved: u64,
+    /// The last sequence number pushed out of memory since the state file's writer last took the journal.
+    dropped: Option<u64>,
+}
+
+impl Journal {
+    fn new() -> Self {
+        Journal { next_seq: 1, unsaved: 1, ..Journal::default() }
+    }
+}
+
+impl Unsaved for Mutex<Journal> {
+    fn take(&self) -> Vec<Write> {
+        let (dropped, entries) = {
+            let mut j = lock(self);
+            let from = j.unsaved;
+            let skip = j.entries.partition_point(|(_, e)| e.seq < from);
+            let entries: Vec<Arc<JournalEntry>> = j.entries.range(skip..).map(|(_, e)| e.clone()).collect();
+            j.unsaved = j.next_seq;
+            (j.dropped.take(), entries)
+        };
+        let mut writes = Vec::with_capacity(entries.len() + 1);
+        if let Some(upto) = dropped {
+            writes.push(Write::DeleteKind { kind: kind::JOURNAL, upto: Some(journal_key(upto)) });
+        }
+        writes.extend(entries.iter().map(|e| Write::put(kind::JOURNAL, journal_key(e.seq), &**e)));
+        writes
+    }
 }
 
 /// One session's state.
@@ -343,7 +374,7 @@ pub struct MemorySession {
     codes: Mutex<Codes>,
     pairs: Mutex<CodePairs>,
     grants: Mutex<Grants>,
-    journal: Mutex<Journal>,
+    journal: Arc<Mutex<Journal>>,
     bounds: Bounds,
     /// When a request last asked for this session, real epoch ms (for idle eviction and LRU).
     last_used_ms: AtomicI64,
@@ -393,7 +424,7 @@ impl MemorySession {
             codes: Mutex::default(),
             pairs: Mutex::default(),
             grants: Mutex::default(),
-            journal: Mutex::new(Journal { entries: VecDeque::new(), next_seq: 1, bytes: 0 }),
+            journal: Arc::new(Mutex::new(Journal::new())),
             bounds,
             last_used_ms: AtomicI64::new(0),
             codes_since_purge: AtomicU64::new(0),
@@ -438,8 +469,9 @@ impl MemorySession {
             let weight = entry.weight();
             j.next_seq = j.next_seq.max(entry.seq + 1);
             j.bytes += weight;
-            j.entries.push_back((weight, entry));
+            j.entries.push_back((weight, Arc::new(entry)));
         }
+        j.unsaved = j.next_seq;
         drop(j);
         if let Some(plan) = docs.get::<Plan>(kind::PLAN, "plan")? {
             let mut rt = PlanRuntime::new(Arc::new(plan));
@@ -688,10 +720,8 @@ impl SessionStore for MemorySession {
         *lock(&self.pairs) = CodePairs::default();
         *lock(&self.grants) = Grants::default();
         {
-            let mut j = lock(&self.journal);
-            j.entries.clear();
-            j.next_seq = 1;
-            j.bytes = 0;
+            // The reset's writes below remove the file's whole journal.
+            *lock(&self.journal) = Journal::new();
         }
         let ack = send_if(self.sink.as_ref(), || {
             let kinds = [
@@ -942,33 +972,32 @@ impl SessionStore for MemorySession {
         entry.seq = j.next_seq;
         j.next_seq += 1;
         j.bytes += weight;
-        let seq = entry.seq;
-        behind_if(self.sink.as_ref(), || vec![Write::put(kind::JOURNAL, journal_key(seq), &entry)]);
-        j.entries.push_back((weight, entry));
-        let mut dropped = None;
+        if let Some(sink) = &self.sink
+            && entry.seq == j.unsaved
+        {
+            // The first entry the file lacks: the writer takes it, and those after it, with its next commit.
+            let weak: Weak<Mutex<Journal>> = Arc::downgrade(&self.journal);
+            sink.unsaved(weak);
+        }
+        j.entries.push_back((weight, Arc::new(entry)));
         while j.entries.len() > self.bounds.journal_entries
             || (j.bytes > self.bounds.journal_bytes && j.entries.len() > 1)
         {
             let Some((old, e)) = j.entries.pop_front() else { break };
             j.bytes -= old;
-            dropped = Some(e.seq);
-        }
-        if let Some(upto) = dropped {
-            behind_if(self.sink.as_ref(), || {
-                vec![Write::DeleteKind { kind: kind::JOURNAL, upto: Some(journal_key(upto)) }]
-            });
+            j.dropped = Some(e.seq);
         }
     }
 
     async fn journal_page(&self, after: u64, limit: usize) -> (Vec<JournalEntry>, bool) {
         let j = lock(&self.journal);
         let mut rest = j.entries.iter().map(|(_, e)| e).filter(|e| e.seq > after);
-        let page: Vec<JournalEntry> = rest.by_ref().take(limit).cloned().collect();
+        let page: Vec<JournalEntry> = rest.by_ref().take(limit).map(|e| JournalEntry::clone(e)).collect();
         (page, rest.next().is_some())
     }
 
     async fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.journal).entries.iter().map(|(_, e)| e.clone()).collect()
+        lock(&self.journal).entries.iter().map(|(_, e)| JournalEntry::clone(e)).collect()
     }
 
     async fn load_plan(&self, plan: Option<Arc<Plan>>) {

@@ -10,12 +10,17 @@
 //!
 //! A document is a `(kind, key) → JSON value`; the kinds are the constants in [`kind`]. Writes that are
 //! counters only (the journal, a plan's counters, a poll's bookkeeping) are sent [`Sink::behind`]: in order
-//! with the others, without waiting for the commit. Every write answered before a crash is in the file, and
-//! with it every journal entry recorded before that write.
+//! with the others, without waiting for the commit. Journal entries are not handed over one by one: the
+//! store tells the writer once that its journal has entries the file lacks ([`Sink::unsaved`]), and the writer
+//! takes them ([`Unsaved::take`]) with its next commit, at the latest [`JOURNAL_EVERY`] later; so a request
+//! that only reads pays the file nothing, and entries pushed out of memory before that moment never reach it.
+//! Every write answered before a crash is in the file, and with it every journal entry recorded before that
+//! write.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -103,6 +108,18 @@ impl Write {
     }
 }
 
+/// How long a journal entry recorded behind a read waits at most before the writer takes it into the file
+/// (any commit of the file before that takes it too).
+pub const JOURNAL_EVERY: Duration = Duration::from_millis(250);
+
+/// A session's journal, as the writer sees it: what the file lacks of it.
+pub trait Unsaved: Send + Sync {
+    /// The writes that bring the file's copy of the journal up to date (the entries recorded since the last
+    /// call, the removal of those pushed out since); empty when it is. Cheap under the journal's lock: the
+    /// entries are serialised by the caller's thread, the writer.
+    fn take(&self) -> Vec<Write>;
+}
+
 /// A session's writes, in one transaction, with who waits for the commit.
 pub struct Batch {
     /// The session.
@@ -113,6 +130,8 @@ pub struct Batch {
     pub done: Option<oneshot::Sender<Result<(), String>>>,
     /// The last batch: the writer commits it, closes the file and stops (what is sent after is not written).
     pub close: bool,
+    /// With no writes: the session's journal has entries the file lacks; take them within [`JOURNAL_EVERY`].
+    pub journal: Option<Weak<dyn Unsaved>>,
 }
 
 /// Where a session's changes go: the engine's writer.
@@ -135,7 +154,7 @@ impl Sink {
             return Ack(None);
         }
         let (done, rx) = oneshot::channel();
-        match self.tx.send(Batch { session: self.session.clone(), writes, done: Some(done), close: false }) {
+        match self.tx.send(Batch { session: self.session.clone(), writes, done: Some(done), close: false, journal: None }) {
             Ok(()) => Ack(Some(rx)),
             Err(_) => {
                 tracing::error!(session = %self.session, "the state file's writer has stopped; a change was not saved");
@@ -150,8 +169,17 @@ impl Sink {
         if writes.is_empty() {
             return;
         }
-        if self.tx.send(Batch { session: self.session.clone(), writes, done: None, close: false }).is_err() {
+        if self.tx.send(Batch { session: self.session.clone(), writes, done: None, close: false, journal: None }).is_err() {
             tracing::error!(session = %self.session, "the state file's writer has stopped; a change was not saved");
+        }
+    }
+
+    /// Tells the writer that `journal` has entries the file lacks: called for the first entry recorded after a
+    /// [`Unsaved::take`], not for every entry.
+    pub fn unsaved(&self, journal: Weak<dyn Unsaved>) {
+        let nudge = Batch { session: self.session.clone(), writes: Vec::new(), done: None, close: false, journal: Some(journal) };
+        if self.tx.send(nudge).is_err() {
+            tracing::error!(session = %self.session, "the state file's writer has stopped; a journal entry was not saved");
         }
     }
 }

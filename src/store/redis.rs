@@ -878,9 +878,15 @@ struct Writer {
 impl Writer {
     fn run(mut self, rx: &mpsc::Receiver<Batch>) {
         while let Ok(first) = rx.recv() {
+            // The journal goes to Redis from the session itself (`journal_append`): a working set's nudge that
+            // its journal has unsaved entries says nothing here.
+            if first.journal.is_some() {
+                continue;
+            }
             let mut batches = vec![first];
             while batches.len() < GROUP {
                 match rx.try_recv() {
+                    Ok(b) if b.journal.is_some() => {}
                     Ok(b) => batches.push(b),
                     Err(_) => break,
                 }

@@ -7,19 +7,21 @@
 //! power cut can lose the last commits (never the file's consistency).
 //!
 //! One thread owns the connection and commits what arrives together in one transaction (group commit; see
-//! `store::persist`). The file is locked exclusively while a server has it open: a second server on the
+//! `store::persist`), with the journal entries recorded since its last commit. The file is locked exclusively while a server has it open: a second server on the
 //! same file is refused at start rather than let two processes' memories disagree.
 //!
 //! Format: `meta(key, value)` (the format version, the token key, the boot count) and
 //! `docs(session, kind, key, value)` (JSON documents). A file of another format version is migrated when
 //! this build knows how, refused with a message otherwise; never misread.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Weak, mpsc};
+use std::time::Instant;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::persist::{Batch, Restored, SessionDocs, Snapshot, Write};
+use super::persist::{Batch, JOURNAL_EVERY, Restored, SessionDocs, Snapshot, Unsaved, Write};
 
 /// The format this build writes and reads.
 pub const FORMAT: i64 = 1;
@@ -207,41 +209,100 @@ fn apply(tx: &rusqlite::Transaction<'_>, session: &str, w: &Write) -> rusqlite::
     Ok(())
 }
 
-/// Commits `batches` in one transaction.
-fn commit(conn: &mut Connection, batches: &[Batch]) -> rusqlite::Result<()> {
+/// Commits `batches` in one transaction, and with them what the sessions' journals lacked (after the
+/// batches: a reset's removal of its journal comes before the entries recorded since).
+fn commit(conn: &mut Connection, batches: &[Batch], journals: &[(Arc<str>, Vec<Write>)]) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for b in batches {
         for w in &b.writes {
             apply(&tx, &b.session, w)?;
         }
     }
+    for (session, writes) in journals {
+        for w in writes {
+            apply(&tx, session, w)?;
+        }
+    }
     tx.commit()
 }
 
-/// The writer thread: waits for a batch, takes whatever else has arrived, commits all in one transaction,
-/// tells the waiters. Ends when every sender is gone.
+/// The journals with entries the file lacks (see `store::persist`), and when the writer takes them at the
+/// latest.
+#[derive(Default)]
+struct Journals {
+    waiting: HashMap<Arc<str>, Weak<dyn Unsaved>>,
+    due: Option<Instant>,
+}
+
+impl Journals {
+    /// Files a message that is a journal's nudge (true), or tells whether a batch drops its session's journal.
+    fn note(&mut self, b: &Batch) -> bool {
+        if let Some(journal) = &b.journal {
+            self.waiting.insert(b.session.clone(), journal.clone());
+            self.due.get_or_insert_with(|| Instant::now() + JOURNAL_EVERY);
+            return true;
+        }
+        if b.writes.iter().any(|w| matches!(w, Write::DropSession)) {
+            // A session gone: what its journal lacks must not bring it back into the file.
+            self.waiting.remove(&b.session);
+        }
+        false
+    }
+
+    /// Takes what every waiting journal lacks.
+    fn take(&mut self) -> Vec<(Arc<str>, Vec<Write>)> {
+        self.due = None;
+        self.waiting
+            .drain()
+            .filter_map(|(session, journal)| journal.upgrade().map(|j| (session, j.take())))
+            .filter(|(_, writes)| !writes.is_empty())
+            .collect()
+    }
+}
+
+/// The writer thread: waits for a batch, takes whatever else has arrived and what the journals lack, commits
+/// all in one transaction, tells the waiters. Journals with nothing else to commit are taken when due. Ends
+/// when every sender is gone.
 fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Batch>) {
+    let mut journals = Journals::default();
     let mut closing = false;
     while !closing {
-        let Ok(first) = rx.recv() else { break };
-        closing = first.close;
-        if first.done.is_none() && !closing {
-            // Nobody waits for this one (a journal entry behind a read): gather what comes in the next moment
-            // into the same commit. Asleep rather than waiting on the channel, so that the senders of that
-            // moment do not wake this thread one by one; a write somebody awaits waits at most this long.
-            std::thread::sleep(LINGER);
-        }
-        let mut batches = vec![first];
-        while batches.len() < GROUP && !closing {
-            match rx.try_recv() {
-                Ok(b) => {
-                    closing = b.close;
-                    batches.push(b);
+        let first = match journals.due {
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        let mut batches = Vec::new();
+        match first {
+            Ok(b) if journals.note(&b) => continue,
+            Ok(b) => {
+                closing = b.close;
+                if b.done.is_none() && !closing {
+                    // Nobody waits for this one (a plan's counters behind a read): gather what comes in the next
+                    // moment into the same commit. Asleep rather than waiting on the channel, so that the senders
+                    // of that moment do not wake this thread one by one; a write somebody awaits waits at most
+                    // this long.
+                    std::thread::sleep(LINGER);
                 }
-                Err(_) => break,
+                batches.push(b);
+                while batches.len() < GROUP && !closing {
+                    match rx.try_recv() {
+                        Ok(b) if journals.note(&b) => {}
+                        Ok(b) => {
+                            closing = b.close;
+                            batches.push(b);
+                        }
+                        Err(_) => break,
+                    }
+                }
             }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        let outcome = commit(&mut conn, &batches).map_err(|e| e.to_string());
+        let unsaved = journals.take();
+        if batches.is_empty() && unsaved.is_empty() {
+            continue;
+        }
+        let outcome = commit(&mut conn, &batches, &unsaved).map_err(|e| e.to_string());
         if let Err(e) = &outcome {
             tracing::error!("state file: a commit failed: {e}");
         }
@@ -337,7 +398,7 @@ impl StateFile {
     pub async fn close(&self) {
         let Some(tx) = &self.tx else { return };
         let (done, rx) = tokio::sync::oneshot::channel();
-        let last = Batch { session: std::sync::Arc::from(""), writes: Vec::new(), done: Some(done), close: true };
+        let last = Batch { session: Arc::from(""), writes: Vec::new(), done: Some(done), close: true, journal: None };
         if tx.send(last).is_ok() {
             let _ = rx.await;
         }

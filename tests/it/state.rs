@@ -258,6 +258,67 @@ async fn playlist_tracks(http: &reqwest::Client, base: &str, token: &str, playli
     }
 }
 
+/// The paths of the journal a server on `base` holds, oldest first.
+async fn journal_paths(http: &reqwest::Client, base: &str) -> Vec<String> {
+    let r = http.get(format!("{base}/__admin/requests")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let entries: Vec<Value> = r.json().await.unwrap();
+    entries.iter().map(|e| e["path"].as_str().expect("path").to_owned()).collect()
+}
+
+/// SIGKILLs a server and waits for it to go.
+fn sigkill(child: std::process::Child) {
+    let _ = std::process::Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+    let (status, _) = crate::startup::wait_with_limit(child, std::time::Duration::from_secs(10));
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "killed");
+}
+
+/// A read's journal entry is not written on the read's way: the writer takes the entries a file lacks with
+/// its next commit, or 250 ms after the first of them when nothing else is written. So a SIGKILL half a
+/// second after a burst of reads loses none of their entries, nor does a SIGKILL right after an answered
+/// write lose the reads before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_entries_of_reads_reach_the_file_within_a_quarter_second_or_with_the_next_write() {
+    let dir = TempDir::new("state-journal");
+    let file = dir.0.join("journal.db").to_str().expect("UTF-8 path").to_owned();
+    let http = reqwest::Client::new();
+    let me = |base: &str, token: &str| {
+        http.get(format!("{base}/v1/me")).bearer_auth(token).header(V1_HEADER.0, V1_HEADER.1).send()
+    };
+
+    let (child, base) = serve_on(&file);
+    let token = token_over_http(&http, &base).await;
+    let before = journal_paths(&http, &base).await.len();
+    for _ in 0..40 {
+        assert_eq!(me(&base, &token).await.unwrap().status(), 200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    sigkill(child);
+    let (child, base) = serve_on(&file);
+    let paths = journal_paths(&http, &base).await;
+    assert_eq!(paths.len(), before + 40, "{paths:?}");
+    assert!(paths[before..].iter().all(|p| p == "/v1/me"), "{paths:?}");
+
+    for _ in 0..30 {
+        assert_eq!(me(&base, &token).await.unwrap().status(), 200);
+    }
+    let r = http
+        .post(format!("{base}/v1/playlists"))
+        .bearer_auth(&token)
+        .header(V1_HEADER.0, V1_HEADER.1)
+        .json(&json!({"title": "after the reads", "description": "", "visibility": "PRIVATE"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    sigkill(child);
+    let (mut child, base) = serve_on(&file);
+    let paths = journal_paths(&http, &base).await;
+    assert_eq!(paths.iter().filter(|p| *p == "/v1/me").count(), 70, "{paths:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// SIGKILL in the middle of 1,000 playlist writes (eight at a time), at a different point each time, twenty
 /// times: every write that was answered 200 is in the file after a restart, and the file opens cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
