@@ -69,6 +69,11 @@ const CLOCK_EXCEPTIONS: &[(&str, &str)] = &[
     ("scenario/run", "how long a scenario and a run took (Instant; reports only)"),
     ("verdict/cmd", "how long asking for the verdict took (Instant; reports only)"),
     ("tls", "the validity period of the certificate made at start (real time, which TLS clients check)"),
+    (
+        "store/sqlite",
+        "when the state file's writer takes the journals at the latest (Instant; how long an entry waits for the \
+         file, which no client sees)",
+    ),
 ];
 
 /// Files that may hold a lock, and why. Handlers never touch a lock.
