@@ -134,6 +134,11 @@ async fn outer(State(state): State<AppState>, mut req: Request, next: Next) -> R
 
 /// The answer to a request: its session resolved, admitted, handled, journaled.
 async fn answer(state: AppState, mut req: Request, next: Next, started: Instant) -> Response {
+    // A large catalog builds behind `listening on`: requests wait for it (once it is built, one atomic load).
+    if let Err(e) = state.catalog.ready().await {
+        let body = json!({"error": format!("the catalog could not be built: {e}")});
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    }
     let Ok((session_name, path)) = split_session(req.uri().path()) else {
         let body = json!({"error": format!("invalid session id: use {}", SessionId::RULE)});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();

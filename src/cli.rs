@@ -124,7 +124,8 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes (larger bodies get 413).
     #[arg(long, env = "AMM_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
-    /// Tracks in the generated catalog (deterministic from --seed; e.g. 1000000 for scale tests).
+    /// Tracks in the generated catalog (deterministic from --seed; e.g. 1000000 for scale tests). From 100000
+    /// on it builds behind `listening on` (requests wait for it; a `catalog ready` line says when).
     #[arg(long, env = "AMM_CATALOG_SIZE", default_value_t = crate::server::DEFAULT_CATALOG_SIZE)]
     pub catalog_size: usize,
     /// Key material for signing stream URLs.
@@ -407,6 +408,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         }
     }
     let sessions = state.store.session_ids().await.len();
+    let catalog = state.catalog.clone();
     let profiles = state.fixtures.profiles().len();
     let users = state.fixtures.users().len();
     // Before the `listening on` line: from then on a SIGTERM must mean a clean shutdown.
@@ -444,7 +446,31 @@ async fn serve(args: ServeArgs) -> ExitCode {
         if cfg.admin_exposed() {
             let _ = writeln!(out, "{}", exposed_warning(cfg.bind));
         }
+        if catalog.get().is_none() {
+            let _ = writeln!(
+                out,
+                "catalog: building {} tracks in the background; requests wait for it",
+                cfg.catalog_size.min(crate::catalog::MAX_GENERATED_TRACKS)
+            );
+        }
         let _ = out.flush();
+    }
+    if catalog.get().is_none() {
+        let since = crate::clock::real_now_ms();
+        tokio::spawn(async move {
+            match catalog.ready().await {
+                Ok(c) => {
+                    let secs = (crate::clock::real_now_ms() - since) as f64 / 1000.0;
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "catalog ready: {} tracks, {secs:.1} s after listening", c.tracks().len());
+                    let _ = out.flush();
+                }
+                Err(e) => {
+                    eprintln!("error: the catalog could not be built: {e}");
+                    std::process::exit(2);
+                }
+            }
+        });
     }
     if cfg.admin_exposed() {
         eprintln!("{}", exposed_warning(cfg.bind));

@@ -72,8 +72,9 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     /// Signs and verifies tokens.
     pub tokens: TokenCodec,
-    /// The music catalog (read-only, shared by every session).
-    pub catalog: Arc<crate::catalog::Catalog>,
+    /// The music catalog (read-only, shared by every session; a large one may still be building, see
+    /// [`crate::catalog::CatalogCell`]).
+    pub catalog: Arc<crate::catalog::CatalogCell>,
     /// Start-up limits.
     pub limits: Limits,
     /// Stream URL signing and the encoded-audio cache.
@@ -93,7 +94,7 @@ impl AppState {
     /// Builds the state.
     pub fn new(
         fixtures: Arc<Fixtures>,
-        catalog: Arc<crate::catalog::Catalog>,
+        catalog: Arc<crate::catalog::CatalogCell>,
         store: Arc<dyn Store>,
         tokens: TokenCodec,
         limits: Limits,

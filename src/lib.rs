@@ -48,7 +48,9 @@ mod v2;
 pub mod verdict;
 
 pub use cli::main as cli_main;
-pub use server::{DEFAULT_CATALOG_SIZE, MockAmazon, RunningServer, ServerConfig, StartError, start};
+pub use server::{
+    BACKGROUND_CATALOG, DEFAULT_CATALOG_SIZE, MockAmazon, RunningServer, ServerConfig, StartError, start,
+};
 pub use tls::TlsSource;
 
 /// Internals that the crate's own integration tests, examples and benches reach into (the catalog, the

@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::app::router;
+use crate::catalog::CatalogCell;
 use crate::conn::ConnLimits;
 use crate::context::{AdminAccess, AppState, Limits};
 use crate::fixtures::{FixtureError, Fixtures};
@@ -31,6 +32,10 @@ pub const DEFAULT_TOKEN_KEY: &str = "amazon-music-mock default signing key";
 
 /// Tracks in the default catalog (with 30+ artists, 80+ albums, podcasts and curated playlists).
 pub const DEFAULT_CATALOG_SIZE: usize = 800;
+
+/// From this many tracks on, the generated catalog is built in the background, behind `listening on`
+/// (requests wait for it); smaller ones (the default's build takes milliseconds) are built before.
+pub const BACKGROUND_CATALOG: usize = 100_000;
 
 /// Everything `serve` needs, resolved from flags and environment.
 #[derive(Debug, Clone)]
@@ -189,6 +194,9 @@ pub enum StartError {
     /// The shared store (`--state redis://…`) cannot be used.
     #[error("{0}")]
     Store(String),
+    /// The thread that builds a large catalog could not be started.
+    #[error("cannot start the catalog's build thread: {0}")]
+    CatalogThread(String),
     /// The address could not be bound.
     #[error("cannot bind {addr}: {source}")]
     Bind {
@@ -210,7 +218,18 @@ pub fn build_state(cfg: &ServerConfig) -> Result<AppState, StartError> {
     };
     let fixtures = Arc::new(fixtures);
     let (catalog_file, catalog_spec) = crate::fixtures::CatalogFile::load(cfg.fixtures.as_deref())?;
-    let catalog = Arc::new(catalog_spec.build(&catalog_file, cfg.seed.unwrap_or(0), cfg.catalog_size)?);
+    let catalog = if cfg.catalog_size >= BACKGROUND_CATALOG && catalog_spec.generate {
+        // Large: built behind `listening on`; requests wait for it (`CatalogCell::ready`).
+        let cell = Arc::new(CatalogCell::building());
+        let (filler, seed, size) = (cell.clone(), cfg.seed.unwrap_or(0), cfg.catalog_size);
+        std::thread::Builder::new()
+            .name("amm-catalog".into())
+            .spawn(move || filler.fill(catalog_spec.build(&catalog_file, seed, size).map_err(|e| e.to_string())))
+            .map_err(|e| StartError::CatalogThread(e.to_string()))?;
+        cell
+    } else {
+        Arc::new(CatalogCell::built(catalog_spec.build(&catalog_file, cfg.seed.unwrap_or(0), cfg.catalog_size)?))
+    };
     let music_seed = crate::api::seed::seed_fn(catalog.clone(), fixtures.clone(), cfg.seed.unwrap_or(0));
     let snapshot = cfg
         .import

@@ -9,7 +9,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogCell, Track};
 use crate::fixtures::Fixtures;
 use crate::store::memory_music::MusicSeed;
 use crate::store::music::{Collection, MusicProfile, SeedMusic, SeedPlaylist, Visibility};
@@ -29,35 +29,34 @@ pub fn music_profile_id(user: &str) -> String {
     d.iter().take(26).map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect()
 }
 
-fn sample(rng: &mut StdRng, ids: &[String], n: usize) -> Vec<String> {
-    ids.choose_multiple(rng, n.min(ids.len())).cloned().collect()
+/// `n` distinct ids of `items` (fewer when there are fewer), picked by `rng`.
+fn sample<T>(rng: &mut StdRng, items: &[T], n: usize, id: impl Fn(&T) -> String) -> Vec<String> {
+    items.choose_multiple(rng, n.min(items.len())).map(id).collect()
 }
 
-/// Builds the seed function for a catalog and fixtures.
-pub fn seed_fn(catalog: Arc<Catalog>, fixtures: Arc<Fixtures>, seed: u64) -> MusicSeed {
+/// Builds the seed function for a catalog and fixtures. The catalog is read when a customer is first seeded
+/// (after it is built, when it builds in the background), never copied.
+pub fn seed_fn(catalog: Arc<CatalogCell>, fixtures: Arc<Fixtures>, seed: u64) -> MusicSeed {
     let customers = Arc::new(
         fixtures.users().iter().filter(|u| u.has_music_account).map(|u| u.user_id.as_str().to_owned()).collect(),
     );
-    let tracks: Arc<Vec<String>> = Arc::new(catalog.tracks().iter().map(|t| t.id.as_str().to_owned()).collect());
-    let albums: Arc<Vec<String>> = Arc::new(catalog.albums().iter().map(|a| a.id.as_str().to_owned()).collect());
-    let artists: Arc<Vec<String>> = Arc::new(catalog.artists().iter().map(|a| a.id.as_str().to_owned()).collect());
-    let playlists: Arc<Vec<String>> = Arc::new(catalog.playlists().iter().map(|p| p.id.as_str().to_owned()).collect());
-    let shows: Arc<Vec<String>> = Arc::new(catalog.podcast_shows().iter().map(|s| s.id.to_string()).collect());
-    let episodes: Arc<Vec<String>> = Arc::new(catalog.podcast_episodes().iter().map(|e| e.id.to_string()).collect());
+    let track = |t: &Track| t.id.as_str().to_owned();
     let build: crate::store::memory_music::SeedFn = Arc::new(move |user: &str| {
         let u = fixtures.user(user)?;
         if !u.has_music_account {
             return None;
         }
+        let catalog: &Catalog = &catalog;
+        let tracks = catalog.tracks();
         let mut rng = rng_for(seed, user, "library");
         let collections = vec![
-            (Collection::LibraryTracks, sample(&mut rng, &tracks, 25)),
-            (Collection::LibraryAlbums, sample(&mut rng, &albums, 8)),
-            (Collection::LikedTracks, sample(&mut rng, &tracks, 15)),
-            (Collection::FollowedArtists, sample(&mut rng, &artists, 6)),
-            (Collection::FollowedPlaylists, sample(&mut rng, &playlists, 2)),
-            (Collection::FollowedPodcastShows, sample(&mut rng, &shows, 1)),
-            (Collection::LibraryPodcastEpisodes, sample(&mut rng, &episodes, 3)),
+            (Collection::LibraryTracks, sample(&mut rng, tracks, 25, track)),
+            (Collection::LibraryAlbums, sample(&mut rng, catalog.albums(), 8, |a| a.id.as_str().to_owned())),
+            (Collection::LikedTracks, sample(&mut rng, tracks, 15, track)),
+            (Collection::FollowedArtists, sample(&mut rng, catalog.artists(), 6, |a| a.id.as_str().to_owned())),
+            (Collection::FollowedPlaylists, sample(&mut rng, catalog.playlists(), 2, |p| p.id.as_str().to_owned())),
+            (Collection::FollowedPodcastShows, sample(&mut rng, catalog.podcast_shows(), 1, |s| s.id.to_string())),
+            (Collection::LibraryPodcastEpisodes, sample(&mut rng, catalog.podcast_episodes(), 3, |e| e.id.to_string())),
         ];
         let first = u.name.split_whitespace().next().unwrap_or("My");
         let owned = [("Favourites", Visibility::Private, 12), ("Road Trip", Visibility::Public, 15)]
@@ -70,7 +69,7 @@ pub fn seed_fn(catalog: Arc<Catalog>, fixtures: Arc<Fixtures>, seed: u64) -> Mus
                     title: format!("{first}'s {title}"),
                     description: format!("{title} picked by {first}"),
                     visibility,
-                    entries: sample(&mut prng, &tracks, n)
+                    entries: sample(&mut prng, tracks, n, track)
                         .into_iter()
                         .map(|t| (crate::ids::uuid(&mut prng), t))
                         .collect(),
@@ -82,7 +81,7 @@ pub fn seed_fn(catalog: Arc<Catalog>, fixtures: Arc<Fixtures>, seed: u64) -> Mus
         let history = (0..40)
             .filter_map(|_| {
                 ago += hrng.random_range(180_000..5_400_000);
-                tracks.choose(&mut hrng).map(|t| (ago, t.clone()))
+                tracks.choose(&mut hrng).map(|t| (ago, track(t)))
             })
             .collect();
         let profile = MusicProfile {

@@ -50,6 +50,7 @@
 //! - Search documents are numbered by popularity rank, so posting lists are sorted by popularity; see `text`.
 
 mod browse;
+mod cell;
 mod derived;
 mod extend;
 mod generate;
@@ -65,6 +66,7 @@ mod tests;
 
 use std::ops::Index;
 
+pub use self::cell::CatalogCell;
 pub use self::extend::{AlbumSpec, ArtistSpec, CatalogError, CatalogExtension, ExtendSummary, PlaylistSpec, TrackSpec};
 pub use self::generate::MAX_GENERATED_TRACKS;
 pub use self::ids::{AlbumIdx, ArtistIdx, Asin, Date, EpisodeIdx, Isrc, PlaylistIdx, ShowIdx, TrackIdx};

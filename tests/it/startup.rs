@@ -209,3 +209,75 @@ fn json_debug_logs_name_each_request_but_never_a_secret() {
     assert!(!err.contains("SECRETSECRET") && !err.contains(client_secret), "a secret reached the log: {err}");
     assert!(!err.contains(stream_sig), "a stream URL signature reached the log: {err}");
 }
+
+/// Every stdout line of a child, as they come.
+fn stdout_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// From `BACKGROUND_CATALOG` tracks on, the generated catalog builds behind `listening on`: the next line says
+/// so, a request sent at once waits for the catalog and is answered, and a last line says when it was ready.
+#[tokio::test]
+async fn a_large_catalog_builds_behind_listening_on_and_requests_wait_for_it() {
+    let size = amazon_music_mock::BACKGROUND_CATALOG.to_string();
+    let mut child = serve(&["--catalog-size", &size]);
+    let lines = stdout_lines(&mut child);
+    let next = || lines.recv_timeout(Duration::from_secs(60)).expect("a line within 60 s");
+    let base = address_of(&format!("{}\n", next()));
+    assert_eq!(next(), "catalog: building 100000 tracks in the background; requests wait for it");
+    let r = reqwest::get(format!("{base}/__admin/health")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), r#"{"status":"ok","session":"default"}"#);
+    // 100,000 generated tracks and the fixtures' seven.
+    let ready = next();
+    let secs = ready
+        .strip_prefix("catalog ready: 100007 tracks, ")
+        .and_then(|r| r.strip_suffix(" s after listening"))
+        .unwrap_or_else(|| panic!("{ready:?}"));
+    assert!(secs.parse::<f64>().is_ok(), "{ready:?}");
+    signal(&child, "-TERM");
+    let (status, _) = wait_with_limit(child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+}
+
+/// A large catalog that cannot be built (its fixture file names an unknown artist) ends the server with exit
+/// 2 and one line saying why, after `listening on`; a request that was waiting for it is refused with 503.
+#[tokio::test]
+async fn a_large_catalog_that_cannot_be_built_ends_the_server_with_exit_2() {
+    let dir = TempDir::new("bad-catalog");
+    std::fs::write(
+        dir.0.join("catalog.yaml"),
+        "generate: true\nalbums:\n  - {id: B00000000A, title: Nowhere, artistId: B00000000Z, releaseDate: \"2020-01-01\", label: None}\n",
+    )
+    .unwrap();
+    let size = amazon_music_mock::BACKGROUND_CATALOG.to_string();
+    let mut child = serve(&["--catalog-size", &size, "--fixtures", dir.0.to_str().unwrap()]);
+    let lines = stdout_lines(&mut child);
+    let base = address_of(&format!("{}\n", lines.recv_timeout(Duration::from_secs(60)).unwrap()));
+    let waiting = tokio::spawn(async move { reqwest::get(format!("{base}/__admin/health")).await });
+    let (status, stderr) = wait_with_limit(child, Duration::from_secs(60));
+    assert_eq!(status.code(), Some(2));
+    let last = stderr.lines().last().unwrap_or_default();
+    let file = dir.0.join("catalog.yaml");
+    assert_eq!(
+        last,
+        format!(
+            "error: the catalog could not be built: {}: catalog extension: albums[0].artistId: no artist \"B00000000Z\"",
+            file.display()
+        ),
+        "{stderr}"
+    );
+    if let Ok(r) = waiting.await.unwrap() {
+        assert_eq!(r.status(), 503);
+    }
+}
