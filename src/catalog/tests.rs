@@ -393,6 +393,41 @@ fn extension_adds_searchable_entities_and_rejects_bad_input() {
 
 // ---- search against a brute-force reference ----
 
+/// Levenshtein distance over characters (reference for the typo automaton).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// How query word `w` matches the words of a field, by brute force: 0 = a word equals it, 1 = a word starts
+/// with it, 2 = a word is one edit away (for words of five characters or more), `None` = no match.
+fn word_quality(w: &str, field: &[String]) -> Option<u8> {
+    field
+        .iter()
+        .filter_map(|f| {
+            if f == w {
+                Some(0)
+            } else if f.starts_with(w) {
+                Some(1)
+            } else if w.chars().count() >= 5 && edit_distance(w, f) == 1 {
+                Some(2)
+            } else {
+                None
+            }
+        })
+        .min()
+}
+
 /// Brute-force evaluation of track search: scans every track.
 fn reference_search(cat: &Catalog, filters: &[SearchFilter], sort: SortBy) -> Vec<TrackIdx> {
     let words = |s: &str| distinct_tokens(s);
@@ -405,29 +440,34 @@ fn reference_search(cat: &Catalog, filters: &[SearchFilter], sort: SortBy) -> Ve
     }
     let mut match_words: Vec<String> = Vec::new();
     let mut text_words: Vec<String> = Vec::new();
+    let mut all_words: Vec<String> = Vec::new();
     for f in filters {
-        if matches!(f.field, None | Some(TrackField::Name)) {
+        if matches!(f.field, None | Some(TrackField::Name | TrackField::AlbumName | TrackField::ArtistName)) {
             for w in words(&f.query) {
                 if f.field.is_none() && !match_words.contains(&w) {
                     match_words.push(w.clone());
                 }
-                if !text_words.contains(&w) {
-                    text_words.push(w);
+                if matches!(f.field, None | Some(TrackField::Name)) && !text_words.contains(&w) {
+                    text_words.push(w.clone());
+                }
+                if !all_words.contains(&w) {
+                    all_words.push(w);
                 }
             }
         }
     }
-    let mut hits: Vec<(&Track, bool, u32, u32)> = Vec::new();
+    let mut hits: Vec<(&Track, u8, u8, u32, u32)> = Vec::new();
     'tracks: for t in cat.tracks() {
         let fw = field_words(t);
+        let has = |f: &[String], w: &String| word_quality(w, f).is_some();
         for f in filters {
             let q = f.query.trim();
             let ws = words(q);
             let ok = match f.field {
-                None => !ws.is_empty() && ws.iter().all(|w| fw.iter().any(|f| f.contains(w))),
-                Some(TrackField::Name) => !ws.is_empty() && ws.iter().all(|w| fw[0].contains(w)),
-                Some(TrackField::AlbumName) => !ws.is_empty() && ws.iter().all(|w| fw[1].contains(w)),
-                Some(TrackField::ArtistName) => !ws.is_empty() && ws.iter().all(|w| fw[2].contains(w)),
+                None => !ws.is_empty() && ws.iter().all(|w| fw.iter().any(|f| has(f, w))),
+                Some(TrackField::Name) => !ws.is_empty() && ws.iter().all(|w| has(&fw[0], w)),
+                Some(TrackField::AlbumName) => !ws.is_empty() && ws.iter().all(|w| has(&fw[1], w)),
+                Some(TrackField::ArtistName) => !ws.is_empty() && ws.iter().all(|w| has(&fw[2], w)),
                 Some(TrackField::Id | TrackField::Asin) => t.id.as_str() == q,
                 Some(TrackField::AlbumId) => cat[t.album].id.as_str() == q,
                 Some(TrackField::ArtistId) => t.artists().any(|a| cat[a].id.as_str() == q),
@@ -438,17 +478,27 @@ fn reference_search(cat: &Catalog, filters: &[SearchFilter], sort: SortBy) -> Ve
                 continue 'tracks;
             }
         }
-        let exact =
-            !text_words.is_empty() && fw[0].len() == text_words.len() && text_words.iter().all(|w| fw[0].contains(w));
-        let all = fw.iter().filter(|f| match_words.iter().all(|w| f.contains(w))).count() as u32;
-        let any = fw.iter().filter(|f| match_words.iter().any(|w| f.contains(w))).count() as u32;
+        let quality = all_words
+            .iter()
+            .map(|w| fw.iter().filter_map(|f| word_quality(w, f)).min().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let whole =
+            !text_words.is_empty() && fw[0].len() == text_words.len() && text_words.iter().all(|w| has(&fw[0], w));
+        let title = match (whole, quality) {
+            (true, 0) => 0,
+            (true, _) => 1,
+            _ => 2,
+        };
+        let all = fw.iter().filter(|f| match_words.iter().all(|w| has(f, w))).count() as u32;
+        let any = fw.iter().filter(|f| match_words.iter().any(|w| has(f, w))).count() as u32;
         let (all, any) = if match_words.is_empty() { (0, 0) } else { (all, any) };
-        hits.push((t, exact, all, any));
+        hits.push((t, title, quality, all, any));
     }
     match sort {
-        SortBy::Relevance => {
-            hits.sort_by_key(|&(t, e, all, any)| (!e, Reverse(all), Reverse(any), Reverse(t.popularity), t.id))
-        }
+        SortBy::Relevance => hits.sort_by_key(|&(t, title, q, all, any)| {
+            (title, q, Reverse(all), Reverse(any), Reverse(t.popularity), t.id)
+        }),
         SortBy::Popularity => hits.sort_by_key(|&(t, ..)| (Reverse(t.popularity), t.id)),
         SortBy::Name => hits.sort_by(|a, b| derived::cmp_names(&a.0.title, &b.0.title).then(a.0.id.cmp(&b.0.id))),
         SortBy::Release => {
@@ -465,7 +515,28 @@ fn random_filter(cat: &Catalog, rng: &mut StdRng) -> SearchFilter {
         let w = distinct_tokens(s);
         w[rng.random_range(0..w.len())].clone()
     };
-    match rng.random_range(0..14) {
+    // A word cut short (search-as-you-type) or with one character dropped, doubled or replaced (a typo).
+    let mangle = |w: String, rng: &mut StdRng| -> String {
+        let mut c: Vec<char> = w.chars().collect();
+        let i = rng.random_range(0..c.len());
+        match rng.random_range(0..4) {
+            0 => c.truncate(i.max(1)),
+            1 if c.len() > 1 => {
+                c.remove(i);
+            }
+            2 => c.insert(i, c[i]),
+            _ => c[i] = 'q',
+        }
+        c.into_iter().collect()
+    };
+    match rng.random_range(0..18) {
+        14 | 15 => SearchFilter::any(mangle(pick_word(&t.title, rng), rng)),
+        16 => SearchFilter::any(format!(
+            "{} {}",
+            pick_word(&t.title, rng),
+            mangle(pick_word(&cat[t.primary_artist()].name, rng), rng)
+        )),
+        17 => SearchFilter::field(TrackField::ArtistName, mangle(pick_word(&cat[t.primary_artist()].name, rng), rng)),
         0..=3 => SearchFilter::any(pick_word(&t.title, rng)),
         4 => {
             SearchFilter::any(format!("{} {}", pick_word(&t.title, rng), pick_word(&cat[t.primary_artist()].name, rng)))

@@ -154,7 +154,13 @@ impl Sink {
             return Ack(None);
         }
         let (done, rx) = oneshot::channel();
-        match self.tx.send(Batch { session: self.session.clone(), writes, done: Some(done), close: false, journal: None }) {
+        match self.tx.send(Batch {
+            session: self.session.clone(),
+            writes,
+            done: Some(done),
+            close: false,
+            journal: None,
+        }) {
             Ok(()) => Ack(Some(rx)),
             Err(_) => {
                 tracing::error!(session = %self.session, "the state file's writer has stopped; a change was not saved");
@@ -169,7 +175,11 @@ impl Sink {
         if writes.is_empty() {
             return;
         }
-        if self.tx.send(Batch { session: self.session.clone(), writes, done: None, close: false, journal: None }).is_err() {
+        if self
+            .tx
+            .send(Batch { session: self.session.clone(), writes, done: None, close: false, journal: None })
+            .is_err()
+        {
             tracing::error!(session = %self.session, "the state file's writer has stopped; a change was not saved");
         }
     }
@@ -177,7 +187,13 @@ impl Sink {
     /// Tells the writer that `journal` has entries the file lacks: called for the first entry recorded after a
     /// [`Unsaved::take`], not for every entry.
     pub fn unsaved(&self, journal: Weak<dyn Unsaved>) {
-        let nudge = Batch { session: self.session.clone(), writes: Vec::new(), done: None, close: false, journal: Some(journal) };
+        let nudge = Batch {
+            session: self.session.clone(),
+            writes: Vec::new(),
+            done: None,
+            close: false,
+            journal: Some(journal),
+        };
         if self.tx.send(nudge).is_err() {
             tracing::error!(session = %self.session, "the state file's writer has stopped; a journal entry was not saved");
         }
