@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 #[path = "measure/mod.rs"]
 mod measure;
-use measure::flag;
+use measure::{flag, rss_kib};
 
 const USER: &str = "amzn1.account.I7GAS664VLDQ6HEZ7EDJJTFPH2OY";
 const DEVICE_CLIENT: &str = "amzn1.application-oa2-client.d58e72e310275dff6c15c0c8e9df4696";
@@ -98,7 +98,7 @@ async fn main() {
     let mut starts = Vec::new();
     for &n in &sizes {
         let (mut child, base, started) = start(n);
-        starts.push((n, started));
+        starts.push((n, started, rss_kib(child.id())));
         let token = token(&http, &base).await;
         let v1 = |r: reqwest::RequestBuilder| {
             r.bearer_auth(&token).header("x-api-key", MUSIC_PROFILE).header("x-amzn-device-id", "search-bench")
@@ -147,9 +147,9 @@ async fn main() {
     for r in rows {
         println!("{r}");
     }
-    println!("\n| tracks | start until listening (catalog build included) |");
-    println!("| ---: | ---: |");
-    for (n, d) in starts {
-        println!("| {n} | {:.2} s |", d.as_secs_f64());
+    println!("\n| tracks | start until listening (catalog build included) | RSS then |");
+    println!("| ---: | ---: | ---: |");
+    for (n, d, rss) in starts {
+        println!("| {n} | {:.2} s | {:.0} MiB |", d.as_secs_f64(), rss as f64 / 1024.0);
     }
 }
