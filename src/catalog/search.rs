@@ -5,14 +5,26 @@
 //! lists and never scans the catalog. Results come as a [`Page`] of indices plus the total hit count.
 //!
 //! Semantics (spec §4.2; details 🔶/💡 where the docs are silent):
-//! - Filters AND together; the words of one filter AND together. Words are lowercase alphanumeric runs.
-//! - A filter without `field` matches words in the title, album title or artist names.
-//! - `name`, `albumName`, `artistName` require each word in that field; `id`/`asin`, `albumId`, `artistId`
-//!   (own or featured), `categoryId` (genre slug) and `isrc` are exact lookups.
-//! - A filter whose query has no words, an unknown word or an unknown id matches nothing; no filters match nothing.
-//! - `relevance`: exact title match first, then the number of fields holding every match word, then the number
-//!   of fields holding any, then popularity. `popularity`: most popular first. `name`: title A→Z
-//!   (case-insensitive). `release`: newest first. Every order breaks ties by id, so paging is stable.
+//! - Filters AND together; the words of one filter AND together. Words are alphanumeric runs, folded: NFKD,
+//!   combining marks dropped, lowercase (`Beyoncé` and `BEYONCE` are both `beyonce`), in the index and the query.
+//! - A query word matches every indexed word it begins (search as you type: `lov` finds `love` and `lovers`,
+//!   one letter finds the words starting with it); a query word of five letters or more also matches words
+//!   one edit away (Levenshtein distance 1: `strnge` finds `strange`; `roze` finds nothing). A word matching
+//!   several indexed words stands for the union of their documents.
+//! - A filter without `field` matches words in the title, album title or artist names, each word in any of
+//!   them (`rose maya st`: `rose` in the title, `maya` and `st(one)` in the artist name).
+//! - `name`, `albumName`, `artistName` require each word in that field, matched the same way; `id`/`asin`,
+//!   `albumId`, `artistId` (own or featured), `categoryId` (genre slug) and `isrc` are exact lookups.
+//! - A filter whose query has no words, a word matching no indexed word or an unknown id matches nothing; no
+//!   filters match nothing.
+//! - `relevance`: exact title first (the title's words are exactly the query's); then titles matched whole
+//!   through a prefix or typo (`lov` → "Love"); then hits whose words all match exactly, then with a prefix,
+//!   then with a typo (a document's word quality is the worst over the query's words, each taking its best
+//!   match); then the number of fields holding every match word, then the number holding any; then popularity.
+//!   `popularity`: most popular first. `name`: title A→Z (case-insensitive). `release`: newest first. Every
+//!   order breaks ties by id, so paging is stable.
+//! - The name searches (albums, artists, playlists, shows, episodes) and `GET /v1/search` match the same way;
+//!   its top hits are the entities whose name has exactly the query's folded words.
 
 use std::borrow::Cow;
 

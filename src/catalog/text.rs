@@ -133,6 +133,36 @@ pub(super) fn distinct_tokens(text: &str) -> Vec<String> {
     out
 }
 
+/// Whether every word of `query` matches a word of `text` the way an indexed search matches it (folded; as a
+/// prefix; within one edit for words of [`TYPO_MIN_CHARS`] or more), for the few texts that are not indexed
+/// (a customer's own playlists in the Device API's library search). A query without words matches nothing.
+pub(crate) fn text_matches(text: &str, query: &str) -> bool {
+    let have = distinct_tokens(text);
+    let want = distinct_tokens(query);
+    let accepts = |aut: &dyn Fn(&str) -> bool| have.iter().any(|h| aut(h));
+    !want.is_empty()
+        && want.iter().all(|w| {
+            let prefix = Str::new(w).starts_with();
+            if accepts(&|h: &str| runs(&prefix, h)) {
+                return true;
+            }
+            w.chars().count() >= TYPO_MIN_CHARS
+                && Levenshtein::new(w, 1).is_ok_and(|lev| accepts(&|h: &str| runs(&lev, h)))
+        })
+}
+
+/// Whether automaton `a` accepts the whole of `s`.
+fn runs<A: Automaton>(a: &A, s: &str) -> bool {
+    let mut state = a.start();
+    for &b in s.as_bytes() {
+        if !a.can_match(&state) {
+            return false;
+        }
+        state = a.accept(&state, b);
+    }
+    a.is_match(&state)
+}
+
 /// An inverted index from tokens to posting lists of packed `rank << 3 | mask` values, sorted ascending.
 #[derive(Default)]
 pub(super) struct InvertedIndex {
@@ -642,6 +672,87 @@ mod tests {
         assert_eq!(tokens("Beyonce\u{301} ÉCLAIR ﬁre Ⅻ Straße"), ["beyonce", "eclair", "fire", "xii", "straße"]);
         assert!(tokens("  !!  ").is_empty());
         assert_eq!(distinct_tokens("Love love LOVE me"), ["love", "me"]);
+    }
+
+    #[test]
+    fn unindexed_texts_match_like_the_index() {
+        assert!(text_matches("Ava's Road Trip", "road TRIP"));
+        assert!(text_matches("Ava's Road Trip", "ava ro"));
+        assert!(text_matches("Café Mornings", "cafe mornigs"));
+        assert!(!text_matches("Ava's Road Trip", "road movie"));
+        assert!(!text_matches("Ava's Road Trip", "raod"), "four letters: no typo");
+        assert!(!text_matches("Anything", "  "));
+    }
+
+    #[test]
+    fn matches_carry_their_quality() {
+        let mut b = IndexBuilder::default();
+        let mut ids = Vec::new();
+        b.intern("strange stranger strand stage", &mut ids);
+        b.add(0, &[(&ids, TITLE)]);
+        let idx = b.finish();
+        let got = |w: &str| idx.matches(w).into_iter().map(|(l, q)| (l.len(), q)).collect::<Vec<_>>();
+        // "stranger" is one edit away but a prefix match first; "strand" is two edits away.
+        assert_eq!(got("strange"), [(1, EXACT), (1, PREFIX)]);
+        assert_eq!(got("stran"), [(1, PREFIX), (1, PREFIX), (1, PREFIX)]);
+        assert_eq!(got("strnge"), [(1, TYPO)]);
+        assert!(got("stge").is_empty(), "no typo under five letters");
+        assert!(got("x").is_empty());
+    }
+
+    #[test]
+    fn merged_and_dense_unions_agree_with_lookups() {
+        // Three tokens over 200 documents; a word matching all three, merged both ways and looked up per list.
+        let mut b = IndexBuilder::default();
+        let (mut a, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new());
+        b.intern("rose", &mut a);
+        b.intern("roses", &mut c);
+        b.intern("rosy", &mut d);
+        for rank in 0..200u32 {
+            let mut fields: Vec<(&[u32], u8)> = Vec::new();
+            if rank % 3 == 0 {
+                fields.push((&a, TITLE));
+            }
+            if rank % 5 == 0 {
+                fields.push((&c, 2));
+            }
+            if rank % 7 == 0 {
+                fields.push((&d, 4));
+            }
+            b.add(rank, &fields);
+        }
+        let idx = b.finish();
+        let lists = idx.matches("ros");
+        let mut dense = Postings::Lists(lists.clone());
+        dense.merge(200);
+        assert!(matches!(dense, Postings::Dense(_)));
+        let mut merged = Postings::Lists(lists.clone());
+        merged.merge(usize::MAX);
+        assert!(matches!(merged, Postings::Merged(_)));
+        let per_list = Postings::Lists(lists);
+        let mut seen = Vec::new();
+        merged.for_each(|r, c| {
+            seen.push((r, c));
+            true
+        });
+        let mut from_dense = Vec::new();
+        dense.for_each(|r, c| {
+            from_dense.push((r, c));
+            true
+        });
+        assert_eq!(seen, from_dense);
+        let mut cur = Vec::new();
+        let looked_up: Vec<(u32, u8)> =
+            (0..200).map(|r| (r, per_list.find(&mut cur, r))).filter(|x| x.1 != 0).collect();
+        assert_eq!(seen, looked_up);
+        let want: Vec<(u32, u8)> = (0..200u32)
+            .filter(|r| r % 3 == 0 || r % 5 == 0 || r % 7 == 0)
+            .map(|r| {
+                let mask = u8::from(r % 3 == 0) | u8::from(r % 5 == 0) << 1 | u8::from(r % 7 == 0) << 2;
+                (r, ((PREFIX + 1) << 3) | mask)
+            })
+            .collect();
+        assert_eq!(seen, want, "\"ros\" is a prefix of each");
     }
 
     #[test]
