@@ -77,6 +77,7 @@ pub use self::model::{
     Album, Artist, AudioQualities, CatalogPlaylist, Genre, PlaylistTier, PodcastEpisode, PodcastShow, Track,
 };
 pub use self::search::{Page, SearchAll, SearchFilter, SearchTotals, SortBy, TrackField};
+pub(crate) use self::text::text_matches;
 
 /// A reference to any catalog entity, as returned by [`Catalog::lookup`] and [`SearchAll::top_hits`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

@@ -5,14 +5,26 @@
 //! lists and never scans the catalog. Results come as a [`Page`] of indices plus the total hit count.
 //!
 //! Semantics (spec §4.2; details 🔶/💡 where the docs are silent):
-//! - Filters AND together; the words of one filter AND together. Words are lowercase alphanumeric runs.
-//! - A filter without `field` matches words in the title, album title or artist names.
-//! - `name`, `albumName`, `artistName` require each word in that field; `id`/`asin`, `albumId`, `artistId`
-//!   (own or featured), `categoryId` (genre slug) and `isrc` are exact lookups.
-//! - A filter whose query has no words, an unknown word or an unknown id matches nothing; no filters match nothing.
-//! - `relevance`: exact title match first, then the number of fields holding every match word, then the number
-//!   of fields holding any, then popularity. `popularity`: most popular first. `name`: title A→Z
-//!   (case-insensitive). `release`: newest first. Every order breaks ties by id, so paging is stable.
+//! - Filters AND together; the words of one filter AND together. Words are alphanumeric runs, folded: NFKD,
+//!   combining marks dropped, lowercase (`Beyoncé` and `BEYONCE` are both `beyonce`), in the index and the query.
+//! - A query word matches every indexed word it begins (search as you type: `lov` finds `love` and `lovers`,
+//!   one letter finds the words starting with it); a query word of five letters or more also matches words
+//!   one edit away (Levenshtein distance 1: `strnge` finds `strange`; `roze` finds nothing). A word matching
+//!   several indexed words stands for the union of their documents.
+//! - A filter without `field` matches words in the title, album title or artist names, each word in any of
+//!   them (`rose maya st`: `rose` in the title, `maya` and `st(one)` in the artist name).
+//! - `name`, `albumName`, `artistName` require each word in that field, matched the same way; `id`/`asin`,
+//!   `albumId`, `artistId` (own or featured), `categoryId` (genre slug) and `isrc` are exact lookups.
+//! - A filter whose query has no words, a word matching no indexed word or an unknown id matches nothing; no
+//!   filters match nothing.
+//! - `relevance`: exact title first (the title's words are exactly the query's); then titles matched whole
+//!   through a prefix or typo (`lov` → "Love"); then hits whose words all match exactly, then with a prefix,
+//!   then with a typo (a document's word quality is the worst over the query's words, each taking its best
+//!   match); then the number of fields holding every match word, then the number holding any; then popularity.
+//!   `popularity`: most popular first. `name`: title A→Z (case-insensitive). `release`: newest first. Every
+//!   order breaks ties by id, so paging is stable.
+//! - The name searches (albums, artists, playlists, shows, episodes) and `GET /v1/search` match the same way;
+//!   its top hits are the entities whose name has exactly the query's folded words.
 
 use std::borrow::Cow;
 
@@ -22,8 +34,8 @@ use super::derived::{FIELD2, FIELD3, RankedIndex};
 use super::ids::{AlbumIdx, ArtistIdx, EpisodeIdx, PlaylistIdx, ShowIdx, TrackIdx};
 use super::model::Genre;
 use super::text::{
-    Hit, TITLE, Term, distinct_tokens, intersect, max_hits, page_by_class, posting, rank_of, relevance_class,
-    select_page,
+    EXACT, InvertedIndex, Postings, TITLE, Term, distinct_tokens, intersect, max_hits, page_by_class, posting, rank_of,
+    relevance_class, select_page, title_class,
 };
 use super::{Catalog, EntityRef};
 
@@ -225,33 +237,32 @@ impl Catalog {
                 return Page::empty();
             }
         }
-        let mut terms: Vec<Term<'_>> = Vec::with_capacity(words.len() + id_lists.len());
-        for w in &words {
-            let list = ranked.index.postings(&w.word);
-            if list.is_empty() {
-                return Page::empty();
-            }
-            terms.push(Term { list: Cow::Borrowed(list), must: w.must, matched: w.matched, text: w.text });
-        }
-        terms.extend(id_lists.into_iter().map(|list| Term { list, must: 0, matched: false, text: false }));
+        let Some(mut terms) = word_terms(&ranked.index, &words) else {
+            return Page::empty();
+        };
+        terms.extend(id_lists.into_iter().map(|list| Term {
+            list: Postings::List(list, EXACT),
+            must: 0,
+            matched: false,
+            text: false,
+        }));
         let text_terms = words.iter().filter(|w| w.text).count();
         let has_match = words.iter().any(|w| w.matched);
         // Relevance without words degenerates to popularity order.
         let sort = if sort == SortBy::Relevance && text_terms == 0 { SortBy::Popularity } else { sort };
         let to_track = |rank: u32| TrackIdx(ranked.by_rank[rank as usize]);
+        let docs = ranked.index.docs();
 
         if sort == SortBy::Popularity {
             // A single list needing no field check is already the answer, in order.
-            if let [t] = terms.as_slice() {
-                if t.must == 0 {
-                    let items = t.list.iter().skip(offset).take(limit).map(|&p| to_track(rank_of(p))).collect();
-                    return Page { items, total: t.list.len() };
-                }
+            if let [Term { list: Postings::List(list, _), must: 0, .. }] = terms.as_slice() {
+                let items = list.iter().skip(offset).take(limit).map(|&p| to_track(rank_of(p))).collect();
+                return Page { items, total: list.len() };
             }
             let end = offset.saturating_add(limit);
             let mut total = 0;
             let mut items = Vec::new();
-            intersect(&mut terms, |h| {
+            intersect(&mut terms, docs, |h| {
                 if (offset..end).contains(&total) {
                     items.push(to_track(h.rank));
                 }
@@ -268,7 +279,7 @@ impl Catalog {
                     (&orders.release_rank, &orders.by_release)
                 };
                 let mut keys = Vec::with_capacity(max_hits(&terms));
-                intersect(&mut terms, |h| keys.push(ranks[h.rank as usize]));
+                intersect(&mut terms, docs, |h| keys.push(ranks[h.rank as usize]));
                 let total = keys.len();
                 let items = select_page(&mut keys, offset, limit).iter().map(|&k| TrackIdx(perm[k as usize])).collect();
                 Page { items, total }
@@ -276,9 +287,9 @@ impl Catalog {
             _ => {
                 let mut hits = Vec::with_capacity(max_hits(&terms));
                 let index = &ranked.index;
-                intersect(&mut terms, |h| {
-                    let exact = is_exact(&h, text_terms, index.title_tokens(h.rank));
-                    hits.push((relevance_class(&h, exact, has_match), h.rank));
+                intersect(&mut terms, docs, |h| {
+                    let title = title_class(&h, text_terms, index.title_tokens(h.rank));
+                    hits.push((relevance_class(&h, title, has_match), h.rank));
                 });
                 let items = page_by_class(&hits, offset, limit).into_iter().map(to_track).collect();
                 Page { items, total: hits.len() }
@@ -406,9 +417,18 @@ fn same_words(a: &[String], b: &[String]) -> bool {
     !a.is_empty() && a.len() == b.len() && a.iter().all(|w| b.contains(w))
 }
 
-/// Exact title match: every text word is in the title and the title has no other distinct word.
-fn is_exact(h: &Hit, text_terms: usize, title_tokens: u8) -> bool {
-    text_terms > 0 && usize::from(h.title_hits) == text_terms && usize::from(title_tokens) == text_terms
+/// One term per query word: the union of the posting lists of the tokens it matches; `None` when a word
+/// matches no token (so the query has no hits).
+fn word_terms<'a>(index: &'a InvertedIndex, words: &[WordTerm]) -> Option<Vec<Term<'a>>> {
+    let mut terms = Vec::with_capacity(words.len() + 1);
+    for w in words {
+        let lists = index.matches(&w.word);
+        if lists.is_empty() {
+            return None;
+        }
+        terms.push(Term { list: Postings::of_matches(lists), must: w.must, matched: w.matched, text: w.text });
+    }
+    Some(terms)
 }
 
 fn map_page<T>(p: Page<u32>, f: impl Fn(u32) -> T) -> Page<T> {
@@ -417,22 +437,17 @@ fn map_page<T>(p: Page<u32>, f: impl Fn(u32) -> T) -> Page<T> {
 
 /// Relevance-ordered search of one [`RankedIndex`] for documents having every word of `query` in any field.
 fn name_search(r: &RankedIndex, query: &str, offset: usize, limit: usize) -> Page<u32> {
-    let words = distinct_tokens(query);
-    if words.is_empty() {
+    let mut words = Vec::new();
+    if !add_words(&mut words, query, 0, true, true) {
         return Page::empty();
     }
-    let mut terms = Vec::with_capacity(words.len());
-    for w in &words {
-        let list = r.index.postings(w);
-        if list.is_empty() {
-            return Page::empty();
-        }
-        terms.push(Term { list: Cow::Borrowed(list), must: 0, matched: true, text: true });
-    }
+    let Some(mut terms) = word_terms(&r.index, &words) else {
+        return Page::empty();
+    };
     let mut hits = Vec::with_capacity(max_hits(&terms));
-    intersect(&mut terms, |h| {
-        let exact = is_exact(&h, words.len(), r.index.title_tokens(h.rank));
-        hits.push((relevance_class(&h, exact, true), h.rank));
+    intersect(&mut terms, r.index.docs(), |h| {
+        let title = title_class(&h, words.len(), r.index.title_tokens(h.rank));
+        hits.push((relevance_class(&h, title, true), h.rank));
     });
     let items = page_by_class(&hits, offset, limit).into_iter().map(|rank| r.by_rank[rank as usize]).collect();
     Page { items, total: hits.len() }

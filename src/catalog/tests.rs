@@ -393,6 +393,41 @@ fn extension_adds_searchable_entities_and_rejects_bad_input() {
 
 // ---- search against a brute-force reference ----
 
+/// Levenshtein distance over characters (reference for the typo automaton).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// How query word `w` matches the words of a field, by brute force: 0 = a word equals it, 1 = a word starts
+/// with it, 2 = a word is one edit away (for words of five characters or more), `None` = no match.
+fn word_quality(w: &str, field: &[String]) -> Option<u8> {
+    field
+        .iter()
+        .filter_map(|f| {
+            if f == w {
+                Some(0)
+            } else if f.starts_with(w) {
+                Some(1)
+            } else if w.chars().count() >= 5 && edit_distance(w, f) == 1 {
+                Some(2)
+            } else {
+                None
+            }
+        })
+        .min()
+}
+
 /// Brute-force evaluation of track search: scans every track.
 fn reference_search(cat: &Catalog, filters: &[SearchFilter], sort: SortBy) -> Vec<TrackIdx> {
     let words = |s: &str| distinct_tokens(s);
@@ -405,29 +440,34 @@ fn reference_search(cat: &Catalog, filters: &[SearchFilter], sort: SortBy) -> Ve
     }
     let mut match_words: Vec<String> = Vec::new();
     let mut text_words: Vec<String> = Vec::new();
+    let mut all_words: Vec<String> = Vec::new();
     for f in filters {
-        if matches!(f.field, None | Some(TrackField::Name)) {
+        if matches!(f.field, None | Some(TrackField::Name | TrackField::AlbumName | TrackField::ArtistName)) {
             for w in words(&f.query) {
                 if f.field.is_none() && !match_words.contains(&w) {
                     match_words.push(w.clone());
                 }
-                if !text_words.contains(&w) {
-                    text_words.push(w);
+                if matches!(f.field, None | Some(TrackField::Name)) && !text_words.contains(&w) {
+                    text_words.push(w.clone());
+                }
+                if !all_words.contains(&w) {
+                    all_words.push(w);
                 }
             }
         }
     }
-    let mut hits: Vec<(&Track, bool, u32, u32)> = Vec::new();
+    let mut hits: Vec<(&Track, u8, u8, u32, u32)> = Vec::new();
     'tracks: for t in cat.tracks() {
         let fw = field_words(t);
+        let has = |f: &[String], w: &String| word_quality(w, f).is_some();
         for f in filters {
             let q = f.query.trim();
             let ws = words(q);
             let ok = match f.field {
-                None => !ws.is_empty() && ws.iter().all(|w| fw.iter().any(|f| f.contains(w))),
-                Some(TrackField::Name) => !ws.is_empty() && ws.iter().all(|w| fw[0].contains(w)),
-                Some(TrackField::AlbumName) => !ws.is_empty() && ws.iter().all(|w| fw[1].contains(w)),
-                Some(TrackField::ArtistName) => !ws.is_empty() && ws.iter().all(|w| fw[2].contains(w)),
+                None => !ws.is_empty() && ws.iter().all(|w| fw.iter().any(|f| has(f, w))),
+                Some(TrackField::Name) => !ws.is_empty() && ws.iter().all(|w| has(&fw[0], w)),
+                Some(TrackField::AlbumName) => !ws.is_empty() && ws.iter().all(|w| has(&fw[1], w)),
+                Some(TrackField::ArtistName) => !ws.is_empty() && ws.iter().all(|w| has(&fw[2], w)),
                 Some(TrackField::Id | TrackField::Asin) => t.id.as_str() == q,
                 Some(TrackField::AlbumId) => cat[t.album].id.as_str() == q,
                 Some(TrackField::ArtistId) => t.artists().any(|a| cat[a].id.as_str() == q),
@@ -438,17 +478,27 @@ fn reference_search(cat: &Catalog, filters: &[SearchFilter], sort: SortBy) -> Ve
                 continue 'tracks;
             }
         }
-        let exact =
-            !text_words.is_empty() && fw[0].len() == text_words.len() && text_words.iter().all(|w| fw[0].contains(w));
-        let all = fw.iter().filter(|f| match_words.iter().all(|w| f.contains(w))).count() as u32;
-        let any = fw.iter().filter(|f| match_words.iter().any(|w| f.contains(w))).count() as u32;
+        let quality = all_words
+            .iter()
+            .map(|w| fw.iter().filter_map(|f| word_quality(w, f)).min().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        let whole =
+            !text_words.is_empty() && fw[0].len() == text_words.len() && text_words.iter().all(|w| has(&fw[0], w));
+        let title = match (whole, quality) {
+            (true, 0) => 0,
+            (true, _) => 1,
+            _ => 2,
+        };
+        let all = fw.iter().filter(|f| match_words.iter().all(|w| has(f, w))).count() as u32;
+        let any = fw.iter().filter(|f| match_words.iter().any(|w| has(f, w))).count() as u32;
         let (all, any) = if match_words.is_empty() { (0, 0) } else { (all, any) };
-        hits.push((t, exact, all, any));
+        hits.push((t, title, quality, all, any));
     }
     match sort {
-        SortBy::Relevance => {
-            hits.sort_by_key(|&(t, e, all, any)| (!e, Reverse(all), Reverse(any), Reverse(t.popularity), t.id))
-        }
+        SortBy::Relevance => hits.sort_by_key(|&(t, title, q, all, any)| {
+            (title, q, Reverse(all), Reverse(any), Reverse(t.popularity), t.id)
+        }),
         SortBy::Popularity => hits.sort_by_key(|&(t, ..)| (Reverse(t.popularity), t.id)),
         SortBy::Name => hits.sort_by(|a, b| derived::cmp_names(&a.0.title, &b.0.title).then(a.0.id.cmp(&b.0.id))),
         SortBy::Release => {
@@ -465,7 +515,28 @@ fn random_filter(cat: &Catalog, rng: &mut StdRng) -> SearchFilter {
         let w = distinct_tokens(s);
         w[rng.random_range(0..w.len())].clone()
     };
-    match rng.random_range(0..14) {
+    // A word cut short (search-as-you-type) or with one character dropped, doubled or replaced (a typo).
+    let mangle = |w: String, rng: &mut StdRng| -> String {
+        let mut c: Vec<char> = w.chars().collect();
+        let i = rng.random_range(0..c.len());
+        match rng.random_range(0..4) {
+            0 => c.truncate(i.max(1)),
+            1 if c.len() > 1 => {
+                c.remove(i);
+            }
+            2 => c.insert(i, c[i]),
+            _ => c[i] = 'q',
+        }
+        c.into_iter().collect()
+    };
+    match rng.random_range(0..18) {
+        14 | 15 => SearchFilter::any(mangle(pick_word(&t.title, rng), rng)),
+        16 => SearchFilter::any(format!(
+            "{} {}",
+            pick_word(&t.title, rng),
+            mangle(pick_word(&cat[t.primary_artist()].name, rng), rng)
+        )),
+        17 => SearchFilter::field(TrackField::ArtistName, mangle(pick_word(&cat[t.primary_artist()].name, rng), rng)),
         0..=3 => SearchFilter::any(pick_word(&t.title, rng)),
         4 => {
             SearchFilter::any(format!("{} {}", pick_word(&t.title, rng), pick_word(&cat[t.primary_artist()].name, rng)))
@@ -614,4 +685,150 @@ fn search_on_200k_tracks_is_indexed() {
     for (q, d, total) in timings {
         println!("{d:>12?}  {total:>7} hits  {q}");
     }
+}
+
+// ---- search as users expect, on the catalog the server serves by default ----
+
+/// The catalog `serve` builds without options: the embedded fixtures over the generated default catalog.
+fn default_catalog() -> Catalog {
+    let (file, spec) = crate::fixtures::CatalogFile::load(None).expect("embedded fixtures");
+    spec.build(&file, 0, crate::server::DEFAULT_CATALOG_SIZE).expect("default catalog")
+}
+
+/// Track search with one match filter in relevance order: the total and the first `n` as `id title`.
+fn tracks_for(cat: &Catalog, filters: &[SearchFilter], n: usize) -> (usize, Vec<String>) {
+    let p = cat.search_tracks(filters, SortBy::Relevance, 0, n);
+    (p.total, p.items.iter().map(|&i| format!("{} {}", cat[i].id, cat[i].title)).collect())
+}
+
+fn any(q: &str) -> [SearchFilter; 1] {
+    [SearchFilter::any(q)]
+}
+
+#[test]
+fn every_query_word_matches_as_a_prefix() {
+    let cat = default_catalog();
+    let love = ["B0UDH5VY3B Love", "B0QHXUAOQC Love", "B06TDZB6DC Love", "B029B8L5YG Love"];
+    assert_eq!(tracks_for(&cat, &any("lov"), 4), (227, love.map(String::from).to_vec()));
+    assert_eq!(tracks_for(&cat, &any("LOVE"), 4), (227, love.map(String::from).to_vec()));
+    // Before, a word had to be whole: "lov" found nothing.
+    let (total, _) = tracks_for(&cat, &any("strang"), 0);
+    assert_eq!(total, tracks_for(&cat, &any("strange"), 0).0);
+    // The other searches share the engine.
+    let artists = cat.search_artists("may", 0, 5);
+    assert_eq!(artists.items.iter().map(|&a| &*cat[a].name).collect::<Vec<_>>(), ["Maya Stone"]);
+}
+
+#[test]
+fn a_single_letter_finds_things() {
+    let cat = default_catalog();
+    let (total, first) = tracks_for(&cat, &any("s"), 3);
+    assert_eq!(
+        (total, first),
+        (563, vec!["B00D2J65VP Soul".into(), "B0GQ86Y3GF Storm".into(), "B0N6JN33Y2 Sunrise".into()])
+    );
+    // Paging through a large prefix union is stable.
+    let all = cat.search_tracks(&any("s"), SortBy::Relevance, 0, usize::MAX);
+    let mut paged = Vec::new();
+    for off in (0..all.total).step_by(50) {
+        paged.extend(cat.search_tracks(&any("s"), SortBy::Relevance, off, 50).items);
+    }
+    assert_eq!(paged, all.items);
+}
+
+#[test]
+fn long_words_tolerate_one_typo_and_short_words_none() {
+    let cat = default_catalog();
+    let strange = vec!["B0VRA9OPJ3 Strange Love".to_owned(), "B0ZJEJR30M Strange Rose".to_owned()];
+    assert_eq!(tracks_for(&cat, &any("strnge"), 5), (2, strange.clone())); // a letter dropped
+    assert_eq!(tracks_for(&cat, &any("strsnge"), 5), (2, strange)); // a letter replaced
+    assert_eq!(tracks_for(&cat, &any("strnge rose"), 5), (1, vec!["B0ZJEJR30M Strange Rose".into()]));
+    assert_eq!(tracks_for(&cat, &any("rose"), 0).0, 7);
+    // Four letters are too few for a typo.
+    assert_eq!(tracks_for(&cat, &any("roze"), 5), (0, vec![]));
+    assert_eq!(tracks_for(&cat, &any("lpve"), 5), (0, vec![]));
+    // Two edits are too many.
+    assert_eq!(tracks_for(&cat, &any("strnga"), 5), (0, vec![]));
+}
+
+#[test]
+fn accents_and_case_fold_in_the_index_and_the_query() {
+    let mut cat = default_catalog();
+    cat.extend_from_json(
+        r#"{"artists": [{"id": "B0FIXART01", "name": "Beyoncé", "genre": "pop"}],
+            "albums": [{"id": "B0FIXALB01", "title": "Crème Brûlée", "artistId": "B0FIXART01",
+                        "releaseDate": "2003-06-23"}],
+            "tracks": [{"id": "B0FIXTRK01", "title": "Déjà Vu", "albumId": "B0FIXALB01", "duration": 240,
+                        "isrc": "USSM10600001"}]}"#,
+    )
+    .expect("extension");
+    for q in ["beyonce", "Beyoncé", "BEYONCE", "beyo", "deja vu", "DÉJÀ", "creme brulee", "brul"] {
+        assert_eq!(tracks_for(&cat, &any(q), 5), (1, vec!["B0FIXTRK01 Déjà Vu".to_owned()]), "{q}");
+    }
+    let artists = cat.search_artists("beyonce", 0, 5);
+    assert_eq!(artists.items.iter().map(|&a| &*cat[a].name).collect::<Vec<_>>(), ["Beyoncé"]);
+    let by_field = [SearchFilter::field(TrackField::ArtistName, "beyonce")];
+    assert_eq!(tracks_for(&cat, &by_field, 5).0, 1);
+    // The cross-type search's top hits compare folded words: the artist first, then the exact-title track.
+    let all = cat.search_all("beyonce", 3);
+    assert_eq!(all.top_hits.first().map(|&e| cat.entity_name(e)), Some("Beyoncé"));
+    let all = cat.search_all("deja vu", 3);
+    assert_eq!(all.top_hits.first().map(|&e| cat.entity_name(e)), Some("Déjà Vu"));
+}
+
+#[test]
+fn words_of_a_query_match_title_artist_and_album_together_and_the_last_may_be_partial() {
+    let cat = default_catalog();
+    let (total, first) = tracks_for(&cat, &any("maya st"), 2);
+    assert_eq!((total, first), (46, vec!["B0GQ86Y3GF Storm".into(), "B0ZJEJR30M Strange Rose".into()]));
+    // "rose" in the title, "maya" and "st(one)" in the artist name.
+    let cross = vec!["B0ZJEJR30M Strange Rose".to_owned(), "B0F5Y4V6XQ Blue Rose".to_owned()];
+    assert_eq!(tracks_for(&cat, &any("rose maya st"), 10), (2, cross.clone()));
+    assert_eq!(tracks_for(&cat, &any("st rose ma"), 10), (2, cross));
+    // Field filters use the same matching; exact-id fields stay exact.
+    let fields =
+        [SearchFilter::field(TrackField::ArtistName, "maya st"), SearchFilter::field(TrackField::Name, "stra")];
+    assert_eq!(tracks_for(&cat, &fields, 5), (1, vec!["B0ZJEJR30M Strange Rose".into()]));
+    let album = [SearchFilter::field(TrackField::AlbumName, "hear"), SearchFilter::any("rose")];
+    assert_eq!(tracks_for(&cat, &album, 5).0, 2);
+    for (field, q) in [(TrackField::Id, "B0ZJEJR30"), (TrackField::Id, "b0zjejr30m"), (TrackField::CategoryId, "po")] {
+        assert_eq!(tracks_for(&cat, &[SearchFilter::field(field, q)], 5).0, 0, "{q}");
+    }
+}
+
+#[test]
+fn relevance_puts_exact_titles_then_exact_words_then_prefixes_and_typos_then_popularity() {
+    let cat = default_catalog();
+    // The exact title first, then the titles holding the word, by popularity.
+    let rose = [
+        "B0ESN3JA3X Rose",
+        "B09MPPO56M Little Rose",
+        "B0ZJEJR30M Strange Rose",
+        "B0F5Y4V6XQ Blue Rose",
+        "B0U6N2U6CF Sky of Rose",
+        "B0NEQ44OYP Rose of Monsoon",
+    ];
+    assert_eq!(tracks_for(&cat, &any("rose"), 6), (7, rose.map(String::from).to_vec()));
+    // Exact titles, then titles that are the word's completion ("Sunrise"), then the rest: all words exact
+    // before prefixes, then more fields matched ("Golden Sunset" is on the album "Lucky Sun"), then popularity.
+    let sun = [
+        "B04VSVWD0U Sun",
+        "B0XX1U53W8 Sun",
+        "B0N6JN33Y2 Sunrise",
+        "B0CEBX9O26 Sunrise",
+        "B0T1DKUML9 Golden Sunset",
+        "B097P5KSF3 Dark Sun",
+        "B0PMKC45XJ Love Me Like Sun",
+        "B02NYNWW20 Lazy Sun",
+    ];
+    assert_eq!(tracks_for(&cat, &any("sun"), 8).1, sun.map(String::from));
+    assert_eq!(&*cat[cat.track("B0T1DKUML9").expect("track").album].title, "Lucky Sun");
+    // "rosee" is one edit from "rose": the title matched whole, with a typo.
+    assert_eq!(tracks_for(&cat, &any("strange rosee"), 3).1, ["B0ZJEJR30M Strange Rose"]);
+    // Other sort orders keep their meaning over prefix matches.
+    let by_name = cat.search_tracks(&any("lov"), SortBy::Name, 0, usize::MAX);
+    assert!(by_name.items.windows(2).all(|w| derived::cmp_names(&cat[w[0]].title, &cat[w[1]].title).is_le()));
+    let by_pop = cat.search_tracks(&any("lov"), SortBy::Popularity, 0, usize::MAX);
+    assert!(by_pop.items.windows(2).all(|w| cat[w[0]].popularity >= cat[w[1]].popularity));
+    assert_eq!((by_name.total, by_pop.total), (227, 227));
 }

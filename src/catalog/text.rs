@@ -5,10 +5,21 @@
 //! is sorted by popularity and an intersection yields hits in popularity order. Each posting packs
 //! `rank << 3 | field_mask`, where the mask says in which of up to three fields (bit 0 = title or name) the token
 //! occurs; one list per token then serves both "match" queries (any field) and field queries.
+//!
+//! Tokens are folded (NFKD, combining marks dropped, lowercase), so `Beyoncé` is indexed as `beyonce`. The
+//! vocabulary is an [`fst::Map`] from token to token id: a query word is matched against it by automata, as a
+//! prefix of any token (search-as-you-type) and, for words of [`TYPO_MIN_CHARS`] or more, within one edit
+//! (Levenshtein distance 1). The word then stands for the union of the posting lists of every token it
+//! matches, each carrying how well it matched ([`EXACT`], [`PREFIX`], [`TYPO`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use fst::automaton::{Automaton, Levenshtein, Str};
+use fst::{IntoStreamer, Streamer};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// Field bit of the primary text field (track title, album title, artist name, …).
 pub(super) const TITLE: u8 = 1;
@@ -16,6 +27,15 @@ pub(super) const TITLE: u8 = 1;
 const MASK_BITS: u32 = 3;
 /// Largest number of documents one index can hold (ranks must fit next to the mask in a `u32`).
 pub(super) const MAX_DOCS: usize = 1 << (32 - MASK_BITS);
+
+/// Match quality of a query word: the word is a whole token.
+pub(super) const EXACT: u8 = 0;
+/// Match quality of a query word: the word is the start of a longer token.
+pub(super) const PREFIX: u8 = 1;
+/// Match quality of a query word: the word is one edit away from a token (and not a prefix of it).
+pub(super) const TYPO: u8 = 2;
+/// Query words of at least this many characters also match tokens one edit away.
+pub(super) const TYPO_MIN_CHARS: usize = 5;
 
 /// FxHash (as in rustc): a fast, non-cryptographic hasher for in-memory maps whose keys are not attacker chosen.
 #[derive(Default, Clone, Copy)]
@@ -65,27 +85,40 @@ impl Hasher for FxHasher {
 /// A `HashMap` with [`FxHasher`].
 pub(super) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
-/// Splits `text` into lowercase alphanumeric words and calls `f` with each; `buf` is scratch space.
+/// Splits `text` into folded alphanumeric words and calls `f` with each; `buf` is scratch space.
 ///
 /// Every non-alphanumeric character separates words, so `"Don't Stop (Live)"` gives `don`, `t`, `stop`, `live`.
+/// Words are folded: compatibility-decomposed (NFKD), stripped of combining marks and lowercased, so
+/// `"Beyoncé"` and `"BEYONCE"` both give `beyonce` and `"ﬁre"` gives `fire`.
 pub(super) fn for_each_token(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
     buf.clear();
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            if c.is_ascii() {
-                buf.push(c.to_ascii_lowercase());
-            } else {
-                buf.extend(c.to_lowercase());
-            }
-        } else if !buf.is_empty() {
+    let mut flush = |buf: &mut String| {
+        if !buf.is_empty() {
             f(buf);
             buf.clear();
         }
+    };
+    for c in text.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                flush(buf);
+            }
+            continue;
+        }
+        for d in std::iter::once(c).nfkd() {
+            if is_combining_mark(d) {
+                continue;
+            }
+            if d.is_alphanumeric() {
+                buf.extend(d.to_lowercase().filter(|&l| !is_combining_mark(l)));
+            } else {
+                flush(buf);
+            }
+        }
     }
-    if !buf.is_empty() {
-        f(buf);
-        buf.clear();
-    }
+    flush(buf);
 }
 
 /// The distinct tokens of `text`, in first-occurrence order.
@@ -100,19 +133,80 @@ pub(super) fn distinct_tokens(text: &str) -> Vec<String> {
     out
 }
 
+/// Whether every word of `query` matches a word of `text` the way an indexed search matches it (folded; as a
+/// prefix; within one edit for words of [`TYPO_MIN_CHARS`] or more), for the few texts that are not indexed
+/// (a customer's own playlists in the Device API's library search). A query without words matches nothing.
+pub(crate) fn text_matches(text: &str, query: &str) -> bool {
+    let have = distinct_tokens(text);
+    let want = distinct_tokens(query);
+    let accepts = |aut: &dyn Fn(&str) -> bool| have.iter().any(|h| aut(h));
+    !want.is_empty()
+        && want.iter().all(|w| {
+            let prefix = Str::new(w).starts_with();
+            if accepts(&|h: &str| runs(&prefix, h)) {
+                return true;
+            }
+            w.chars().count() >= TYPO_MIN_CHARS
+                && Levenshtein::new(w, 1).is_ok_and(|lev| accepts(&|h: &str| runs(&lev, h)))
+        })
+}
+
+/// Whether automaton `a` accepts the whole of `s`.
+fn runs<A: Automaton>(a: &A, s: &str) -> bool {
+    let mut state = a.start();
+    for &b in s.as_bytes() {
+        if !a.can_match(&state) {
+            return false;
+        }
+        state = a.accept(&state, b);
+    }
+    a.is_match(&state)
+}
+
 /// An inverted index from tokens to posting lists of packed `rank << 3 | mask` values, sorted ascending.
 #[derive(Default)]
 pub(super) struct InvertedIndex {
-    vocab: FxMap<Box<str>, u32>,
+    /// Token → token id (the position of its posting list).
+    vocab: fst::Map<Vec<u8>>,
     postings: Vec<Vec<u32>>,
     /// Per rank: the number of distinct tokens in the title field (saturating), for exact-title detection.
     title_tokens: Vec<u8>,
 }
 
 impl InvertedIndex {
-    /// The posting list of `token` (already lowercase), empty when the token is unknown.
-    pub(super) fn postings(&self, token: &str) -> &[u32] {
-        self.vocab.get(token).and_then(|&t| self.postings.get(t as usize)).map_or(&[], Vec::as_slice)
+    /// The non-empty posting lists of every token that the (folded) query `word` matches, with the match
+    /// quality: tokens starting with `word` ([`EXACT`] when equal, else [`PREFIX`]) and, when `word` has at
+    /// least [`TYPO_MIN_CHARS`] characters, tokens one edit away ([`TYPO`]). Sorted by quality.
+    pub(super) fn matches(&self, word: &str) -> Vec<(&[u32], u8)> {
+        let mut out: Vec<(&[u32], u8)> = Vec::new();
+        let mut push = |id: u64, q: u8| {
+            if let Some(list) = self.postings.get(id as usize).filter(|l| !l.is_empty()) {
+                out.push((list, q));
+            }
+        };
+        let mut prefixed = self.vocab.search(Str::new(word).starts_with()).into_stream();
+        while let Some((token, id)) = prefixed.next() {
+            push(id, if token == word.as_bytes() { EXACT } else { PREFIX });
+        }
+        if word.chars().count() >= TYPO_MIN_CHARS {
+            // A one-edit automaton of a short word is small; one that fails to build (too many states) only
+            // loses the typo matches.
+            if let Ok(lev) = Levenshtein::new(word, 1) {
+                let mut near = self.vocab.search(lev).into_stream();
+                while let Some((token, id)) = near.next() {
+                    if !token.starts_with(word.as_bytes()) {
+                        push(id, TYPO);
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|&(_, q)| q);
+        out
+    }
+
+    /// Number of documents.
+    pub(super) fn docs(&self) -> usize {
+        self.title_tokens.len()
     }
 
     /// Number of distinct title tokens of the document at `rank`.
@@ -123,14 +217,14 @@ impl InvertedIndex {
     /// Approximate heap size in bytes.
     pub(super) fn heap_bytes(&self) -> usize {
         let lists: usize = self.postings.iter().map(|p| p.capacity() * 4 + 24).sum();
-        let vocab: usize = self.vocab.keys().map(|k| k.len() + 16 + 4 + 8).sum();
-        lists + vocab + self.title_tokens.capacity()
+        lists + self.vocab.as_fst().as_bytes().len() + self.title_tokens.capacity()
     }
 }
 
 /// Builds an [`InvertedIndex`]; documents must be added in increasing rank order.
 #[derive(Default)]
 pub(super) struct IndexBuilder {
+    vocab: FxMap<Box<str>, u32>,
     index: InvertedIndex,
     scratch: Vec<(u32, u8)>,
     buf: String,
@@ -139,13 +233,13 @@ pub(super) struct IndexBuilder {
 impl IndexBuilder {
     /// Appends the token ids of `text` (with repeats) to `out`, adding unknown tokens to the vocabulary.
     pub(super) fn intern(&mut self, text: &str, out: &mut Vec<u32>) {
-        let Self { index, buf, .. } = self;
+        let Self { vocab, index, buf, .. } = self;
         for_each_token(text, buf, |tok| {
-            let id = match index.vocab.get(tok) {
+            let id = match vocab.get(tok) {
                 Some(&id) => id,
                 None => {
                     let id = index.postings.len() as u32;
-                    index.vocab.insert(tok.into(), id);
+                    vocab.insert(tok.into(), id);
                     index.postings.push(Vec::new());
                     id
                 }
@@ -185,8 +279,13 @@ impl IndexBuilder {
         self.index.title_tokens.push(titles);
     }
 
-    /// Finishes the index, trimming spare capacity.
+    /// Finishes the index: the vocabulary becomes an FST, spare capacity is trimmed.
     pub(super) fn finish(mut self) -> InvertedIndex {
+        let mut tokens: Vec<(Box<str>, u32)> = self.vocab.into_iter().collect();
+        tokens.sort_unstable();
+        // Keys are sorted and distinct, which is all the builder asks for.
+        self.index.vocab =
+            fst::Map::from_iter(tokens.iter().map(|(t, id)| (t.as_bytes(), u64::from(*id)))).unwrap_or_default();
         for p in &mut self.index.postings {
             p.shrink_to_fit();
         }
@@ -205,10 +304,184 @@ pub(super) fn rank_of(p: u32) -> u32 {
     p >> MASK_BITS
 }
 
-/// One conjunct of a query: a sorted posting list and what a posting must satisfy.
+/// A posting's match code: `(quality + 1) << 3 | field_mask`; 0 means "not present".
+fn code(quality: u8, p: u32) -> u8 {
+    ((quality + 1) << MASK_BITS) | (p & 0b111) as u8
+}
+
+/// Two codes of one document for one query word: the fields of both, the better quality.
+fn merge_codes(a: u8, b: u8) -> u8 {
+    match (a, b) {
+        (0, c) | (c, 0) => c,
+        _ => ((a >> MASK_BITS).min(b >> MASK_BITS) << MASK_BITS) | ((a | b) & 0b111),
+    }
+}
+
+/// Below this share of the documents (1 / `DENSE_SHARE`), a union of posting lists is merged into a sorted
+/// list; above it, into a dense per-document array (a very short prefix can match most of the catalog, where a
+/// byte per document beats sorting).
+const DENSE_SHARE: usize = 32;
+
+/// The documents of one query conjunct, with each document's match code.
+pub(super) enum Postings<'a> {
+    /// One sorted posting list whose postings all match with the given quality.
+    List(Cow<'a, [u32]>, u8),
+    /// Several sorted posting lists with their qualities, not yet merged (looked up one by one when the
+    /// intersection has few candidates).
+    Lists(Vec<(&'a [u32], u8)>),
+    /// Merged lists: sorted `rank << 8 | code`, one entry per document.
+    Merged(Vec<u64>),
+    /// Merged lists: the code of every document by rank (0 = absent).
+    Dense(Vec<u8>),
+}
+
+impl<'a> Postings<'a> {
+    /// The postings of a query word given the lists it matches ([`InvertedIndex::matches`]).
+    pub(super) fn of_matches(mut lists: Vec<(&'a [u32], u8)>) -> Self {
+        match lists.len() {
+            1 => {
+                let (l, q) = lists.swap_remove(0);
+                Self::List(Cow::Borrowed(l), q)
+            }
+            _ => Self::Lists(lists),
+        }
+    }
+
+    /// Number of postings (an upper bound of the number of documents).
+    fn size(&self) -> usize {
+        match self {
+            Self::List(l, _) => l.len(),
+            Self::Lists(ls) => ls.iter().map(|(l, _)| l.len()).sum(),
+            Self::Merged(v) => v.len(),
+            Self::Dense(d) => d.len(),
+        }
+    }
+
+    /// Merges `Lists` into `Merged` or `Dense` (by how much of `docs` documents they cover).
+    fn merge(&mut self, docs: usize) {
+        let Self::Lists(lists) = self else {
+            return;
+        };
+        let size: usize = lists.iter().map(|(l, _)| l.len()).sum();
+        if size.saturating_mul(DENSE_SHARE) > docs {
+            let mut dense = vec![0u8; docs];
+            // Lists come best quality first, so the first code a document gets has its best quality.
+            for &(list, q) in lists.iter() {
+                let c = code(q, 0);
+                for &p in list {
+                    if let Some(slot) = dense.get_mut(rank_of(p) as usize) {
+                        let m = (p & 0b111) as u8;
+                        *slot = if *slot == 0 { c | m } else { *slot | m };
+                    }
+                }
+            }
+            *self = Self::Dense(dense);
+        } else {
+            let mut v: Vec<u64> = Vec::with_capacity(size);
+            for &(list, q) in lists.iter() {
+                v.extend(list.iter().map(|&p| u64::from(rank_of(p)) << 8 | u64::from(code(q, p))));
+            }
+            v.sort_unstable();
+            let mut out: Vec<u64> = Vec::with_capacity(v.len());
+            for x in v {
+                match out.last_mut() {
+                    Some(last) if *last >> 8 == x >> 8 => {
+                        *last = (*last & !0xFF) | u64::from(merge_codes(*last as u8, x as u8));
+                    }
+                    _ => out.push(x),
+                }
+            }
+            *self = Self::Merged(out);
+        }
+    }
+
+    /// Calls `f` with `(rank, code)` of every document, in rank order (`Lists` must have been merged).
+    fn for_each(&self, mut f: impl FnMut(u32, u8) -> bool) {
+        match self {
+            Self::List(l, q) => {
+                for &p in l.iter() {
+                    if !f(rank_of(p), code(*q, p)) {
+                        return;
+                    }
+                }
+            }
+            Self::Merged(v) => {
+                for &x in v {
+                    if !f((x >> 8) as u32, x as u8) {
+                        return;
+                    }
+                }
+            }
+            Self::Dense(d) => {
+                // Eight documents at a time: most of a dense array can be empty.
+                let mut chunks = d.chunks_exact(8);
+                let mut base = 0u32;
+                for c in &mut chunks {
+                    if c.iter().any(|&b| b != 0) {
+                        for (i, &b) in c.iter().enumerate() {
+                            if b != 0 && !f(base + i as u32, b) {
+                                return;
+                            }
+                        }
+                    }
+                    base += 8;
+                }
+                for (i, &b) in chunks.remainder().iter().enumerate() {
+                    if b != 0 && !f(base + i as u32, b) {
+                        return;
+                    }
+                }
+            }
+            Self::Lists(ls) => {
+                debug_assert!(false, "unmerged lists cannot drive an intersection");
+                let _ = ls;
+            }
+        }
+    }
+
+    /// The code of the document at `rank` (0 = absent); lookups must come in increasing rank order, `cursors`
+    /// keeps the positions (one per list).
+    fn find(&self, cursors: &mut Vec<usize>, rank: u32) -> u8 {
+        match self {
+            Self::List(l, q) => {
+                cursors.resize(1, 0);
+                let pos = gallop(l, cursors[0], posting(rank));
+                cursors[0] = pos;
+                match l.get(pos) {
+                    Some(&p) if rank_of(p) == rank => code(*q, p),
+                    _ => 0,
+                }
+            }
+            Self::Lists(ls) => {
+                cursors.resize(ls.len(), 0);
+                let mut c = 0;
+                for (&(l, q), cur) in ls.iter().zip(cursors.iter_mut()) {
+                    let pos = gallop(l, *cur, posting(rank));
+                    *cur = pos;
+                    if let Some(&p) = l.get(pos).filter(|&&p| rank_of(p) == rank) {
+                        c = merge_codes(c, code(q, p));
+                    }
+                }
+                c
+            }
+            Self::Merged(v) => {
+                cursors.resize(1, 0);
+                let pos = gallop(v, cursors[0], u64::from(rank) << 8);
+                cursors[0] = pos;
+                match v.get(pos) {
+                    Some(&x) if x >> 8 == u64::from(rank) => x as u8,
+                    _ => 0,
+                }
+            }
+            Self::Dense(d) => d.get(rank as usize).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// One conjunct of a query: the documents of a query word or id filter, and what a posting must satisfy.
 pub(super) struct Term<'a> {
-    /// Sorted postings.
-    pub list: Cow<'a, [u32]>,
+    /// The documents.
+    pub list: Postings<'a>,
     /// Field bits that must all be set in the posting's mask (0 = any field).
     pub must: u8,
     /// Whether the term comes from a match query (counts towards the matched-field relevance).
@@ -227,10 +500,12 @@ pub(super) struct Hit {
     pub any_field: u8,
     /// Number of text terms found in the title.
     pub title_hits: u8,
+    /// The worst match quality of the words ([`EXACT`], [`PREFIX`] or [`TYPO`]).
+    pub quality: u8,
 }
 
 /// First position at or after `from` whose value is `>= target` (exponential then binary search).
-fn gallop(list: &[u32], from: usize, target: u32) -> usize {
+fn gallop<T: Copy + Ord>(list: &[T], from: usize, target: T) -> usize {
     let mut lo = from;
     let mut hi = from;
     let mut step = 1;
@@ -243,42 +518,50 @@ fn gallop(list: &[u32], from: usize, target: u32) -> usize {
     lo + list[lo..hi].partition_point(|&x| x < target)
 }
 
-/// An upper bound of the number of hits of `terms` (the shortest list's length), for pre-sizing buffers.
+/// An upper bound of the number of hits of `terms` (the smallest term's size), for pre-sizing buffers.
 pub(super) fn max_hits(terms: &[Term<'_>]) -> usize {
-    terms.iter().map(|t| t.list.len()).min().unwrap_or(0)
+    terms.iter().map(|t| t.list.size()).min().unwrap_or(0)
 }
 
 /// Calls `visit` with every document present in all `terms`, in rank order. No terms means no hits.
 ///
-/// Runs in time proportional to the shortest list times the log of the others.
-pub(super) fn intersect(terms: &mut [Term<'_>], mut visit: impl FnMut(Hit)) {
-    terms.sort_by_key(|t| t.list.len());
-    let Some((first, rest)) = terms.split_first() else {
+/// The smallest term drives: its documents are looked up in the others. A word matching several tokens is
+/// merged first when it drives or when looking up each of its lists would cost more than merging them; the
+/// merge is a sorted list, or a byte per document when the union covers much of the catalog.
+pub(super) fn intersect(terms: &mut [Term<'_>], docs: usize, mut visit: impl FnMut(Hit)) {
+    terms.sort_by_key(|t| t.list.size());
+    let Some((first, rest)) = terms.split_first_mut() else {
         return;
     };
-    let mut cursors = vec![0usize; rest.len()];
-    'docs: for &p in first.list.iter() {
-        let rank = rank_of(p);
-        let mut hit = Hit { rank, all_fields: 0b111, any_field: 0, title_hits: 0 };
-        if !accept(first, p, &mut hit) {
-            continue;
+    first.list.merge(docs);
+    let candidates = first.list.size();
+    for t in rest.iter_mut() {
+        if let Postings::Lists(ls) = &t.list {
+            // Looking up each list costs about a binary search per candidate and list.
+            if candidates.saturating_mul(ls.len()).saturating_mul(8) > t.list.size() {
+                t.list.merge(docs);
+            }
         }
-        let target = posting(rank);
-        for (term, cursor) in rest.iter().zip(cursors.iter_mut()) {
-            let pos = gallop(&term.list, *cursor, target);
-            *cursor = pos;
-            match term.list.get(pos) {
-                None => break 'docs,
-                Some(&q) if rank_of(q) != rank || !accept(term, q, &mut hit) => continue 'docs,
-                Some(_) => {}
+    }
+    let mut cursors: Vec<Vec<usize>> = vec![Vec::new(); rest.len()];
+    first.list.for_each(|rank, c| {
+        let mut hit = Hit { rank, all_fields: 0b111, any_field: 0, title_hits: 0, quality: EXACT };
+        if !accept(first, c, &mut hit) {
+            return true;
+        }
+        for (term, cur) in rest.iter().zip(cursors.iter_mut()) {
+            let c = term.list.find(cur, rank);
+            if c == 0 || !accept(term, c, &mut hit) {
+                return true;
             }
         }
         visit(hit);
-    }
+        true
+    });
 }
 
-fn accept(term: &Term<'_>, p: u32, hit: &mut Hit) -> bool {
-    let mask = (p & 0b111) as u8;
+fn accept(term: &Term<'_>, c: u8, hit: &mut Hit) -> bool {
+    let mask = c & 0b111;
     if mask & term.must != term.must {
         return false;
     }
@@ -289,19 +572,38 @@ fn accept(term: &Term<'_>, p: u32, hit: &mut Hit) -> bool {
     if term.text && mask & TITLE != 0 {
         hit.title_hits += 1;
     }
+    hit.quality = hit.quality.max((c >> MASK_BITS).saturating_sub(1));
     true
 }
 
 /// Number of distinct relevance classes ([`relevance_class`] is below this).
-const CLASSES: usize = 32;
+const CLASSES: usize = 256;
 
-/// The relevance class of a hit (smaller sorts first): exact title match, then the number of fields holding
-/// every match token, then the number of fields holding any. Within a class hits sort by popularity rank, which
-/// is the order [`intersect`] produces them in.
-pub(super) fn relevance_class(hit: &Hit, exact: bool, has_match_terms: bool) -> u8 {
+/// How a hit's title relates to the query: [`TITLE_EXACT`], [`TITLE_WHOLE`] or [`TITLE_OTHER`].
+pub(super) fn title_class(h: &Hit, text_terms: usize, title_tokens: u8) -> u8 {
+    let whole = text_terms > 0 && usize::from(h.title_hits) == text_terms && usize::from(title_tokens) == text_terms;
+    match (whole, h.quality) {
+        (true, EXACT) => TITLE_EXACT,
+        (true, _) => TITLE_WHOLE,
+        _ => TITLE_OTHER,
+    }
+}
+
+/// The title is exactly the query's words (any order).
+pub(super) const TITLE_EXACT: u8 = 0;
+/// Every title word is matched by a query word, some as a prefix or with a typo ("lov" and "Love").
+pub(super) const TITLE_WHOLE: u8 = 1;
+/// The title has words the query does not match.
+pub(super) const TITLE_OTHER: u8 = 2;
+
+/// The relevance class of a hit (smaller sorts first): its [`title_class`], then the worst match quality of
+/// its words (all exact, then some prefix, then some typo), then the number of fields holding every match
+/// token, then the number of fields holding any. Within a class hits sort by popularity rank, which is the
+/// order [`intersect`] produces them in.
+pub(super) fn relevance_class(hit: &Hit, title: u8, has_match_terms: bool) -> u8 {
     let (all, any) =
         if has_match_terms { (hit.all_fields.count_ones() as u8, hit.any_field.count_ones() as u8) } else { (0, 0) };
-    (u8::from(!exact) << 4) | ((3 - all.min(3)) << 2) | (3 - any.min(3))
+    (title.min(3) << 6) | (hit.quality.min(3) << 4) | ((3 - all.min(3)) << 2) | (3 - any.min(3))
 }
 
 /// The ranks at sorted positions `offset..offset + limit` of `hits` (`(class, rank)` in rank order), sorting
@@ -365,9 +667,92 @@ mod tests {
 
     #[test]
     fn tokenizer_lowercases_and_splits() {
-        assert_eq!(tokens("Don't Stop (Live) — Beyoncé 2"), ["don", "t", "stop", "live", "beyoncé", "2"]);
+        assert_eq!(tokens("Don't Stop (Live) — Beyoncé 2"), ["don", "t", "stop", "live", "beyonce", "2"]);
+        // Decomposed input, compatibility forms and capitals fold the same way.
+        assert_eq!(tokens("Beyonce\u{301} ÉCLAIR ﬁre Ⅻ Straße"), ["beyonce", "eclair", "fire", "xii", "straße"]);
         assert!(tokens("  !!  ").is_empty());
         assert_eq!(distinct_tokens("Love love LOVE me"), ["love", "me"]);
+    }
+
+    #[test]
+    fn unindexed_texts_match_like_the_index() {
+        assert!(text_matches("Ava's Road Trip", "road TRIP"));
+        assert!(text_matches("Ava's Road Trip", "ava ro"));
+        assert!(text_matches("Café Mornings", "cafe mornigs"));
+        assert!(!text_matches("Ava's Road Trip", "road movie"));
+        assert!(!text_matches("Ava's Road Trip", "raod"), "four letters: no typo");
+        assert!(!text_matches("Anything", "  "));
+    }
+
+    #[test]
+    fn matches_carry_their_quality() {
+        let mut b = IndexBuilder::default();
+        let mut ids = Vec::new();
+        b.intern("strange stranger strand stage", &mut ids);
+        b.add(0, &[(&ids, TITLE)]);
+        let idx = b.finish();
+        let got = |w: &str| idx.matches(w).into_iter().map(|(l, q)| (l.len(), q)).collect::<Vec<_>>();
+        // "stranger" is one edit away but a prefix match first; "strand" is two edits away.
+        assert_eq!(got("strange"), [(1, EXACT), (1, PREFIX)]);
+        assert_eq!(got("stran"), [(1, PREFIX), (1, PREFIX), (1, PREFIX)]);
+        assert_eq!(got("strnge"), [(1, TYPO)]);
+        assert!(got("stge").is_empty(), "no typo under five letters");
+        assert!(got("x").is_empty());
+    }
+
+    #[test]
+    fn merged_and_dense_unions_agree_with_lookups() {
+        // Three tokens over 200 documents; a word matching all three, merged both ways and looked up per list.
+        let mut b = IndexBuilder::default();
+        let (mut a, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new());
+        b.intern("rose", &mut a);
+        b.intern("roses", &mut c);
+        b.intern("rosy", &mut d);
+        for rank in 0..200u32 {
+            let mut fields: Vec<(&[u32], u8)> = Vec::new();
+            if rank % 3 == 0 {
+                fields.push((&a, TITLE));
+            }
+            if rank % 5 == 0 {
+                fields.push((&c, 2));
+            }
+            if rank % 7 == 0 {
+                fields.push((&d, 4));
+            }
+            b.add(rank, &fields);
+        }
+        let idx = b.finish();
+        let lists = idx.matches("ros");
+        let mut dense = Postings::Lists(lists.clone());
+        dense.merge(200);
+        assert!(matches!(dense, Postings::Dense(_)));
+        let mut merged = Postings::Lists(lists.clone());
+        merged.merge(usize::MAX);
+        assert!(matches!(merged, Postings::Merged(_)));
+        let per_list = Postings::Lists(lists);
+        let mut seen = Vec::new();
+        merged.for_each(|r, c| {
+            seen.push((r, c));
+            true
+        });
+        let mut from_dense = Vec::new();
+        dense.for_each(|r, c| {
+            from_dense.push((r, c));
+            true
+        });
+        assert_eq!(seen, from_dense);
+        let mut cur = Vec::new();
+        let looked_up: Vec<(u32, u8)> =
+            (0..200).map(|r| (r, per_list.find(&mut cur, r))).filter(|x| x.1 != 0).collect();
+        assert_eq!(seen, looked_up);
+        let want: Vec<(u32, u8)> = (0..200u32)
+            .filter(|r| r % 3 == 0 || r % 5 == 0 || r % 7 == 0)
+            .map(|r| {
+                let mask = u8::from(r % 3 == 0) | u8::from(r % 5 == 0) << 1 | u8::from(r % 7 == 0) << 2;
+                (r, ((PREFIX + 1) << 3) | mask)
+            })
+            .collect();
+        assert_eq!(seen, want, "\"ros\" is a prefix of each");
     }
 
     #[test]
@@ -383,7 +768,7 @@ mod tests {
 
     #[test]
     fn page_by_class_matches_full_sort() {
-        let hits: Vec<(u8, u32)> = (0..300u32).map(|r| ((r.wrapping_mul(2_654_435_761) >> 7) as u8 % 32, r)).collect();
+        let hits: Vec<(u8, u32)> = (0..300u32).map(|r| ((r.wrapping_mul(2_654_435_761) >> 7) as u8, r)).collect();
         let mut sorted = hits.clone();
         sorted.sort_unstable();
         for (off, lim) in [(0, 10), (5, 10), (290, 50), (0, 500), (300, 5), (299, 1)] {
@@ -415,11 +800,11 @@ mod tests {
         let idx = b.finish();
         let run = |must: u8| {
             let mut terms = [
-                Term { list: Cow::Borrowed(idx.postings("red")), must, matched: false, text: true },
-                Term { list: Cow::Borrowed(idx.postings("fox")), must: 0, matched: true, text: false },
+                Term { list: Postings::of_matches(idx.matches("red")), must, matched: false, text: true },
+                Term { list: Postings::of_matches(idx.matches("fox")), must: 0, matched: true, text: false },
             ];
             let mut out = Vec::new();
-            intersect(&mut terms, |h| out.push(h.rank));
+            intersect(&mut terms, idx.docs(), |h| out.push(h.rank));
             out
         };
         assert_eq!(run(0), [0, 1]);

@@ -37,6 +37,7 @@ mod music_faults;
 mod music_library;
 mod music_playback;
 mod music_playlists;
+mod music_search;
 mod music_v2;
 mod music_v2_playback;
 mod music_views;
