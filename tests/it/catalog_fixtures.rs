@@ -23,6 +23,21 @@ fn dir_with(catalog: &str) -> std::path::PathBuf {
     dir
 }
 
+/// A server (seed 1) whose fixture directory holds only `catalog` as its `catalog.yaml` (read at start, then
+/// removed).
+pub(crate) async fn app_with_catalog(catalog: &str) -> TestApp {
+    let dir = dir_with(catalog);
+    let app = TestApp::spawn_with(ServerConfig {
+        bind: ([127, 0, 0, 1], 0).into(),
+        seed: Some(1),
+        fixtures: Some(dir.clone()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    app
+}
+
 fn rand_suffix() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
@@ -52,17 +67,10 @@ async fn the_docs_example_ids_resolve_in_the_embedded_catalog() {
 
 #[tokio::test]
 async fn a_fixture_catalog_with_generate_false_replaces_the_generated_one() {
-    let dir = dir_with(
+    let app = app_with_catalog(
         "generate: false\nartists: [{id: B0FIXART01, name: Only Band}]\nalbums: [{id: B0FIXALB01, title: Only Album, artistId: B0FIXART01, releaseDate: '2001-02-03'}]\ntracks: [{id: B0FIXTRK01, title: Only Song, albumId: B0FIXALB01, duration: 100, isrc: USAB20100001}]\n",
-    );
-    let app = TestApp::spawn_with(ServerConfig {
-        bind: ([127, 0, 0, 1], 0).into(),
-        seed: Some(1),
-        fixtures: Some(dir.clone()),
-        ..ServerConfig::default()
-    })
+    )
     .await;
-    let _ = std::fs::remove_dir_all(&dir); // read at start
     let token = catalog_token(&app).await;
 
     let r = app

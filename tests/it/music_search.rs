@@ -5,7 +5,6 @@
 //! `POST /v2/search/tracks`) and the Device API (`/device/search/`). Ids are those of the test catalog
 //! (`catalog()`: embedded fixtures, seed 1).
 
-use amazon_music_mock::ServerConfig;
 use serde_json::{Value, json};
 
 use crate::lwa_support::*;
@@ -144,21 +143,10 @@ async fn device_search_finds_songs_by_prefix_and_typo() {
 
 #[tokio::test]
 async fn accents_fold_in_a_fixture_catalog() {
-    let dir = std::env::temp_dir().join(format!("amm-search-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("catalog.yaml"),
+    let app = crate::catalog_fixtures::app_with_catalog(
         "generate: false\nartists: [{id: B0FIXART01, name: Beyoncé}]\nalbums: [{id: B0FIXALB01, title: Crème Brûlée, artistId: B0FIXART01, releaseDate: '2003-06-23'}]\ntracks: [{id: B0FIXTRK01, title: Déjà Vu, albumId: B0FIXALB01, duration: 240, isrc: USSM10600001}, {id: B0FIXTRK02, title: Naïve, albumId: B0FIXALB01, duration: 200, isrc: USSM10600002}]\n",
     )
-    .unwrap();
-    let app = TestApp::spawn_with(ServerConfig {
-        bind: ([127, 0, 0, 1], 0).into(),
-        seed: Some(1),
-        fixtures: Some(dir.clone()),
-        ..ServerConfig::default()
-    })
     .await;
-    let _ = std::fs::remove_dir_all(&dir);
     let v1 = app.v1(&app.music_token(USER_UNLIMITED, "music::catalog").await);
     assert_eq!(v1_tracks(&v1, json!([{"query": "deja vu"}])).await, strings(&["B0FIXTRK01 Déjà Vu"]));
     assert_eq!(v1_tracks(&v1, json!([{"query": "NAIVE"}])).await, strings(&["B0FIXTRK02 Naïve"]));
