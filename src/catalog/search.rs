@@ -34,7 +34,7 @@ use super::derived::{FIELD2, FIELD3, RankedIndex};
 use super::ids::{AlbumIdx, ArtistIdx, EpisodeIdx, PlaylistIdx, ShowIdx, TrackIdx};
 use super::model::Genre;
 use super::text::{
-    EXACT, InvertedIndex, Postings, TITLE, Term, distinct_tokens, intersect, max_hits, page_by_class, posting, rank_of,
+    ClassPager, EXACT, InvertedIndex, Postings, TITLE, Term, distinct_tokens, intersect, max_hits, posting, rank_of,
     relevance_class, select_page, title_class,
 };
 use super::{Catalog, EntityRef};
@@ -285,14 +285,14 @@ impl Catalog {
                 Page { items, total }
             }
             _ => {
-                let mut hits = Vec::with_capacity(max_hits(&terms));
+                let mut pager = ClassPager::new(offset, limit);
                 let index = &ranked.index;
                 intersect(&mut terms, docs, |h| {
                     let title = title_class(&h, text_terms, index.title_tokens(h.rank));
-                    hits.push((relevance_class(&h, title, has_match), h.rank));
+                    pager.push(relevance_class(&h, title, has_match), h.rank);
                 });
-                let items = page_by_class(&hits, offset, limit).into_iter().map(to_track).collect();
-                Page { items, total: hits.len() }
+                let items = pager.page().into_iter().map(to_track).collect();
+                Page { items, total: pager.total() }
             }
         }
     }
@@ -444,11 +444,11 @@ fn name_search(r: &RankedIndex, query: &str, offset: usize, limit: usize) -> Pag
     let Some(mut terms) = word_terms(&r.index, &words) else {
         return Page::empty();
     };
-    let mut hits = Vec::with_capacity(max_hits(&terms));
+    let mut pager = ClassPager::new(offset, limit);
     intersect(&mut terms, r.index.docs(), |h| {
         let title = title_class(&h, words.len(), r.index.title_tokens(h.rank));
-        hits.push((relevance_class(&h, title, true), h.rank));
+        pager.push(relevance_class(&h, title, true), h.rank);
     });
-    let items = page_by_class(&hits, offset, limit).into_iter().map(|rank| r.by_rank[rank as usize]).collect();
-    Page { items, total: hits.len() }
+    let items = pager.page().into_iter().map(|rank| r.by_rank[rank as usize]).collect();
+    Page { items, total: pager.total() }
 }

@@ -606,32 +606,59 @@ pub(super) fn relevance_class(hit: &Hit, title: u8, has_match_terms: bool) -> u8
     (title.min(3) << 6) | (hit.quality.min(3) << 4) | ((3 - all.min(3)) << 2) | (3 - any.min(3))
 }
 
-/// The ranks at sorted positions `offset..offset + limit` of `hits` (`(class, rank)` in rank order), sorting
-/// by class then rank. Two linear passes and no sort: a class's hits are already in rank order.
-pub(super) fn page_by_class(hits: &[(u8, u32)], offset: usize, limit: usize) -> Vec<u32> {
-    let end = offset.saturating_add(limit).min(hits.len());
-    if offset >= end {
-        return Vec::new();
-    }
-    let mut next = [0usize; CLASSES];
-    for &(c, _) in hits {
-        next[usize::from(c) % CLASSES] += 1;
-    }
-    let mut start = 0;
-    for slot in &mut next {
-        let count = *slot;
-        *slot = start;
-        start += count;
-    }
-    let mut page = vec![0u32; end - offset];
-    for &(c, rank) in hits {
-        let slot = &mut next[usize::from(c) % CLASSES];
-        if (offset..end).contains(slot) {
-            page[*slot - offset] = rank;
+/// Gathers one page of hits sorted by relevance class then rank, from hits that come in rank order (as
+/// [`intersect`] gives them): it counts every hit but keeps, per class, only the first `offset + limit` (no
+/// later hit of a class can be on the page). A short prefix at a million documents has hundreds of thousands
+/// of hits; this keeps at most a page per class of them.
+pub(super) struct ClassPager {
+    offset: usize,
+    end: usize,
+    counts: Vec<usize>,
+    kept: Vec<Vec<u32>>,
+}
+
+impl ClassPager {
+    /// A pager for the sorted positions `offset..offset + limit`.
+    pub(super) fn new(offset: usize, limit: usize) -> Self {
+        ClassPager {
+            offset,
+            end: offset.saturating_add(limit),
+            counts: vec![0; CLASSES],
+            kept: vec![Vec::new(); CLASSES],
         }
-        *slot += 1;
     }
-    page
+
+    /// Takes the next hit (ranks must not decrease).
+    pub(super) fn push(&mut self, class: u8, rank: u32) {
+        let c = usize::from(class);
+        self.counts[c] += 1;
+        if self.kept[c].len() < self.end {
+            self.kept[c].push(rank);
+        }
+    }
+
+    /// How many hits were pushed.
+    pub(super) fn total(&self) -> usize {
+        self.counts.iter().sum()
+    }
+
+    /// The ranks at sorted positions `offset..offset + limit`.
+    pub(super) fn page(&self) -> Vec<u32> {
+        let mut page = Vec::new();
+        let mut start = 0;
+        for (count, kept) in self.counts.iter().zip(&self.kept) {
+            let (from, to) = (self.offset.max(start), self.end.min(start + count));
+            if from < to {
+                // Positions below `end` within a class are below `end` in it, so they were kept.
+                page.extend_from_slice(&kept[from - start..to - start]);
+            }
+            start += count;
+            if start >= self.end {
+                break;
+            }
+        }
+        page
+    }
 }
 
 /// Sorts just enough of `keys` to return the elements at sorted positions `offset..offset + limit`, in order.
@@ -767,13 +794,18 @@ mod tests {
     }
 
     #[test]
-    fn page_by_class_matches_full_sort() {
+    fn the_class_pager_matches_a_full_sort() {
         let hits: Vec<(u8, u32)> = (0..300u32).map(|r| ((r.wrapping_mul(2_654_435_761) >> 7) as u8, r)).collect();
         let mut sorted = hits.clone();
         sorted.sort_unstable();
         for (off, lim) in [(0, 10), (5, 10), (290, 50), (0, 500), (300, 5), (299, 1)] {
             let want: Vec<u32> = sorted.iter().skip(off).take(lim).map(|h| h.1).collect();
-            assert_eq!(page_by_class(&hits, off, lim), want);
+            let mut pager = ClassPager::new(off, lim);
+            for &(c, r) in &hits {
+                pager.push(c, r);
+            }
+            assert_eq!(pager.page(), want, "{off} {lim}");
+            assert_eq!(pager.total(), hits.len());
         }
     }
 
