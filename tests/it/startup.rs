@@ -250,21 +250,50 @@ async fn a_large_catalog_builds_behind_listening_on_and_requests_wait_for_it() {
     assert_eq!(status.code(), Some(0));
 }
 
-/// A large catalog that cannot be built (its fixture file names an unknown artist) ends the server with exit
-/// 2 and one line saying why, after `listening on`; a request that was waiting for it is refused with 503.
-#[tokio::test]
-async fn a_large_catalog_that_cannot_be_built_ends_the_server_with_exit_2() {
+/// A fixture directory whose `catalog.yaml` names an unknown artist: a catalog that cannot be built.
+fn bad_catalog_dir() -> TempDir {
     let dir = TempDir::new("bad-catalog");
     std::fs::write(
         dir.0.join("catalog.yaml"),
         "generate: true\nalbums:\n  - {id: B00000000A, title: Nowhere, artistId: B00000000Z, releaseDate: \"2020-01-01\", label: None}\n",
     )
     .unwrap();
+    dir
+}
+
+/// Embedded (no process to end), a large catalog that cannot be built leaves every request refused with a
+/// 503 saying why, in JSON.
+#[tokio::test]
+async fn an_embedded_server_whose_large_catalog_cannot_be_built_answers_503_saying_why() {
+    let dir = bad_catalog_dir();
+    let cfg = amazon_music_mock::ServerConfig {
+        bind: ([127, 0, 0, 1], 0).into(),
+        catalog_size: amazon_music_mock::BACKGROUND_CATALOG,
+        fixtures: Some(dir.0.clone()),
+        ..amazon_music_mock::ServerConfig::default()
+    };
+    let server = amazon_music_mock::start(&cfg).await.expect("listens before the catalog is built");
+    let r = reqwest::get(format!("{}/__admin/health", server.uri())).await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let body: serde_json::Value = r.json().await.unwrap();
+    let why = format!(
+        "the catalog could not be built: {}: catalog extension: albums[0].artistId: no artist \"B00000000Z\"",
+        dir.0.join("catalog.yaml").display()
+    );
+    assert_eq!(body, serde_json::json!({"error": why}));
+    server.stop().await;
+}
+
+/// From the command line, a large catalog that cannot be built ends the server with exit 2 and one line
+/// saying why, after `listening on`.
+#[tokio::test]
+async fn a_large_catalog_that_cannot_be_built_ends_the_server_with_exit_2() {
+    let dir = bad_catalog_dir();
     let size = amazon_music_mock::BACKGROUND_CATALOG.to_string();
     let mut child = serve(&["--catalog-size", &size, "--fixtures", dir.0.to_str().unwrap()]);
     let lines = stdout_lines(&mut child);
-    let base = address_of(&format!("{}\n", lines.recv_timeout(Duration::from_secs(60)).unwrap()));
-    let waiting = tokio::spawn(async move { reqwest::get(format!("{base}/__admin/health")).await });
+    address_of(&format!("{}\n", lines.recv_timeout(Duration::from_secs(60)).unwrap()));
     let (status, stderr) = wait_with_limit(child, Duration::from_secs(60));
     assert_eq!(status.code(), Some(2));
     let last = stderr.lines().last().unwrap_or_default();
@@ -277,7 +306,4 @@ async fn a_large_catalog_that_cannot_be_built_ends_the_server_with_exit_2() {
         ),
         "{stderr}"
     );
-    if let Ok(r) = waiting.await.unwrap() {
-        assert_eq!(r.status(), 503);
-    }
 }
