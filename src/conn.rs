@@ -16,7 +16,8 @@
 //! hyper's own `header_read_timeout` is off: its clock starts when hyper starts waiting for a head, so it also
 //! closes a kept-alive connection after the header timeout, and cannot give a 10 s header limit with a 60 s
 //! keep-alive. The watchdog gives both (the semantics of Go's `ReadHeaderTimeout` and `IdleTimeout`). What it
-//! reads belongs to its connection alone: a few atomics and a `Notify` that no other connection touches.
+//! reads belongs to its connection alone: a few atomics and a `Notify` that no other connection touches, and
+//! a request wakes it only while the server stops ([`Activity`]).
 //!
 //! **The cap.** At most [`ConnLimits::max_connections`] connections are served at once (one atomic count,
 //! changed once when a connection opens and once when it closes). One more is still read: its first request is
@@ -35,9 +36,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -257,19 +258,38 @@ enum Phase {
 
 /// One connection's activity, shared by its watchdog, its socket ([`Watched`]) and its requests ([`InFlight`];
 /// over HTTP/2 they run in tasks of their own). Nothing outside the connection touches it.
+///
+/// A request changes the phase three times (head, busy, idle); each change is a few atomic stores and one
+/// reading of the monotonic clock, and wakes nobody. The watchdog's timer fires at the deadline it was set
+/// for, reads the phase and when it began, and either closes the connection or sets itself for the rest of
+/// the current phase's limit. Only while the server stops does a change wake the watchdog (`changed`), which
+/// then closes the connection as soon as no request is in flight.
 struct Activity {
     /// Requests whose response has not been sent to the end.
     in_flight: AtomicUsize,
     /// A head is arriving: the connection is new, or bytes came while no request was in flight (HTTP/1.1).
     head: AtomicBool,
-    /// Wakes the watchdog when either changed.
+    /// When the connection was accepted: `since` counts from it.
+    opened: Instant,
+    /// When the phase last changed, in microseconds since `opened`.
+    since: AtomicU64,
+    /// The server is stopping: a change wakes the watchdog.
+    stopping: AtomicBool,
+    /// Wakes the watchdog on a change while the server stops.
     changed: Notify,
 }
 
 impl Activity {
     /// A new connection: waiting for its first head.
     fn new() -> Self {
-        Activity { in_flight: AtomicUsize::new(0), head: AtomicBool::new(true), changed: Notify::new() }
+        Activity {
+            in_flight: AtomicUsize::new(0),
+            head: AtomicBool::new(true),
+            opened: Instant::now(),
+            since: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            changed: Notify::new(),
+        }
     }
 
     /// The phase now.
@@ -283,10 +303,26 @@ impl Activity {
         }
     }
 
+    /// The phase now, and how long it has lasted.
+    fn phase_and_age(&self) -> (Phase, Duration) {
+        let phase = self.phase();
+        let since = Duration::from_micros(self.since.load(Ordering::Acquire));
+        (phase, self.opened.elapsed().saturating_sub(since))
+    }
+
+    /// The phase changed (the caller stored the change first).
+    fn changed(&self) {
+        let now = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.since.store(now, Ordering::Release);
+        if self.stopping.load(Ordering::Acquire) {
+            self.changed.notify_one();
+        }
+    }
+
     /// Bytes arrived on an HTTP/1.1 connection: with no request in flight, they begin a head.
     fn bytes_arrived(&self) {
         if self.in_flight.load(Ordering::Acquire) == 0 && !self.head.swap(true, Ordering::AcqRel) {
-            self.changed.notify_one();
+            self.changed();
         }
     }
 }
@@ -299,7 +335,7 @@ impl InFlight {
     fn begin(activity: &Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
         activity.head.store(false, Ordering::Release);
-        activity.changed.notify_one();
+        activity.changed();
         InFlight(activity.clone())
     }
 }
@@ -307,7 +343,7 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.changed.notify_one();
+            self.0.changed();
         }
     }
 }
@@ -396,13 +432,33 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Watched<I> {
     }
 }
 
-/// Arms the watchdog's timer for `limit` (a zero limit leaves it off); whether it is armed.
-fn arm(mut timer: Pin<&mut tokio::time::Sleep>, limit: Duration) -> bool {
-    if limit.is_zero() {
-        return false;
+/// The limit of a phase (zero: none).
+fn limit_of(phase: Phase, limits: &ConnLimits) -> Duration {
+    match phase {
+        Phase::Head => limits.header_timeout,
+        Phase::Idle => limits.idle_timeout,
+        Phase::Busy => Duration::ZERO,
     }
-    timer.set(tokio::time::sleep(limit));
-    true
+}
+
+/// What the watchdog does when its timer fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// The phase outlasted its limit: close the connection.
+    Close(Phase),
+    /// Look again after this long (the rest of the phase's limit, or, in a phase without one, the shorter
+    /// limit: a phase without a limit may end any time, and the next one's limit counts from then).
+    Again(Duration),
+}
+
+/// The watchdog's decision for a phase that has lasted `age`; `None` when no phase has a limit.
+fn check(phase: Phase, age: Duration, limits: &ConnLimits) -> Option<Check> {
+    let limit = limit_of(phase, limits);
+    if limit.is_zero() {
+        let shorter = [limits.header_timeout, limits.idle_timeout].into_iter().filter(|l| !l.is_zero()).min()?;
+        return Some(Check::Again(shorter));
+    }
+    Some(if age >= limit { Check::Close(phase) } else { Check::Again(limit - age) })
 }
 
 /// Serves one connection with hyper, its watchdog closing it when a phase lasts too long or the server stops
@@ -428,9 +484,13 @@ where
     // The watchdog times request heads (module doc).
     builder.http1().header_read_timeout(None);
     let mut conn = pin!(builder.serve_connection(io, service));
-    let mut timer = pin!(tokio::time::sleep(Duration::ZERO));
-    let mut phase = Phase::Head;
-    let mut armed = arm(timer.as_mut(), limits.header_timeout);
+    // The first look: a new connection is in its head phase (or already further along by then).
+    let first = check(Phase::Head, Duration::ZERO, &limits);
+    let mut timer = pin!(tokio::time::sleep(match first {
+        Some(Check::Again(after)) => after,
+        _ => Duration::ZERO,
+    }));
+    let armed = first.is_some();
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -440,28 +500,28 @@ where
                 }
                 return;
             }
-            // Every notification is a change, even when the phase reads the same: a whole request may have come
-            // and gone (idle, busy, idle again) before the watchdog looked, and the idle time starts anew.
-            () = activity.changed.notified() => {
-                phase = activity.phase();
-                armed = match phase {
-                    Phase::Head => arm(timer.as_mut(), limits.header_timeout),
-                    Phase::Idle => arm(timer.as_mut(), limits.idle_timeout),
-                    Phase::Busy => false,
-                };
-                if stopping && phase != Phase::Busy {
+            () = timer.as_mut(), if armed => {
+                let (phase, age) = activity.phase_and_age();
+                match check(phase, age, &limits) {
+                    Some(Check::Close(phase)) => {
+                        let why = if phase == Phase::Head { "no whole request head within" } else { "idle for" };
+                        tracing::debug!(peer = %peer, "connection closed: {why} {} s", seconds(limit_of(phase, &limits)));
+                        return;
+                    }
+                    Some(Check::Again(after)) => timer.as_mut().reset(tokio::time::Instant::now() + after),
+                    None => {}
+                }
+            }
+            // While stopping, every change wakes the watchdog: the connection closes once nothing is in flight.
+            () = activity.changed.notified(), if stopping => {
+                if activity.phase() != Phase::Busy {
                     return;
                 }
             }
-            () = timer.as_mut(), if armed => {
-                let why = if phase == Phase::Head { "no whole request head within" } else { "idle for" };
-                let limit = if phase == Phase::Head { limits.header_timeout } else { limits.idle_timeout };
-                tracing::debug!(peer = %peer, "connection closed: {why} {} s", seconds(limit));
-                return;
-            }
             _ = stop.changed(), if !stopping => {
                 stopping = true;
-                if phase != Phase::Busy {
+                activity.stopping.store(true, Ordering::Release);
+                if activity.phase() != Phase::Busy {
                     return;
                 }
                 conn.as_mut().graceful_shutdown();
@@ -598,6 +658,27 @@ mod tests {
         assert_eq!(a.phase(), Phase::Idle);
         a.bytes_arrived();
         assert_eq!(a.phase(), Phase::Head);
+    }
+
+    #[test]
+    fn the_watchdog_closes_a_phase_past_its_limit_and_otherwise_looks_again_when_it_would_end() {
+        let limits = ConnLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            ..ConnLimits::default()
+        };
+        let s = Duration::from_secs;
+        assert_eq!(check(Phase::Head, s(0), &limits), Some(Check::Again(s(10))));
+        assert_eq!(check(Phase::Head, s(4), &limits), Some(Check::Again(s(6))));
+        assert_eq!(check(Phase::Head, s(10), &limits), Some(Check::Close(Phase::Head)));
+        assert_eq!(check(Phase::Idle, s(10), &limits), Some(Check::Again(s(50))));
+        assert_eq!(check(Phase::Idle, s(61), &limits), Some(Check::Close(Phase::Idle)));
+        // A request in flight has no limit here: look again after the shorter limit.
+        assert_eq!(check(Phase::Busy, s(3600), &limits), Some(Check::Again(s(10))));
+        let no_head = ConnLimits { header_timeout: Duration::ZERO, ..limits };
+        assert_eq!(check(Phase::Head, s(3600), &no_head), Some(Check::Again(s(60))));
+        let none = ConnLimits { header_timeout: Duration::ZERO, idle_timeout: Duration::ZERO, ..limits };
+        assert_eq!(check(Phase::Idle, s(3600), &none), None);
     }
 
     #[test]

@@ -68,6 +68,11 @@ const CLOCK_EXCEPTIONS: &[(&str, &str)] = &[
     ),
     ("scenario/run", "how long a scenario and a run took (Instant; reports only)"),
     ("verdict/cmd", "how long asking for the verdict took (Instant; reports only)"),
+    (
+        "conn",
+        "when a connection's phase began, for its header and idle timeouts (Instant; they close connections, which \
+         no session's clock governs)",
+    ),
     ("tls", "the validity period of the certificate made at start (real time, which TLS clients check)"),
     (
         "store/sqlite",
