@@ -22,7 +22,7 @@ use serde_json::json;
 
 pub use crate::context::{AppState, CanonicalPath, DEVICE_HOST, Session, host_name, note};
 use crate::journal::{
-    Facts, JournalEntry, JournalNote, MisplacedSecret, Place, RECORDED_HEADERS, looks_like_token, redact,
+    Facts, JournalEntry, JournalNote, MisplacedSecret, Place, RECORDED_HEADERS, header_view, looks_like_token, redact,
 };
 use crate::store::SessionId;
 
@@ -419,19 +419,27 @@ fn base_entry(req: &Request, path: &str, at_ms: i64, state: &AppState) -> Journa
         })
         .collect();
     // Every header, recorded or not: a secret in `x-secret` is never journaled, but the client sent it.
+    let mut recorded: [Option<String>; RECORDED_HEADERS.len()] = Default::default();
     for (name, value) in h {
-        let Ok(value) = value.to_str() else { continue };
-        if let Some(kind) = crate::journal::secrets::misplaced(Place::Header, name.as_str(), value, path, &known) {
-            misplaced.push(MisplacedSecret { kind, place: Place::Header, name: name.as_str().to_owned() });
+        let name = name.as_str();
+        let slot = RECORDED_HEADERS.iter().position(|r| *r == name);
+        let Ok(value) = value.to_str() else {
+            if let Some(i) = slot {
+                recorded[i].get_or_insert_with(|| redact(name, "<non-ascii>"));
+            }
+            continue;
+        };
+        let view = header_view(state.fixtures.id(), name, value, &known);
+        if let Some(kind) = view.misplaced {
+            misplaced.push(MisplacedSecret { kind, place: Place::Header, name: name.to_owned() });
+        }
+        if let (Some(i), Some(v)) = (slot, view.recorded) {
+            // The first value of a repeated header, as `HeaderMap::get` has it.
+            recorded[i].get_or_insert(v);
         }
     }
-    let headers = RECORDED_HEADERS
-        .iter()
-        .filter_map(|name| {
-            let v = h.get(*name)?.to_str().unwrap_or("<non-ascii>");
-            Some(((*name).to_owned(), redact(name, v)))
-        })
-        .collect();
+    let headers =
+        RECORDED_HEADERS.iter().zip(recorded).filter_map(|(name, v)| Some(((*name).to_owned(), v?))).collect();
     JournalEntry {
         seq: 0,
         at_ms,

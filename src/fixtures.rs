@@ -226,6 +226,8 @@ impl fmt::Display for FixtureError {
 /// All fixtures, indexed for lookups on the request path.
 #[derive(Debug, Clone)]
 pub struct Fixtures {
+    /// Tells these fixtures apart from any other loaded in this process ([`Fixtures::id`]).
+    id: u64,
     profiles: Vec<SecurityProfile>,
     users: Vec<User>,
     clients: HashMap<String, (usize, usize)>,
@@ -359,7 +361,9 @@ impl Fixtures {
         if ufile.users.is_empty() {
             return Err(at(users.0, "at least one user is needed (auto-consent signs in as the first)".into()));
         }
-        Ok(Fixtures { profiles: pfile.security_profiles, users: ufile.users, clients, profile_index, user_index })
+        static LOADED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = LOADED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Fixtures { id, profiles: pfile.security_profiles, users: ufile.users, clients, profile_index, user_index })
     }
 
     /// Every security profile, in file order.
@@ -395,6 +399,12 @@ impl Fixtures {
 
     /// Whether `value` is the secret of a fixture client (the journal recognises a legacy 64-hex secret by
     /// its value, where its shape alone could be anything).
+    /// A number no other fixtures loaded by this process have: what is remembered of one server's fixtures
+    /// (the journal's judgements of headers, `journal::header_view`) is never taken for another's.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     pub fn knows_secret(&self, value: &str) -> bool {
         self.profiles
             .iter()

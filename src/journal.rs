@@ -53,6 +53,72 @@ pub fn is_secret(name: &str) -> bool {
 
 /// `[redacted:<first 8 hex of sha256>]`.
 pub fn fingerprint(value: &str) -> String {
+    // A client sends one token with many requests, and each is fingerprinted two or three times (its header,
+    // the journal's token, a note): the last few are remembered per thread, which spares the hash.
+    if let Some(fp) = FINGERPRINTS.with_borrow(|m| m.iter().find(|(v, _)| &**v == value).map(|(_, fp)| fp.clone())) {
+        return fp;
+    }
+    let fp = hashed_fingerprint(value);
+    FINGERPRINTS.with_borrow_mut(|m| {
+        if m.len() == MEMO {
+            m.pop_front();
+        }
+        m.push_back((value.into(), fp.clone()));
+    });
+    fp
+}
+
+/// How many values a thread remembers of each kind (fingerprints, headers judged).
+const MEMO: usize = 8;
+
+thread_local! {
+    /// The values this thread fingerprinted last, with their fingerprints.
+    static FINGERPRINTS: std::cell::RefCell<std::collections::VecDeque<(Box<str>, String)>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+    /// The headers this thread judged last.
+    static HEADERS: std::cell::RefCell<std::collections::VecDeque<JudgedHeader>> =
+        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+}
+
+/// A header a thread judged: (fixtures id, name, value) and what [`header_view`] made of it.
+type JudgedHeader = (u64, Box<str>, Box<str>, HeaderView);
+
+/// What the journal makes of one request header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderView {
+    /// The secret it carries where that secret does not belong ([`secrets::misplaced`]).
+    pub misplaced: Option<SecretKind>,
+    /// The value to record, redacted ([`redact`]), for the [`RECORDED_HEADERS`].
+    pub recorded: Option<String>,
+}
+
+/// Judges a request header for the journal: [`secrets::misplaced`] in [`Place::Header`], and [`redact`] when
+/// the header is one of the [`RECORDED_HEADERS`] (`name` in lower case, as HTTP header names are held).
+/// `known_secret` names the fixtures' client secrets, and `fixtures` tells fixtures apart: a client sends the
+/// same headers with every request, so the last few judged are remembered per thread and per fixtures, which
+/// spares scanning and hashing a token-sized value each time.
+pub fn header_view(fixtures: u64, name: &str, value: &str, known_secret: &dyn Fn(&str) -> bool) -> HeaderView {
+    let found = HEADERS.with_borrow(|m| {
+        m.iter().find(|(f, n, v, _)| *f == fixtures && &**n == name && &**v == value).map(|(.., view)| view.clone())
+    });
+    if let Some(view) = found {
+        return view;
+    }
+    let view = HeaderView {
+        // The path only matters for the query (`standard_place`).
+        misplaced: secrets::misplaced(Place::Header, name, value, "", known_secret),
+        recorded: RECORDED_HEADERS.contains(&name).then(|| redact(name, value)),
+    };
+    HEADERS.with_borrow_mut(|m| {
+        if m.len() == MEMO {
+            m.pop_front();
+        }
+        m.push_back((fixtures, name.into(), value.into(), view.clone()));
+    });
+    view
+}
+
+fn hashed_fingerprint(value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
     let mut s = String::with_capacity(19);
     s.push_str("[redacted:");
@@ -431,6 +497,24 @@ pub const RECORDED_HEADERS: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
+    use super::{HeaderView, SecretKind, fingerprint, hashed_fingerprint, header_view};
+
+    #[test]
+    fn a_remembered_fingerprint_is_the_hash_and_a_remembered_header_is_judged_per_fixtures() {
+        let token = "Atza|IwEBIremembered";
+        assert_eq!(fingerprint(token), hashed_fingerprint(token));
+        assert_eq!(fingerprint(token), hashed_fingerprint(token), "the second time from memory");
+        // A fixture's client secret has no shape of its own: one server's fixtures know it, another's not.
+        let secret = "fixture-secret-without-a-shape";
+        let knows = |v: &str| v == secret;
+        let view = header_view(1, "x-app-key", secret, &knows);
+        assert_eq!(view, HeaderView { misplaced: Some(SecretKind::ClientSecret), recorded: None });
+        assert_eq!(header_view(1, "x-app-key", secret, &knows), view, "from memory");
+        assert_eq!(header_view(2, "x-app-key", secret, &|_| false), HeaderView { misplaced: None, recorded: None });
+        let bearer = format!("Bearer {token}");
+        let recorded = Some(format!("Bearer {}", hashed_fingerprint(token)));
+        assert_eq!(header_view(1, "authorization", &bearer, &knows), HeaderView { misplaced: None, recorded });
+    }
     #[test]
     fn an_entry_is_cut_to_the_bounds_with_markers() {
         let mut e =

@@ -162,10 +162,25 @@ fn run_kind(run: &str, verifiers: bool) -> Option<SecretKind> {
     (verifiers && is_verifier(run)).then_some(SecretKind::CodeVerifier)
 }
 
-/// Whether `s` can hold no secret at all: shorter than the shortest run shape and without `At`, which every
-/// token prefix starts with.
+/// Whether `s` can hold no secret at all: without `At`, which every token prefix starts with, and without a
+/// run of unreserved characters as long as the shortest run shape (20): neither regex can match there
+/// (`Bearer [redacted:…]`, a host, most paths and header values), so one pass over the bytes decides it.
 fn clearly_clean(s: &str) -> bool {
-    s.len() < 20 && !s.contains("At")
+    if s.contains("At") {
+        return false;
+    }
+    let mut run = 0;
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-') {
+            run += 1;
+            if run == 20 {
+                return false;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    true
 }
 
 /// Replaces each match of `re` in `s` that `keep` accepts with its fingerprint.
@@ -308,6 +323,27 @@ mod tests {
 
     fn none(_: &str) -> bool {
         false
+    }
+
+    #[test]
+    fn a_clearly_clean_string_is_one_neither_regex_matches() {
+        for (s, clean) in [
+            ("Bearer [redacted:0a1b2c3d]", true),
+            ("127.0.0.1:8080", true),
+            ("/v1/me", true),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", true),
+            ("x Atza|IwEB", false),
+            ("Atzr%7CIwEB", false),
+            ("/v1/tracks/aaaaaaaaaaaaaaaaaaaaaaaaa", false),
+            ("a.b.c.d.e.f.g.h.i.jk/", false),
+            ("a.b.c.d.e.f.g.h.i./", true),
+            ("", true),
+        ] {
+            assert_eq!(clearly_clean(s), clean, "{s}");
+            if clean {
+                assert!(tokens().find(s).is_none() && runs().find(s).is_none(), "{s}");
+            }
+        }
     }
 
     #[test]

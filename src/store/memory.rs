@@ -980,13 +980,18 @@ impl SessionStore for MemorySession {
             sink.unsaved(weak);
         }
         j.entries.push_back((weight, Arc::new(entry)));
+        // What is pushed out is freed after the lock is released (an entry is a few dozen allocations).
+        let mut pushed_out = Vec::new();
         while j.entries.len() > self.bounds.journal_entries
             || (j.bytes > self.bounds.journal_bytes && j.entries.len() > 1)
         {
             let Some((old, e)) = j.entries.pop_front() else { break };
             j.bytes -= old;
             j.dropped = Some(e.seq);
+            pushed_out.push(e);
         }
+        drop(j);
+        drop(pushed_out);
     }
 
     async fn journal_page(&self, after: u64, limit: usize) -> (Vec<JournalEntry>, bool) {
