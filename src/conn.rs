@@ -40,11 +40,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, Version, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::{Body as _, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -56,9 +54,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
-
-use crate::context::AppState;
 
 /// Default of [`ConnLimits::header_timeout`] (`--header-timeout`).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -109,11 +104,18 @@ impl Default for ConnLimits {
     }
 }
 
+/// What a connection hands each request to: the application (`app::App`), cloned per connection and per
+/// request (a clone is a reference count), answering every request (a panic included) with a response.
+pub trait Answer: Clone + Send + Sync + 'static {
+    /// The response to `req`.
+    fn answer(self, req: Request) -> impl Future<Output = Response> + Send + 'static;
+}
+
 /// Serves `app` on `listener` (TLS first when `tls` is given) until `shutdown` resolves, then shuts down
 /// within `limits.shutdown_grace` (module doc).
-pub async fn serve(
+pub async fn serve<A: Answer>(
     listener: TcpListener,
-    app: Router,
+    app: A,
     tls: Option<TlsAcceptor>,
     limits: ConnLimits,
     shutdown: impl Future<Output = ()>,
@@ -205,7 +207,7 @@ impl Drop for Slot {
 
 /// Serves one connection under the cap: the TLS handshake (given up when the server stops first), then
 /// [`serve_io`].
-async fn serve_connection(a: Accepted, _slot: Slot, app: Router, limits: ConnLimits) {
+async fn serve_connection<A: Answer>(a: Accepted, _slot: Slot, app: A, limits: ConnLimits) {
     let Accepted { tcp, peer, tls, stop } = a;
     match tls {
         None => serve_io(tcp, peer, app, limits, stop).await,
@@ -463,7 +465,7 @@ fn check(phase: Phase, age: Duration, limits: &ConnLimits) -> Option<Check> {
 
 /// Serves one connection with hyper, its watchdog closing it when a phase lasts too long or the server stops
 /// (module doc).
-async fn serve_io<I>(io: I, peer: SocketAddr, app: Router, limits: ConnLimits, mut stop: watch::Receiver<()>)
+async fn serve_io<I, A: Answer>(io: I, peer: SocketAddr, app: A, limits: ConnLimits, mut stop: watch::Receiver<()>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -473,9 +475,9 @@ where
         let activity = activity.clone();
         hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
             let in_flight = InFlight::begin(&activity);
-            let answer = app.clone().oneshot(req.map(Body::new));
+            let answer = app.clone().answer(req.map(Body::new));
             async move {
-                let Ok(resp) = answer.await;
+                let resp = answer.await;
                 Ok::<_, Infallible>(resp.map(|body| Tracked { body, _in_flight: in_flight }))
             }
         })
@@ -573,23 +575,26 @@ pub fn seconds(d: Duration) -> String {
     format!("{}", d.as_secs_f64())
 }
 
-/// Middleware: a request body must arrive within `Limits::body_timeout` of the moment the request reaches the
-/// router (its head has arrived by then). The body is wrapped so that reading it past the deadline fails; the
+/// A request body must arrive within `limit` (`Limits::body_timeout`) of the moment the request reaches the
+/// router (its head has arrived by then); `next` answers the request. The body is wrapped so that reading it past the deadline fails; the
 /// handler answers whatever it answers to a broken body, and that answer is replaced by [`body_timed_out`]. A
 /// request without a body is left alone.
 ///
 /// The deadline is for the whole body, not a pause between two pieces of it (`tower_http`'s
 /// `RequestBodyTimeoutLayer`), which a client sending a byte now and then would never reach.
-pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.limits.body_timeout;
+pub async fn body_deadline<F: Future<Output = Response>>(
+    limit: Duration,
+    req: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     if limit.is_zero() || req.body().is_end_stream() {
-        return next.run(req).await;
+        return next(req).await;
     }
     let version = req.version();
     let fired = Arc::new(AtomicBool::new(false));
     let deadline = Box::pin(tokio::time::sleep(limit));
     let req = req.map(|inner| Body::new(DeadlineBody { inner, deadline, fired: fired.clone() }));
-    let resp = next.run(req).await;
+    let resp = next(req).await;
     if fired.load(Ordering::Acquire) { body_timed_out(limit, version) } else { resp }
 }
 

@@ -378,15 +378,7 @@ pub async fn start_with_state_and_tls(
     let state_file = state.state_file.clone();
     let scheme = if identity.is_some() { "https" } else { "http" };
     let state_for_sweep = state.clone();
-    let app = router(state).layer(axum::middleware::from_fn(
-        move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let origin = crate::stream::RequestOrigin {
-                scheme,
-                authority: req.uri().authority().map(|a| a.as_str().to_owned()),
-            };
-            crate::stream::in_request_origin(origin, next.run(req))
-        },
-    ));
+    let app = router(state, scheme);
     let sweeper = tokio::spawn(sweep_forever(state_for_sweep));
     let shutdown = async move {
         let _ = rx.await;
