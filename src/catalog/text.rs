@@ -7,7 +7,8 @@
 //! occurs; one list per token then serves both "match" queries (any field) and field queries.
 //!
 //! Tokens are folded (NFKD, combining marks dropped, lowercase), so `Beyoncé` is indexed as `beyonce`. The
-//! vocabulary is an [`fst::Map`] from token to token id: a query word is matched against it by automata, as a
+//! vocabulary is an [`fst::Map`] from token to token id ([`Vocab`]; a small one is built on its first search):
+//! a query word is matched against it by automata, as a
 //! prefix of any token (search-as-you-type) and, for words of [`TYPO_MIN_CHARS`] or more, within one edit
 //! (Levenshtein distance 1). The word then stands for the union of the posting lists of every token it
 //! matches, each carrying how well it matched ([`EXACT`], [`PREFIX`], [`TYPO`]).
@@ -163,11 +164,55 @@ fn runs<A: Automaton>(a: &A, s: &str) -> bool {
     a.is_match(&state)
 }
 
+/// Vocabularies of fewer tokens than this become their FST on their first search rather than at build time.
+/// The FST builder starts with a table of 20,000 nodes (allocated, filled, freed: about a megabyte), which for
+/// the six small indexes of the default catalog was a fifth of the server's start-up; a server that is never
+/// asked to search never builds them. A large vocabulary (a catalog built behind `listening on`) is built at
+/// once, so that no search waits for it.
+const LAZY_VOCAB_TOKENS: usize = 50_000;
+
+/// Token → token id (the position of its posting list), as an FST, built at once or on first use
+/// ([`LAZY_VOCAB_TOKENS`]).
+#[derive(Default)]
+pub(super) struct Vocab {
+    /// The sorted, distinct tokens with their ids, until the FST is built from them (empty once built at once).
+    tokens: Box<[(Box<str>, u32)]>,
+    map: std::sync::OnceLock<fst::Map<Vec<u8>>>,
+}
+
+impl Vocab {
+    /// The dictionary of `tokens` (sorted, distinct).
+    fn new(tokens: Vec<(Box<str>, u32)>) -> Self {
+        let vocab = Vocab { tokens: tokens.into_boxed_slice(), map: std::sync::OnceLock::new() };
+        if vocab.tokens.len() < LAZY_VOCAB_TOKENS {
+            return vocab;
+        }
+        let map = Self::build(&vocab.tokens);
+        Vocab { tokens: Box::default(), map: map.into() }
+    }
+
+    fn build(tokens: &[(Box<str>, u32)]) -> fst::Map<Vec<u8>> {
+        // Keys are sorted and distinct, which is all the builder asks for.
+        fst::Map::from_iter(tokens.iter().map(|(t, id)| (t.as_bytes(), u64::from(*id)))).unwrap_or_default()
+    }
+
+    /// The FST (built now if it was not).
+    fn map(&self) -> &fst::Map<Vec<u8>> {
+        self.map.get_or_init(|| Self::build(&self.tokens))
+    }
+
+    /// Bytes on the heap: the FST if built, the tokens it is built from if kept.
+    fn heap_bytes(&self) -> usize {
+        let tokens: usize = self.tokens.iter().map(|(t, _)| t.len() + 24).sum();
+        tokens + self.map.get().map_or(0, |m| m.as_fst().as_bytes().len())
+    }
+}
+
 /// An inverted index from tokens to posting lists of packed `rank << 3 | mask` values, sorted ascending.
 #[derive(Default)]
 pub(super) struct InvertedIndex {
     /// Token → token id (the position of its posting list).
-    vocab: fst::Map<Vec<u8>>,
+    vocab: Vocab,
     postings: Vec<Vec<u32>>,
     /// Per rank: the number of distinct tokens in the title field (saturating), for exact-title detection.
     title_tokens: Vec<u8>,
@@ -184,7 +229,8 @@ impl InvertedIndex {
                 out.push((list, q));
             }
         };
-        let mut prefixed = self.vocab.search(Str::new(word).starts_with()).into_stream();
+        let vocab = self.vocab.map();
+        let mut prefixed = vocab.search(Str::new(word).starts_with()).into_stream();
         while let Some((token, id)) = prefixed.next() {
             push(id, if token == word.as_bytes() { EXACT } else { PREFIX });
         }
@@ -192,7 +238,7 @@ impl InvertedIndex {
             // A one-edit automaton of a short word is small; one that fails to build (too many states) only
             // loses the typo matches.
             if let Ok(lev) = Levenshtein::new(word, 1) {
-                let mut near = self.vocab.search(lev).into_stream();
+                let mut near = vocab.search(lev).into_stream();
                 while let Some((token, id)) = near.next() {
                     if !token.starts_with(word.as_bytes()) {
                         push(id, TYPO);
@@ -217,7 +263,7 @@ impl InvertedIndex {
     /// Approximate heap size in bytes.
     pub(super) fn heap_bytes(&self) -> usize {
         let lists: usize = self.postings.iter().map(|p| p.capacity() * 4 + 24).sum();
-        lists + self.vocab.as_fst().as_bytes().len() + self.title_tokens.capacity()
+        lists + self.vocab.heap_bytes() + self.title_tokens.capacity()
     }
 }
 
@@ -279,13 +325,12 @@ impl IndexBuilder {
         self.index.title_tokens.push(titles);
     }
 
-    /// Finishes the index: the vocabulary becomes an FST, spare capacity is trimmed.
+    /// Finishes the index: the vocabulary becomes an FST (now, or on its first search: [`Vocab`]), spare
+    /// capacity is trimmed.
     pub(super) fn finish(mut self) -> InvertedIndex {
         let mut tokens: Vec<(Box<str>, u32)> = self.vocab.into_iter().collect();
         tokens.sort_unstable();
-        // Keys are sorted and distinct, which is all the builder asks for.
-        self.index.vocab =
-            fst::Map::from_iter(tokens.iter().map(|(t, id)| (t.as_bytes(), u64::from(*id)))).unwrap_or_default();
+        self.index.vocab = Vocab::new(tokens);
         for p in &mut self.index.postings {
             p.shrink_to_fit();
         }
@@ -685,6 +730,31 @@ pub(super) fn select_page<K: Ord + Copy>(keys: &mut [K], offset: usize, limit: u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_small_vocabulary_becomes_its_fst_on_first_use_and_a_large_one_at_once_with_the_same_answers() {
+        let tokens = |n: usize| -> Vec<(Box<str>, u32)> {
+            let mut v: Vec<(Box<str>, u32)> = (0..n).map(|i| (format!("w{i:06}").into(), i as u32)).collect();
+            v.sort_unstable();
+            v
+        };
+        let prefixed = |v: &Vocab, p: &str| -> Vec<u64> {
+            let mut out = Vec::new();
+            let mut st = v.map().search(Str::new(p).starts_with()).into_stream();
+            while let Some((_, id)) = st.next() {
+                out.push(id);
+            }
+            out
+        };
+        let small = Vocab::new(tokens(1_000));
+        assert!(small.map.get().is_none(), "not built before its first search");
+        assert_eq!(prefixed(&small, "w00099"), vec![990, 991, 992, 993, 994, 995, 996, 997, 998, 999]);
+        assert!(small.map.get().is_some());
+        let large = Vocab::new(tokens(LAZY_VOCAB_TOKENS));
+        assert!(large.map.get().is_some() && large.tokens.is_empty(), "built at once, its tokens dropped");
+        assert_eq!(prefixed(&large, "w00099"), prefixed(&small, "w00099"));
+        assert_eq!(prefixed(&large, "w04999").len(), 10);
+    }
 
     fn tokens(s: &str) -> Vec<String> {
         let mut v = Vec::new();
