@@ -164,15 +164,16 @@ fn runs<A: Automaton>(a: &A, s: &str) -> bool {
     a.is_match(&state)
 }
 
-/// Vocabularies of fewer tokens than this become their FST on their first search rather than at build time.
-/// The FST builder starts with a table of 20,000 nodes (allocated, filled, freed: about a megabyte), which for
-/// the six small indexes of the default catalog was a fifth of the server's start-up; a server that is never
-/// asked to search never builds them. A large vocabulary (a catalog built behind `listening on`) is built at
-/// once, so that no search waits for it.
-const LAZY_VOCAB_TOKENS: usize = 50_000;
+/// The vocabulary of an index of fewer documents than this becomes its FST on its first search rather than at
+/// build time. The FST builder starts with a table of 20,000 nodes (allocated, filled, freed: about a
+/// megabyte), which for the six small indexes of the default catalog was a fifth of the server's start-up; a
+/// server that is never asked to search never builds them. A large index (from the size at which the server
+/// builds its catalog behind `listening on`, `BACKGROUND_CATALOG`) has its FST built at once, so that no search
+/// waits for it.
+const LAZY_VOCAB_DOCS: usize = 100_000;
 
 /// Token → token id (the position of its posting list), as an FST, built at once or on first use
-/// ([`LAZY_VOCAB_TOKENS`]).
+/// ([`LAZY_VOCAB_DOCS`]).
 #[derive(Default)]
 pub(super) struct Vocab {
     /// The sorted, distinct tokens with their ids, until the FST is built from them (empty once built at once).
@@ -181,14 +182,12 @@ pub(super) struct Vocab {
 }
 
 impl Vocab {
-    /// The dictionary of `tokens` (sorted, distinct).
-    fn new(tokens: Vec<(Box<str>, u32)>) -> Self {
-        let vocab = Vocab { tokens: tokens.into_boxed_slice(), map: std::sync::OnceLock::new() };
-        if vocab.tokens.len() < LAZY_VOCAB_TOKENS {
-            return vocab;
+    /// The dictionary of `tokens` (sorted, distinct) of an index of `docs` documents.
+    fn new(tokens: Vec<(Box<str>, u32)>, docs: usize) -> Self {
+        if docs < LAZY_VOCAB_DOCS {
+            return Vocab { tokens: tokens.into_boxed_slice(), map: std::sync::OnceLock::new() };
         }
-        let map = Self::build(&vocab.tokens);
-        Vocab { tokens: Box::default(), map: map.into() }
+        Vocab { tokens: Box::default(), map: Self::build(&tokens).into() }
     }
 
     fn build(tokens: &[(Box<str>, u32)]) -> fst::Map<Vec<u8>> {
@@ -330,7 +329,7 @@ impl IndexBuilder {
     pub(super) fn finish(mut self) -> InvertedIndex {
         let mut tokens: Vec<(Box<str>, u32)> = self.vocab.into_iter().collect();
         tokens.sort_unstable();
-        self.index.vocab = Vocab::new(tokens);
+        self.index.vocab = Vocab::new(tokens, self.index.title_tokens.len());
         for p in &mut self.index.postings {
             p.shrink_to_fit();
         }
@@ -746,14 +745,14 @@ mod tests {
             }
             out
         };
-        let small = Vocab::new(tokens(1_000));
+        let small = Vocab::new(tokens(1_000), LAZY_VOCAB_DOCS - 1);
         assert!(small.map.get().is_none(), "not built before its first search");
         assert_eq!(prefixed(&small, "w00099"), vec![990, 991, 992, 993, 994, 995, 996, 997, 998, 999]);
         assert!(small.map.get().is_some());
-        let large = Vocab::new(tokens(LAZY_VOCAB_TOKENS));
+        let large = Vocab::new(tokens(5_000), LAZY_VOCAB_DOCS);
         assert!(large.map.get().is_some() && large.tokens.is_empty(), "built at once, its tokens dropped");
         assert_eq!(prefixed(&large, "w00099"), prefixed(&small, "w00099"));
-        assert_eq!(prefixed(&large, "w04999").len(), 10);
+        assert_eq!(prefixed(&large, "w0049").len(), 100);
     }
 
     fn tokens(s: &str) -> Vec<String> {
