@@ -313,7 +313,7 @@ impl Activity {
     }
 
     /// The phase changed (the caller stored the change first).
-    fn changed(&self) {
+    fn phase_changed(&self) {
         let now = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.since.store(now, Ordering::Release);
         if self.stopping.load(Ordering::Acquire) {
@@ -324,7 +324,7 @@ impl Activity {
     /// Bytes arrived on an HTTP/1.1 connection: with no request in flight, they begin a head.
     fn bytes_arrived(&self) {
         if self.in_flight.load(Ordering::Acquire) == 0 && !self.head.swap(true, Ordering::AcqRel) {
-            self.changed();
+            self.phase_changed();
         }
     }
 }
@@ -337,7 +337,7 @@ impl InFlight {
     fn begin(activity: &Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
         activity.head.store(false, Ordering::Release);
-        activity.changed();
+        activity.phase_changed();
         InFlight(activity.clone())
     }
 }
@@ -345,7 +345,7 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.changed();
+            self.0.phase_changed();
         }
     }
 }

@@ -55,33 +55,43 @@ pub fn is_secret(name: &str) -> bool {
 pub fn fingerprint(value: &str) -> String {
     // A client sends one token with many requests, and each is fingerprinted two or three times (its header,
     // the journal's token, a note): the last few are remembered per thread, which spares the hash.
-    if let Some(fp) = FINGERPRINTS.with_borrow(|m| m.iter().find(|(v, _)| &**v == value).map(|(_, fp)| fp.clone())) {
-        return fp;
-    }
-    let fp = hashed_fingerprint(value);
-    FINGERPRINTS.with_borrow_mut(|m| {
-        if m.len() == MEMO {
-            m.pop_front();
-        }
-        m.push_back((value.into(), fp.clone()));
-    });
-    fp
+    remembered(&FINGERPRINTS, |v| &**v == value, || value.into(), || hashed_fingerprint(value))
 }
 
 /// How many values a thread remembers of each kind (fingerprints, headers judged).
 const MEMO: usize = 8;
 
+/// The last [`MEMO`] values a thread computed of one kind, with the keys they were computed for.
+type Memo<K, V> = std::cell::RefCell<std::collections::VecDeque<(K, V)>>;
+
 thread_local! {
     /// The values this thread fingerprinted last, with their fingerprints.
-    static FINGERPRINTS: std::cell::RefCell<std::collections::VecDeque<(Box<str>, String)>> =
-        const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
-    /// The headers this thread judged last.
-    static HEADERS: std::cell::RefCell<std::collections::VecDeque<JudgedHeader>> =
+    static FINGERPRINTS: Memo<Box<str>, String> = const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
+    /// The headers this thread judged last: (fixtures id, name, value) and what [`header_view`] made of them.
+    static HEADERS: Memo<(u64, Box<str>, Box<str>), HeaderView> =
         const { std::cell::RefCell::new(std::collections::VecDeque::new()) };
 }
 
-/// A header a thread judged: (fixtures id, name, value) and what [`header_view`] made of it.
-type JudgedHeader = (u64, Box<str>, Box<str>, HeaderView);
+/// The value `memo` holds for the key `is_key` accepts, or else `compute`d now and remembered under `key()`
+/// (the oldest forgotten beyond [`MEMO`]).
+fn remembered<K, V: Clone>(
+    memo: &'static std::thread::LocalKey<Memo<K, V>>,
+    is_key: impl Fn(&K) -> bool,
+    key: impl FnOnce() -> K,
+    compute: impl FnOnce() -> V,
+) -> V {
+    if let Some(v) = memo.with_borrow(|m| m.iter().find(|(k, _)| is_key(k)).map(|(_, v)| v.clone())) {
+        return v;
+    }
+    let v = compute();
+    memo.with_borrow_mut(|m| {
+        if m.len() == MEMO {
+            m.pop_front();
+        }
+        m.push_back((key(), v.clone()));
+    });
+    v
+}
 
 /// What the journal makes of one request header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,24 +108,16 @@ pub struct HeaderView {
 /// same headers with every request, so the last few judged are remembered per thread and per fixtures, which
 /// spares scanning and hashing a token-sized value each time.
 pub fn header_view(fixtures: u64, name: &str, value: &str, known_secret: &dyn Fn(&str) -> bool) -> HeaderView {
-    let found = HEADERS.with_borrow(|m| {
-        m.iter().find(|(f, n, v, _)| *f == fixtures && &**n == name && &**v == value).map(|(.., view)| view.clone())
-    });
-    if let Some(view) = found {
-        return view;
-    }
-    let view = HeaderView {
-        // The path only matters for the query (`standard_place`).
-        misplaced: secrets::misplaced(Place::Header, name, value, "", known_secret),
-        recorded: RECORDED_HEADERS.contains(&name).then(|| redact(name, value)),
-    };
-    HEADERS.with_borrow_mut(|m| {
-        if m.len() == MEMO {
-            m.pop_front();
-        }
-        m.push_back((fixtures, name.into(), value.into(), view.clone()));
-    });
-    view
+    remembered(
+        &HEADERS,
+        |(f, n, v)| *f == fixtures && &**n == name && &**v == value,
+        || (fixtures, name.into(), value.into()),
+        || HeaderView {
+            // The path only matters for the query (`standard_place`).
+            misplaced: secrets::misplaced(Place::Header, name, value, "", known_secret),
+            recorded: RECORDED_HEADERS.contains(&name).then(|| redact(name, value)),
+        },
+    )
 }
 
 fn hashed_fingerprint(value: &str) -> String {
