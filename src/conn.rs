@@ -312,18 +312,30 @@ impl Activity {
         (phase, self.opened.elapsed().saturating_sub(since))
     }
 
-    /// The phase changed (the caller stored the change first).
-    fn phase_changed(&self) {
+    /// The phase is about to change: its new start time is stored before the change, so that the watchdog never
+    /// reads a new phase with the previous one's start (which would close a connection whose head has only just
+    /// begun, or that went idle only now after a long response). It may read the old phase with the new time,
+    /// which only makes it look again later. A request ending that leaves others in flight (HTTP/2) moves the time
+    /// of a busy phase, which has no limit.
+    fn phase_changing(&self) {
         let now = u64::try_from(self.opened.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.since.store(now, Ordering::Release);
+    }
+
+    /// The phase changed: while the server stops, the watchdog hears of it.
+    fn phase_changed(&self) {
         if self.stopping.load(Ordering::Acquire) {
             self.changed.notify_one();
         }
     }
 
-    /// Bytes arrived on an HTTP/1.1 connection: with no request in flight, they begin a head.
+    /// Bytes arrived on an HTTP/1.1 connection: with no request in flight, they begin a head. (Only the
+    /// connection's own task reads its socket and begins its requests, so nothing changes between the check and
+    /// the change.)
     fn bytes_arrived(&self) {
-        if self.in_flight.load(Ordering::Acquire) == 0 && !self.head.swap(true, Ordering::AcqRel) {
+        if self.in_flight.load(Ordering::Acquire) == 0 && !self.head.load(Ordering::Acquire) {
+            self.phase_changing();
+            self.head.store(true, Ordering::Release);
             self.phase_changed();
         }
     }
@@ -335,6 +347,7 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     /// A head arrived whole: the request is in flight.
     fn begin(activity: &Arc<Activity>) -> Self {
+        activity.phase_changing();
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
         activity.head.store(false, Ordering::Release);
         activity.phase_changed();
@@ -344,6 +357,7 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
+        self.0.phase_changing();
         if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.phase_changed();
         }
