@@ -46,20 +46,19 @@ impl CatalogFile {
     /// # Errors
     /// A [`FixtureError`] naming `file` and the entity at fault.
     pub fn build(self, file: &str, seed: u64, tracks: usize) -> Result<crate::catalog::Catalog, FixtureError> {
-        let mut catalog = crate::catalog::Catalog::generate(seed, if self.generate { tracks } else { 0 });
         let ext = crate::catalog::CatalogExtension {
             artists: self.artists,
             albums: self.albums,
             tracks: self.tracks,
             playlists: self.playlists,
         };
-        catalog.extend(ext).map_err(|e| FixtureError {
+        let tracks = if self.generate { tracks } else { 0 };
+        crate::catalog::Catalog::generate_extended(seed, tracks, ext).map_err(|e| FixtureError {
             file: file.to_owned(),
             line: None,
             column: None,
             message: e.to_string(),
-        })?;
-        Ok(catalog)
+        })
     }
 
     /// Reads `DIR/catalog.yaml`, or the embedded one when `dir` is `None` or has no such file.

@@ -219,6 +219,15 @@ impl Catalog {
         self.derived = d;
     }
 
+    /// Recomputes the id maps and relations only, leaving the search indexes empty (for a catalog about to be
+    /// extended, which rebuilds everything).
+    pub(super) fn rebuild_lookups(&mut self) {
+        let mut d = Derived::default();
+        self.build_id_maps(&mut d);
+        self.build_relations(&mut d);
+        self.derived = d;
+    }
+
     fn build_id_maps(&self, d: &mut Derived) {
         let asin_count = self.tracks.len() + self.albums.len() + self.artists.len() + self.playlists.len();
         d.asins.reserve(asin_count);

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::Catalog;
+use super::extend::{CatalogError, CatalogExtension};
 use super::ids::{
     ASIN_SPACE, AlbumIdx, ArtistIdx, Asin, Date, EpisodeIdx, Isrc, PlaylistIdx, ShowIdx, TrackIdx, profile_id,
     splitmix, uuid_from,
@@ -143,6 +144,26 @@ impl Catalog {
     /// is 800 tracks: 80 albums, 30 artists, 6 curated playlists, 4 podcast shows of 5–20 episodes.
     /// A million tracks take a few seconds in a release build.
     pub fn generate(seed: u64, tracks: usize) -> Catalog {
+        let mut cat = Self::generate_entities(seed, tracks);
+        cat.rebuild();
+        cat
+    }
+
+    /// [`Catalog::generate`], then [`Catalog::extend`] with `ext`: the search indexes are built once, after the
+    /// extension (generating them first and again after the extension took as long again at a million tracks).
+    ///
+    /// # Errors
+    /// As [`Catalog::extend`].
+    pub fn generate_extended(seed: u64, tracks: usize, ext: CatalogExtension) -> Result<Catalog, CatalogError> {
+        let mut cat = Self::generate_entities(seed, tracks);
+        // The extension looks up ids and album track lists; it rebuilds everything when done.
+        cat.rebuild_lookups();
+        cat.extend(ext)?;
+        Ok(cat)
+    }
+
+    /// The entities of [`Catalog::generate`], without derived data.
+    fn generate_entities(seed: u64, tracks: usize) -> Catalog {
         let n_tracks = tracks.min(MAX_GENERATED_TRACKS);
         let n_albums = n_tracks.div_ceil(10);
         let n_artists = (n_albums * 3).div_ceil(8);
@@ -255,18 +276,7 @@ impl Catalog {
             if n_tracks == 0 { Vec::new() } else { gen_playlists(&mut rng, &mut ids, n_tracks, &genre_tracks) };
         let (shows, episodes) = gen_podcasts(&mut rng, (n_tracks / 400).clamp(4, 2500));
 
-        let mut cat = Catalog {
-            seed,
-            artists,
-            albums,
-            tracks: track_list,
-            playlists,
-            shows,
-            episodes,
-            derived: Default::default(),
-        };
-        cat.rebuild();
-        cat
+        Catalog { seed, artists, albums, tracks: track_list, playlists, shows, episodes, derived: Default::default() }
     }
 }
 

@@ -325,6 +325,39 @@ fn search_view_starts_with_top_hits() {
 }
 
 #[test]
+fn generating_with_an_extension_builds_the_same_catalog_as_generating_then_extending() {
+    let mut two_steps = Catalog::generate(7, 800);
+    let existing_album = two_steps.albums()[3].id;
+    let doc = format!(
+        r#"{{"artists": [{{"id": "B0FIXART01", "name": "Quokka Parade"}}],
+            "albums": [{{"id": "B0FIXALB01", "title": "Marsupial", "artistId": "B0FIXART01", "releaseDate": "2017-11-10"}}],
+            "tracks": [{{"id": "B0FIXTRK01", "title": "Hop Along", "albumId": "{existing_album}", "duration": 215,
+                         "isrc": "USAB21700123", "popularity": 999999}}]}}"#
+    );
+    two_steps.extend_from_json(&doc).expect("valid extension");
+    let ext: CatalogExtension = serde_json::from_str(&doc).expect("valid extension");
+    let one_step = Catalog::generate_extended(7, 800, ext).expect("valid extension");
+    let json = |c: &Catalog| -> Vec<serde_json::Value> { c.tracks().iter().map(|t| c.track_json(t)).collect() };
+    assert_eq!(json(&one_step), json(&two_steps));
+    let album = one_step.album(existing_album.as_str()).expect("generated album").idx;
+    assert_eq!(one_step.album_tracks(album), two_steps.album_tracks(album));
+    for q in ["hop", "s", "quokka", "lov"] {
+        let page = |c: &Catalog| c.search_tracks(&[SearchFilter::any(q)], SortBy::Relevance, 0, 20);
+        assert_eq!(page(&one_step), page(&two_steps), "{q}");
+        assert_eq!(one_step.search_all(q, 5), two_steps.search_all(q, 5), "{q}");
+    }
+    assert_eq!(one_step.search_tracks(&[SearchFilter::any("hop along")], SortBy::Relevance, 0, 1).items.len(), 1);
+    let bad: CatalogExtension = serde_json::from_str(
+        r#"{"albums":[{"id":"B0FIXALB02","title":"x","artistId":"B0NOSUCH00","releaseDate":"2017-11-10"}]}"#,
+    )
+    .expect("parses");
+    assert!(matches!(
+        Catalog::generate_extended(7, 800, bad),
+        Err(CatalogError::Invalid { at, .. }) if at == "albums[0].artistId"
+    ));
+}
+
+#[test]
 fn extension_adds_searchable_entities_and_rejects_bad_input() {
     let mut cat = Catalog::generate(42, 800);
     let before = (cat.artists().len(), cat.albums().len(), cat.tracks().len());
