@@ -35,7 +35,7 @@ use super::ids::{AlbumIdx, ArtistIdx, EpisodeIdx, PlaylistIdx, ShowIdx, TrackIdx
 use super::model::Genre;
 use super::text::{
     ClassPager, EXACT, InvertedIndex, Postings, TITLE, Term, distinct_tokens, intersect, max_hits, posting, rank_of,
-    relevance_class, select_page, title_class,
+    ranked_page, relevance_class, select_page, title_class,
 };
 use super::{Catalog, EntityRef};
 
@@ -255,9 +255,11 @@ impl Catalog {
 
         if sort == SortBy::Popularity {
             // A single list needing no field check is already the answer, in order.
-            if let [Term { list: Postings::List(list, _), must: 0, .. }] = terms.as_slice() {
-                let items = list.iter().skip(offset).take(limit).map(|&p| to_track(rank_of(p))).collect();
-                return Page { items, total: list.len() };
+            if let [Term { list, must: 0, .. }] = terms.as_slice() {
+                if let Some(list) = list.as_one_list() {
+                    let items = list.iter().skip(offset).take(limit).map(|&p| to_track(rank_of(p))).collect();
+                    return Page { items, total: list.len() };
+                }
             }
             let end = offset.saturating_add(limit);
             let mut total = 0;
@@ -285,6 +287,9 @@ impl Catalog {
                 Page { items, total }
             }
             _ => {
+                if let Some((ranks, total)) = ranked_page(&terms, offset, limit) {
+                    return Page { items: ranks.into_iter().map(to_track).collect(), total };
+                }
                 let mut pager = ClassPager::new(offset, limit);
                 let index = &ranked.index;
                 intersect(&mut terms, docs, |h| {
@@ -422,11 +427,8 @@ fn same_words(a: &[String], b: &[String]) -> bool {
 fn word_terms<'a>(index: &'a InvertedIndex, words: &[WordTerm]) -> Option<Vec<Term<'a>>> {
     let mut terms = Vec::with_capacity(words.len() + 1);
     for w in words {
-        let lists = index.matches(&w.word);
-        if lists.is_empty() {
-            return None;
-        }
-        terms.push(Term { list: Postings::of_matches(lists), must: w.must, matched: w.matched, text: w.text });
+        let list = index.postings(&w.word)?;
+        terms.push(Term { list, must: w.must, matched: w.matched, text: w.text });
     }
     Some(terms)
 }
@@ -444,6 +446,9 @@ fn name_search(r: &RankedIndex, query: &str, offset: usize, limit: usize) -> Pag
     let Some(mut terms) = word_terms(&r.index, &words) else {
         return Page::empty();
     };
+    if let Some((ranks, total)) = ranked_page(&terms, offset, limit) {
+        return Page { items: ranks.into_iter().map(|rank| r.by_rank[rank as usize]).collect(), total };
+    }
     let mut pager = ClassPager::new(offset, limit);
     intersect(&mut terms, r.index.docs(), |h| {
         let title = title_class(&h, words.len(), r.index.title_tokens(h.rank));

@@ -215,6 +215,121 @@ pub(super) struct InvertedIndex {
     postings: Vec<Vec<u32>>,
     /// Per rank: the number of distinct tokens in the title field (saturating), for exact-title detection.
     title_tokens: Vec<u8>,
+    /// The union of the posting lists of every token starting with a short prefix that matches a large share
+    /// of the documents ([`DenseUnions`]); empty below [`LAZY_VOCAB_DOCS`] documents.
+    dense: DenseUnions,
+}
+
+/// Prefixes of up to this many characters whose tokens cover a large share of an index (1 / [`DENSE_SHARE`] of
+/// its documents or more) have their union of postings precomputed. Longer query words also match tokens one
+/// edit away (from [`TYPO_MIN_CHARS`]) or are rare enough to merge at query time.
+const DENSE_PREFIX_CHARS: usize = TYPO_MIN_CHARS - 1;
+
+/// The precomputed unions of a large index's dense prefixes. A one-letter word typed into a search box at a
+/// million tracks matches some 600,000 of them through hundreds of tokens; merging those lists per query took
+/// half of the query's time, and ranking the hits the other half.
+#[derive(Default)]
+struct DenseUnions {
+    unions: FxMap<Box<str>, DenseUnion>,
+}
+
+/// The documents of one dense prefix.
+struct DenseUnion {
+    /// Sorted postings (`rank << 3 | mask`, the mask the fields of every token the prefix begins).
+    union: Box<[u32]>,
+    /// The ranks of the first [`TOP_RANKED`] documents of the prefix searched alone in any field, in relevance
+    /// order ([`relevance_class`] of a one-word match query, then popularity).
+    top: Box<[u32]>,
+}
+
+/// How many documents of a dense prefix searched alone are kept in relevance order: ten pages of the largest
+/// page (100) a search returns.
+const TOP_RANKED: usize = 1_000;
+
+impl DenseUnions {
+    /// The unions of every dense prefix of up to [`DENSE_PREFIX_CHARS`] characters of `tokens` (sorted,
+    /// distinct, with their ids into `postings`) over the documents whose title token counts are `titles`.
+    fn build(tokens: &[(Box<str>, u32)], postings: &[Vec<u32>], titles: &[u8]) -> Self {
+        let docs = titles.len();
+        let mut unions: FxMap<Box<str>, DenseUnion> = FxMap::default();
+        // One byte per document: the fields of the tokens seen so far, with bit 3 marking presence.
+        let mut seen = vec![0u8; docs];
+        let list = |id: u32| postings.get(id as usize).map_or(&[][..], Vec::as_slice);
+        for chars in 1..=DENSE_PREFIX_CHARS {
+            let mut start = 0;
+            while start < tokens.len() {
+                let Some(prefix) = char_prefix(&tokens[start].0, chars) else {
+                    start += 1;
+                    continue;
+                };
+                // Sorted tokens sharing a prefix are consecutive, the prefix itself (if a token) first.
+                let end = start + tokens[start..].partition_point(|(t, _)| t.starts_with(prefix));
+                let group = &tokens[start..end];
+                start = end;
+                let size: usize = group.iter().map(|&(_, id)| list(id).len()).sum();
+                // A prefix of one token only is that token's list already.
+                if group.len() < 2 || size.saturating_mul(DENSE_SHARE) <= docs {
+                    continue;
+                }
+                for &(_, id) in group {
+                    for &p in list(id) {
+                        if let Some(slot) = seen.get_mut(rank_of(p) as usize) {
+                            *slot |= 0b1000 | (p & 0b111) as u8;
+                        }
+                    }
+                }
+                let mut union = Vec::with_capacity(size.min(docs));
+                for (rank, slot) in seen.iter_mut().enumerate() {
+                    if *slot != 0 {
+                        union.push((rank as u32) << MASK_BITS | u32::from(*slot & 0b111));
+                        *slot = 0;
+                    }
+                }
+                let exact = group.first().filter(|(t, _)| **t == *prefix).map_or(&[][..], |&(_, id)| list(id));
+                let top = ranked_alone(Postings::Prefix { union: &union, exact, top: &[] }, titles, TOP_RANKED);
+                unions.insert(prefix.into(), DenseUnion { union: union.into_boxed_slice(), top: top.into() });
+            }
+        }
+        DenseUnions { unions }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.unions.iter().map(|(k, u)| k.len() + (u.union.len() + u.top.len()) * 4 + 56).sum()
+    }
+}
+
+/// The first `limit` ranks of the documents of one word searched alone in any field, in relevance order: the
+/// query's own ranking ([`intersect`], [`title_class`], [`relevance_class`], [`ClassPager`]).
+fn ranked_alone(list: Postings<'_>, titles: &[u8], limit: usize) -> Vec<u32> {
+    let mut terms = [Term { list, must: 0, matched: true, text: true }];
+    let mut pager = ClassPager::new(0, limit);
+    intersect(&mut terms, titles.len(), |h| {
+        let title = title_class(&h, 1, titles.get(h.rank as usize).copied().unwrap_or(0));
+        pager.push(relevance_class(&h, title, true), h.rank);
+    });
+    pager.page()
+}
+
+/// When `terms` is one word searched alone in any field (a match query of one word, no field filters) and
+/// that word is a dense prefix, the ranks at relevance positions `offset..offset + limit` and the number of
+/// hits, from the order kept at build time; `None` otherwise (or past the kept order).
+pub(super) fn ranked_page(terms: &[Term<'_>], offset: usize, limit: usize) -> Option<(Vec<u32>, usize)> {
+    let [Term { list: Postings::Prefix { union, top, .. }, must: 0, matched: true, text: true }] = terms else {
+        return None;
+    };
+    let end = offset.saturating_add(limit).min(union.len());
+    if end > top.len() {
+        return None;
+    }
+    Some((top.get(offset..end).unwrap_or_default().to_vec(), union.len()))
+}
+
+/// The first `chars` characters of `token`, if it has that many.
+fn char_prefix(token: &str, chars: usize) -> Option<&str> {
+    match token.char_indices().nth(chars) {
+        Some((end, _)) => Some(&token[..end]),
+        None => (token.chars().count() == chars).then_some(token),
+    }
 }
 
 impl InvertedIndex {
@@ -249,6 +364,17 @@ impl InvertedIndex {
         out
     }
 
+    /// The documents of the (folded) query `word`, with the quality of each match ([`Self::matches`]); `None`
+    /// when it matches no token. A dense prefix comes precomputed ([`DenseUnions`]).
+    pub(super) fn postings(&self, word: &str) -> Option<Postings<'_>> {
+        if let Some(DenseUnion { union, top }) = self.dense.unions.get(word) {
+            let exact = self.vocab.map().get(word).and_then(|id| self.postings.get(id as usize));
+            return Some(Postings::Prefix { union, exact: exact.map_or(&[][..], Vec::as_slice), top });
+        }
+        let lists = self.matches(word);
+        (!lists.is_empty()).then(|| Postings::of_matches(lists))
+    }
+
     /// Number of documents.
     pub(super) fn docs(&self) -> usize {
         self.title_tokens.len()
@@ -262,7 +388,7 @@ impl InvertedIndex {
     /// Approximate heap size in bytes.
     pub(super) fn heap_bytes(&self) -> usize {
         let lists: usize = self.postings.iter().map(|p| p.capacity() * 4 + 24).sum();
-        lists + self.vocab.heap_bytes() + self.title_tokens.capacity()
+        lists + self.vocab.heap_bytes() + self.title_tokens.capacity() + self.dense.heap_bytes()
     }
 }
 
@@ -324,12 +450,21 @@ impl IndexBuilder {
         self.index.title_tokens.push(titles);
     }
 
-    /// Finishes the index: the vocabulary becomes an FST (now, or on its first search: [`Vocab`]), spare
-    /// capacity is trimmed.
-    pub(super) fn finish(mut self) -> InvertedIndex {
+    /// Finishes the index: the vocabulary becomes an FST (now, or on its first search: [`Vocab`]), a large
+    /// index's dense prefixes get their unions ([`DenseUnions`]), spare capacity is trimmed.
+    pub(super) fn finish(self) -> InvertedIndex {
+        self.finish_with_unions_from(LAZY_VOCAB_DOCS)
+    }
+
+    /// [`Self::finish`], precomputing dense prefix unions from `min_docs` documents.
+    fn finish_with_unions_from(mut self, min_docs: usize) -> InvertedIndex {
         let mut tokens: Vec<(Box<str>, u32)> = self.vocab.into_iter().collect();
         tokens.sort_unstable();
-        self.index.vocab = Vocab::new(tokens, self.index.title_tokens.len());
+        let docs = self.index.title_tokens.len();
+        if docs >= min_docs {
+            self.index.dense = DenseUnions::build(&tokens, &self.index.postings, &self.index.title_tokens);
+        }
+        self.index.vocab = Vocab::new(tokens, docs);
         for p in &mut self.index.postings {
             p.shrink_to_fit();
         }
@@ -377,6 +512,10 @@ pub(super) enum Postings<'a> {
     Merged(Vec<u64>),
     /// Merged lists: the code of every document by rank (0 = absent).
     Dense(Vec<u8>),
+    /// A precomputed union of the lists of every token starting with a word ([`DenseUnions`]), and the word's
+    /// own list: a document in both matches [`EXACT`]ly, in the union only as a [`PREFIX`]. `top`: the first
+    /// ranks of the word searched alone, in relevance order ([`ranked_page`]).
+    Prefix { union: &'a [u32], exact: &'a [u32], top: &'a [u32] },
 }
 
 impl<'a> Postings<'a> {
@@ -391,6 +530,15 @@ impl<'a> Postings<'a> {
         }
     }
 
+    /// The postings as one sorted list, one posting per document, when they are one (`List`, `Prefix`).
+    pub(super) fn as_one_list(&self) -> Option<&[u32]> {
+        match self {
+            Self::List(l, _) => Some(l),
+            Self::Prefix { union, .. } => Some(union),
+            Self::Lists(_) | Self::Merged(_) | Self::Dense(_) => None,
+        }
+    }
+
     /// Number of postings (an upper bound of the number of documents).
     fn size(&self) -> usize {
         match self {
@@ -398,6 +546,7 @@ impl<'a> Postings<'a> {
             Self::Lists(ls) => ls.iter().map(|(l, _)| l.len()).sum(),
             Self::Merged(v) => v.len(),
             Self::Dense(d) => d.len(),
+            Self::Prefix { union, .. } => union.len(),
         }
     }
 
@@ -476,6 +625,19 @@ impl<'a> Postings<'a> {
                     }
                 }
             }
+            Self::Prefix { union, exact, .. } => {
+                let mut e = 0;
+                for &p in union.iter() {
+                    let rank = rank_of(p);
+                    while exact.get(e).is_some_and(|&x| rank_of(x) < rank) {
+                        e += 1;
+                    }
+                    let q = if exact.get(e).is_some_and(|&x| rank_of(x) == rank) { EXACT } else { PREFIX };
+                    if !f(rank, code(q, p)) {
+                        return;
+                    }
+                }
+            }
             Self::Lists(ls) => {
                 debug_assert!(false, "unmerged lists cannot drive an intersection");
                 let _ = ls;
@@ -518,6 +680,18 @@ impl<'a> Postings<'a> {
                 }
             }
             Self::Dense(d) => d.get(rank as usize).copied().unwrap_or(0),
+            Self::Prefix { union, exact, .. } => {
+                cursors.resize(2, 0);
+                let pos = gallop(union, cursors[0], posting(rank));
+                cursors[0] = pos;
+                let Some(&p) = union.get(pos).filter(|&&p| rank_of(p) == rank) else {
+                    return 0;
+                };
+                let e = gallop(exact, cursors[1], posting(rank));
+                cursors[1] = e;
+                let q = if exact.get(e).is_some_and(|&x| rank_of(x) == rank) { EXACT } else { PREFIX };
+                code(q, p)
+            }
         }
     }
 }
@@ -849,6 +1023,83 @@ mod tests {
             })
             .collect();
         assert_eq!(seen, want, "\"ros\" is a prefix of each");
+    }
+
+    #[test]
+    fn precomputed_prefix_unions_answer_as_the_merged_lists() {
+        // 400 documents over tokens sharing prefixes; some hold "s" itself, fields vary.
+        let vocab = ["s", "sa", "sab", "sabc", "sb", "se", "t", "ta", "zé", "zee", "u"];
+        let mut b = IndexBuilder::default();
+        let ids: Vec<Vec<u32>> = vocab.iter().map(|w| b.intern_vec(w)).collect();
+        for rank in 0..400u32 {
+            let mut fields: Vec<(&[u32], u8)> = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                let h = rank.wrapping_mul(2_654_435_761).rotate_left(i as u32 * 3);
+                if h % (3 + i as u32) == 0 {
+                    fields.push((id, 1 << (h % 3)));
+                }
+            }
+            b.add(rank, &fields);
+        }
+        let idx = b.finish_with_unions_from(0);
+        let walk = |p: &Postings<'_>| {
+            let mut out = Vec::new();
+            p.for_each(|r, c| {
+                out.push((r, c));
+                true
+            });
+            out
+        };
+        for word in ["s", "sa", "sab", "sabc", "sb", "t", "ta", "z", "ze", "u"] {
+            let pre = idx.postings(word).expect("a known prefix");
+            // Prefixes of two tokens or more are precomputed; a prefix of one token is that token's list.
+            let several = ["s", "sa", "sab", "t", "z", "ze"].contains(&word);
+            assert_eq!(matches!(pre, Postings::Prefix { .. }), several, "{word}");
+            let mut merged = Postings::of_matches(idx.matches(word));
+            merged.merge(usize::MAX);
+            let want = walk(&merged);
+            assert!(!want.is_empty());
+            assert_eq!(walk(&pre), want, "{word}: the same documents with the same codes");
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for rank in 0..400 {
+                assert_eq!(pre.find(&mut a, rank), merged.find(&mut b, rank), "{word} at {rank}");
+            }
+            assert_eq!(pre.as_one_list().map(<[u32]>::len), Some(want.len()));
+        }
+        assert!(walk(&idx.postings("s").unwrap()).iter().any(|&(_, c)| c >> MASK_BITS == EXACT + 1));
+        // The order kept for a word searched alone is the query's own ranking, as far as it is kept.
+        for word in ["s", "sa", "sab", "t"] {
+            let query = |list| [Term { list, must: 0, matched: true, text: true }];
+            let mut merged = Postings::of_matches(idx.matches(word));
+            merged.merge(usize::MAX);
+            let all = ranked_alone(merged, &idx.title_tokens, usize::MAX);
+            let total = all.len();
+            let kept = query(idx.postings(word).unwrap());
+            for (off, lim) in [(0, 10), (7, 20), (total - 3, 10), (total, 5)] {
+                let want = all.iter().skip(off).take(lim).copied().collect::<Vec<_>>();
+                assert_eq!(ranked_page(&kept, off, lim), Some((want, total)), "{word} {off} {lim}");
+            }
+            assert!(all.windows(2).any(|w| w[0] > w[1]), "{word}: relevance is not popularity alone here");
+            // A field filter (`must`) or a page past the kept order asks the query itself.
+            let mut field = query(idx.postings(word).unwrap());
+            field[0].must = TITLE;
+            assert_eq!(ranked_page(&field, 0, 10), None);
+        }
+        let mut short = IndexBuilder::default();
+        let id = short.intern_vec("sun sea");
+        for rank in 0..(TOP_RANKED as u32 + 10) {
+            short.add(rank, &[(&id, TITLE)]);
+        }
+        let short = short.finish_with_unions_from(0);
+        let kept = [Term { list: short.postings("s").unwrap(), must: 0, matched: true, text: true }];
+        assert_eq!(ranked_page(&kept, 0, 10).map(|p| p.1), Some(TOP_RANKED + 10));
+        assert_eq!(ranked_page(&kept, TOP_RANKED - 5, 10), None, "past the kept order");
+        assert!(idx.postings("x").is_none() && idx.postings("sabcde").is_none());
+        // Below the threshold nothing is precomputed; the answers are the lists merged at query time.
+        let mut b = IndexBuilder::default();
+        let id = b.intern_vec("sun");
+        b.add(0, &[(&id, TITLE)]);
+        assert!(matches!(b.finish().postings("s"), Some(Postings::List(_, PREFIX))));
     }
 
     #[test]
