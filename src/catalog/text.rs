@@ -588,6 +588,24 @@ impl<'a> Postings<'a> {
         }
     }
 
+    /// Turns the postings into a byte per document (`Dense`).
+    fn densify(&mut self, docs: usize) {
+        if let Self::Lists(_) = self {
+            self.merge(docs);
+        }
+        if let Self::Dense(_) = self {
+            return;
+        }
+        let mut dense = vec![0u8; docs];
+        self.for_each(|rank, c| {
+            if let Some(slot) = dense.get_mut(rank as usize) {
+                *slot = c;
+            }
+            true
+        });
+        *self = Self::Dense(dense);
+    }
+
     /// Calls `f` with `(rank, code)` of every document, in rank order (`Lists` must have been merged).
     fn for_each(&self, mut f: impl FnMut(u32, u8) -> bool) {
         match self {
@@ -754,11 +772,14 @@ pub(super) fn intersect(terms: &mut [Term<'_>], docs: usize, mut visit: impl FnM
     first.list.merge(docs);
     let candidates = first.list.size();
     for t in rest.iter_mut() {
-        if let Postings::Lists(ls) = &t.list {
+        match &t.list {
             // Looking up each list costs about a binary search per candidate and list.
-            if candidates.saturating_mul(ls.len()).saturating_mul(8) > t.list.size() {
+            Postings::Lists(ls) if candidates.saturating_mul(ls.len()).saturating_mul(8) > t.list.size() => {
                 t.list.merge(docs);
             }
+            // Dense candidates ("s l") looked up in a dense union: a byte per document is cheaper than searching.
+            Postings::Prefix { .. } if candidates.saturating_mul(DENSE_SHARE) > docs => t.list.densify(docs),
+            _ => {}
         }
     }
     let mut cursors: Vec<Vec<usize>> = vec![Vec::new(); rest.len()];
@@ -1065,6 +1086,10 @@ mod tests {
                 assert_eq!(pre.find(&mut a, rank), merged.find(&mut b, rank), "{word} at {rank}");
             }
             assert_eq!(pre.as_one_list().map(<[u32]>::len), Some(want.len()));
+            let mut dense = idx.postings(word).unwrap();
+            dense.densify(400);
+            assert!(matches!(dense, Postings::Dense(_)));
+            assert_eq!(walk(&dense), want, "{word}: densified");
         }
         assert!(walk(&idx.postings("s").unwrap()).iter().any(|&(_, c)| c >> MASK_BITS == EXACT + 1));
         // The order kept for a word searched alone is the query's own ranking, as far as it is kept.
