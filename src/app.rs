@@ -78,10 +78,14 @@ impl crate::conn::Answer for App {
             scheme: self.scheme,
             authority: req.uri().authority().map(|a| a.as_str().to_owned()),
         };
-        let answered = std::panic::AssertUnwindSafe(outer(self.state, req, self.routes));
-        crate::stream::in_request_origin(origin, async move {
+        // Boxed: the whole answer is a large state machine, and hyper moves the future it is given (into its
+        // dispatcher, then to poll it): a pointer instead of kilobytes copied per request. The answer's own
+        // future is made inside the box, on its first poll, rather than made here and moved in.
+        let (state, routes) = (self.state, self.routes);
+        Box::pin(crate::stream::in_request_origin(origin, async move {
+            let answered = std::panic::AssertUnwindSafe(outer(state, req, routes));
             futures_util::FutureExt::catch_unwind(answered).await.unwrap_or_else(panic_response)
-        })
+        }))
     }
 }
 
