@@ -211,9 +211,8 @@ pub(super) fn cmp_names(a: &str, b: &str) -> Ordering {
 impl Catalog {
     /// Recomputes all derived data from the entity lists.
     pub(super) fn rebuild(&mut self) {
-        let mut d = Derived::default();
-        self.build_id_maps(&mut d);
-        self.build_relations(&mut d);
+        self.rebuild_lookups();
+        let mut d = std::mem::take(&mut self.derived);
         self.build_track_search(&mut d);
         self.build_other_search(&mut d);
         self.derived = d;
